@@ -1,0 +1,174 @@
+// Mini-batch training of a dense network from scratch: Adam, softmax +
+// cross-entropy, He/Xavier initialisation, cosine learning-rate decay, random
+// shifts for augmentation, a validation split held out of the training set.
+// Every random draw comes from one seeded generator, so two runs with the
+// same options give bit-identical weights.
+import { affine } from "../../src/nn/affine";
+import { activationBackward, Adam, affineBackward, softmaxCrossEntropyBackward } from "../../src/nn/backward";
+import { type Activation, activate, argmax } from "../../src/nn/functions";
+import type { Layer, Network } from "../../src/nn/network";
+import type { Split } from "./datasets";
+
+export interface TrainOptions {
+  hidden: number[];
+  activation: Activation;
+  epochs: number;
+  batch: number;
+  lr: number;
+  /** Learning rate at the end of the cosine schedule. */
+  lrMin: number;
+  weightDecay: number;
+  /** Largest random shift in pixels, each axis (0 = no augmentation). */
+  shift: number;
+  /** Images held out of the training set for validation. */
+  validation: number;
+  seed: number;
+  /** Train on only the first N shuffled images (quick runs and tests). */
+  limit?: number;
+}
+
+export interface EpochReport {
+  epoch: number;
+  epochs: number;
+  loss: number;
+  valAccuracy: number;
+  seconds: number;
+  etaSeconds: number;
+}
+
+/** mulberry32: a small, fast, well-mixed 32-bit generator. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffle(a: Uint32Array, rand: () => number): void {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+}
+
+export function initNetwork(sizes: number[], activation: Activation, rand: () => number): Network {
+  const layers: Layer[] = [];
+  for (let i = 0; i + 1 < sizes.length; i++) {
+    const K = sizes[i];
+    const M = sizes[i + 1];
+    // He initialisation for ReLU, Xavier for sigmoid-like units (book, 6.2).
+    const std = activation === "relu" ? Math.sqrt(2 / K) : Math.sqrt(1 / K);
+    const W = new Float32Array(K * M);
+    for (let k = 0; k < W.length; k++) {
+      const u = 1 - rand();
+      const v = rand();
+      W[k] = std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    }
+    const last = i + 2 === sizes.length;
+    layers.push({ W, b: new Float32Array(M), inSize: K, outSize: M, activation: last ? "softmax" : activation });
+  }
+  return { layers };
+}
+
+/** Copies image `src` into `dst` as floats in [0, 1], shifted by (dx, dy). */
+function loadImage(dst: Float32Array, at: number, pixels: Uint8Array, src: number, dx: number, dy: number): void {
+  const o = src * 784;
+  for (let y = 0; y < 28; y++) {
+    const sy = y - dy;
+    for (let x = 0; x < 28; x++) {
+      const sx = x - dx;
+      dst[at + y * 28 + x] = sy >= 0 && sy < 28 && sx >= 0 && sx < 28 ? pixels[o + sy * 28 + sx] / 255 : 0;
+    }
+  }
+}
+
+export function accuracyOn(net: Network, split: Split, indices: Uint32Array): number {
+  let correct = 0;
+  const chunk = 1000;
+  const x = new Float32Array(chunk * 784);
+  for (let s = 0; s < indices.length; s += chunk) {
+    const n = Math.min(chunk, indices.length - s);
+    for (let i = 0; i < n; i++) loadImage(x, i * 784, split.pixels, indices[s + i], 0, 0);
+    let z: Float32Array = x.subarray(0, n * 784);
+    for (const l of net.layers) {
+      const a = new Float32Array(n * l.outSize);
+      affine(a, z, l.W, l.b, n, l.inSize, l.outSize);
+      z = activate(l.activation === "softmax" ? "identity" : l.activation, a, l.outSize);
+    }
+    const labels = argmax(z, 10);
+    for (let i = 0; i < n; i++) if (labels[i] === split.labels[indices[s + i]]) correct++;
+  }
+  return correct / indices.length;
+}
+
+export function train(data: Split, opts: TrainOptions, onEpoch: (r: EpochReport) => void = () => {}): Network {
+  const rand = rng(opts.seed);
+  const order = new Uint32Array(data.count).map((_, i) => i);
+  shuffle(order, rand);
+  const valIdx = order.slice(0, opts.validation);
+  let trainIdx = order.slice(opts.validation);
+  if (opts.limit) trainIdx = trainIdx.slice(0, opts.limit);
+
+  const sizes = [784, ...opts.hidden, 10];
+  const net = initNetwork(sizes, opts.activation, rand);
+  const L = net.layers.length;
+  const B = opts.batch;
+  const params = net.layers.flatMap((l) => [l.W, l.b]);
+  const adam = new Adam(params);
+  const grads = params.map((p) => new Float32Array(p.length));
+  // z[0] is the input batch; z[i+1] the output of layer i. dz mirrors it.
+  const z = sizes.map((s) => new Float32Array(B * s));
+  const dz = sizes.map((s) => new Float32Array(B * s));
+  const t = new Uint8Array(B);
+  const steps = opts.epochs * Math.floor(trainIdx.length / B);
+  const started = performance.now();
+
+  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+    const t0 = performance.now();
+    shuffle(trainIdx, rand);
+    let lossSum = 0;
+    let batches = 0;
+    for (let s = 0; s + B <= trainIdx.length; s += B) {
+      for (let i = 0; i < B; i++) {
+        const src = trainIdx[s + i];
+        const dx = opts.shift ? Math.floor(rand() * (2 * opts.shift + 1)) - opts.shift : 0;
+        const dy = opts.shift ? Math.floor(rand() * (2 * opts.shift + 1)) - opts.shift : 0;
+        loadImage(z[0], i * 784, data.pixels, src, dx, dy);
+        t[i] = data.labels[src];
+      }
+      for (let i = 0; i < L; i++) {
+        const l = net.layers[i];
+        affine(z[i + 1], z[i], l.W, l.b, B, l.inSize, l.outSize);
+        activate(l.activation, z[i + 1], l.outSize);
+      }
+      dz[L].set(z[L]);
+      lossSum += softmaxCrossEntropyBackward(dz[L], t, B, 10);
+      for (let i = L - 1; i >= 0; i--) {
+        const l = net.layers[i];
+        if (i < L - 1) activationBackward(l.activation, dz[i + 1], z[i + 1]);
+        affineBackward(z[i], l.W, dz[i + 1], grads[2 * i], grads[2 * i + 1], i > 0 ? dz[i] : null, B, l.inSize, l.outSize);
+      }
+      const progress = adam.t / steps;
+      const lr = opts.lrMin + 0.5 * (opts.lr - opts.lrMin) * (1 + Math.cos(Math.PI * progress));
+      adam.tick();
+      for (let p = 0; p < params.length; p++) adam.update(p, params[p], grads[p], lr, p % 2 === 0 ? opts.weightDecay : 0);
+      batches++;
+    }
+    const now = performance.now();
+    const elapsed = (now - started) / 1000;
+    onEpoch({
+      epoch,
+      epochs: opts.epochs,
+      loss: lossSum / Math.max(batches, 1),
+      valAccuracy: valIdx.length ? accuracyOn(net, data, valIdx) : NaN,
+      seconds: (now - t0) / 1000,
+      etaSeconds: (elapsed / epoch) * (opts.epochs - epoch),
+    });
+  }
+  return net;
+}

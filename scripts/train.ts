@@ -1,0 +1,141 @@
+// npm run train -- --model <name> [options]
+// Trains a network from scratch and writes weights/<name>.safetensors with
+// the exact command, options, seed and test accuracy in its metadata.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { type Activation, isActivation } from "../src/nn/functions";
+import { decodeModel, DEFAULT_LABELS, encodeModel } from "../src/model/format";
+import { type DatasetName, datasetPresent, FASHION_LABELS, loadSplit } from "./lib/datasets";
+import { evaluate } from "./lib/evaluate";
+import { confusionTable, table } from "./lib/table";
+import { type TrainOptions, train } from "./lib/trainer";
+
+interface Preset extends TrainOptions {
+  dataset: DatasetName;
+  dtype: "F32" | "F16";
+}
+
+const base = { batch: 100, lr: 1e-3, lrMin: 1e-5, weightDecay: 0, validation: 5000, seed: 1 };
+/** The bundled models: `npm run train -- --model <name>` rebuilds each. */
+export const PRESETS: Record<string, Preset> = {
+  // The chapter's network exactly: 784 → 50 → 100 → 10, sigmoid, sigmoid, softmax.
+  "mnist-book": { ...base, dataset: "mnist", hidden: [50, 100], activation: "sigmoid", epochs: 30, shift: 0, dtype: "F32" },
+  // The largest ReLU MLP whose F16 weights stay under 1 MiB.
+  "mnist-mlp": { ...base, dataset: "mnist", hidden: [500, 250], activation: "relu", epochs: 30, shift: 2, weightDecay: 1e-5, dtype: "F16" },
+  "fashion-mlp": { ...base, dataset: "fashion", hidden: [512, 256], activation: "relu", epochs: 30, shift: 1, weightDecay: 1e-5, dtype: "F16" },
+};
+
+const usage = `usage: npm run train -- --model <name> [--dataset mnist|fashion] [--hidden 500,250]
+  [--activation relu|sigmoid] [--epochs N] [--batch N] [--lr X] [--lr-min X] [--weight-decay X]
+  [--shift N] [--validation N] [--seed N] [--limit N] [--dtype F32|F16] [--out path]
+presets: ${Object.keys(PRESETS).join(", ")} (any other name needs --dataset and --hidden)`;
+
+function die(msg: string): never {
+  console.error(`train: ${msg}\n${usage}`);
+  process.exit(2);
+}
+
+const { values: v } = parseArgs({
+  options: {
+    model: { type: "string" },
+    dataset: { type: "string" },
+    hidden: { type: "string" },
+    activation: { type: "string" },
+    epochs: { type: "string" },
+    batch: { type: "string" },
+    lr: { type: "string" },
+    "lr-min": { type: "string" },
+    "weight-decay": { type: "string" },
+    shift: { type: "string" },
+    validation: { type: "string" },
+    seed: { type: "string" },
+    limit: { type: "string" },
+    dtype: { type: "string" },
+    out: { type: "string" },
+    help: { type: "boolean" },
+  },
+});
+if (v.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const name = v.model ?? die("--model is required");
+const preset = PRESETS[name];
+if (!preset && !(v.dataset && v.hidden)) die(`"${name}" is not a preset; give --dataset and --hidden`);
+const num = (key: keyof typeof v, fallback: number | undefined): number => {
+  const raw = v[key];
+  if (raw === undefined) return fallback ?? die(`--${key} is required`);
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) die(`--${key} must be a non-negative number, got "${raw}"`);
+  return n;
+};
+const dataset = (v.dataset ?? preset?.dataset) as DatasetName;
+if (dataset !== "mnist" && dataset !== "fashion") die(`--dataset must be mnist or fashion`);
+const activation = (v.activation ?? preset?.activation ?? "relu") as Activation;
+if (!isActivation(activation) || activation === "softmax") die(`--activation must be relu, sigmoid, step or identity`);
+const hidden = v.hidden ? v.hidden.split(",").map(Number) : preset.hidden;
+if (!hidden.every((h) => Number.isSafeInteger(h) && h > 0)) die(`--hidden must be positive integers, e.g. 500,250`);
+const dtype = (v.dtype ?? preset?.dtype ?? "F32") as "F32" | "F16";
+if (dtype !== "F32" && dtype !== "F16") die(`--dtype must be F32 or F16`);
+const opts: TrainOptions = {
+  hidden,
+  activation,
+  epochs: num("epochs", preset?.epochs ?? 10),
+  batch: num("batch", base.batch),
+  lr: num("lr", base.lr),
+  lrMin: num("lr-min", base.lrMin),
+  weightDecay: num("weight-decay", preset?.weightDecay ?? 0),
+  shift: num("shift", preset?.shift ?? 0),
+  validation: num("validation", base.validation),
+  seed: num("seed", base.seed),
+  limit: v.limit ? num("limit", undefined) : undefined,
+};
+const out = resolve(v.out ?? `weights/${name}.safetensors`);
+const command = ["npm", "run", "train", "--", ...process.argv.slice(2)].join(" ");
+
+if (!datasetPresent(dataset, "train")) die(`the ${dataset} training files are missing`);
+const data = loadSplit(dataset, "train");
+const labels = dataset === "fashion" ? FASHION_LABELS : DEFAULT_LABELS;
+console.error(`training ${name}: 784 → ${hidden.join(" → ")} → 10 (${activation}) on ${dataset}, ${data.count - opts.validation} train / ${opts.validation} validation, seed ${opts.seed}`);
+
+const fmt = (s: number) => (s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${s.toFixed(1)}s`);
+const started = performance.now();
+const net = train(data, opts, (r) => {
+  console.error(
+    `epoch ${String(r.epoch).padStart(String(r.epochs).length)}/${r.epochs}  loss ${r.loss.toFixed(4)}  val_acc ${r.valAccuracy.toFixed(4)}  ${fmt(r.seconds)}  ETA ${fmt(r.etaSeconds)}`,
+  );
+});
+const seconds = (performance.now() - started) / 1000;
+
+// Measure the weights as stored (after F16 rounding), not as trained.
+const encodeOpts = { labels, dtype, inputShape: [28, 28], inputScale: 255 };
+const stored = decodeModel(encodeModel(net, encodeOpts)).network;
+const extra: Record<string, string> = {
+  name,
+  dataset,
+  command,
+  seed: String(opts.seed),
+  options: JSON.stringify(opts),
+  training_seconds: seconds.toFixed(1),
+  trained_at: new Date().toISOString(),
+  format: "mnist-edge/1",
+};
+if (datasetPresent(dataset, "test")) {
+  const ev = evaluate(stored, loadSplit(dataset, "test"), 255);
+  extra.test_accuracy = ev.accuracy.toFixed(4);
+  extra.test_correct = String(ev.correct);
+  extra.test_total = String(ev.total);
+  extra.confusion_matrix = JSON.stringify(ev.confusion);
+  console.error(confusionTable(ev.confusion, labels));
+}
+const bytes = encodeModel(net, { ...encodeOpts, extra });
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, bytes);
+console.log(
+  table(
+    ["model", "layers", "dtype", "bytes", "train time", "test accuracy"],
+    [[name, [784, ...hidden, 10].join("→"), dtype, bytes.length, fmt(seconds), extra.test_accuracy ?? "n/a"]],
+  ),
+);
+console.log(`wrote ${out}`);

@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { bookNetwork } from "../../test/helpers";
+import { forward } from "../nn/network";
+import { decodeModel, encodeModel } from "./format";
+import { SafetensorsError, serializeSafetensors, type TensorToWrite } from "./safetensors";
+
+function layers(sizes: number[]): TensorToWrite[] {
+  return sizes.slice(1).flatMap((M, i) => [
+    { name: `layers.${i}.weight`, shape: [sizes[i], M], data: new Float32Array(sizes[i] * M).fill(0.01) },
+    { name: `layers.${i}.bias`, shape: [M], data: new Float32Array(M) },
+  ]);
+}
+const meta = { activations: "relu,softmax", labels: JSON.stringify(["a", "b", "c"]), input_shape: "2,2", input_scale: "255" };
+
+function rejects(tensors: TensorToWrite[], metadata: Record<string, string>, message: RegExp): void {
+  const bytes = serializeSafetensors(tensors, metadata);
+  expect(() => decodeModel(bytes)).toThrow(SafetensorsError);
+  expect(() => decodeModel(bytes)).toThrow(message);
+}
+
+describe("weights contract", () => {
+  it("should round-trip the book network with its metadata", () => {
+    const net = bookNetwork(5);
+    const model = decodeModel(encodeModel(net, { extra: { command: "npm run train -- --model x" } }));
+    expect(model.network.layers.map((l) => [l.inSize, l.outSize, l.activation])).toEqual([
+      [784, 50, "sigmoid"],
+      [50, 100, "sigmoid"],
+      [100, 10, "softmax"],
+    ]);
+    expect(model.labels).toEqual(["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+    expect(model.inputShape).toEqual([28, 28]);
+    expect(model.inputScale).toBe(255);
+    expect(model.metadata.command).toBe("npm run train -- --model x");
+    const x = new Float32Array(784).fill(0.5);
+    expect([...forward(model.network, x, 1)]).toEqual([...forward(net, x, 1)]);
+  });
+
+  it("should keep predictions within half precision when stored as F16", () => {
+    const net = bookNetwork(6);
+    const model = decodeModel(encodeModel(net, { dtype: "F16" }));
+    expect(model.dtype).toBe("F16");
+    const x = new Float32Array(784).fill(0.3);
+    const a = forward(model.network, x, 1);
+    const b = forward(net, x, 1);
+    a.forEach((v, i) => expect(Math.abs(v - b[i])).toBeLessThan(2e-3));
+  });
+
+  it("should accept a valid small model", () => {
+    expect(decodeModel(serializeSafetensors(layers([4, 5, 3]), meta)).labels).toEqual(["a", "b", "c"]);
+  });
+
+  it("should refuse a file without layers", () => rejects([], meta, /layers\.0\.weight/));
+  it("should refuse tensors outside the contract", () =>
+    rejects([...layers([4, 5, 3]), { name: "extra", shape: [1], data: new Float32Array(1) }], meta, /"extra" is not part of the contract/));
+  it("should refuse a missing bias", () => rejects(layers([4, 5, 3]).filter((t) => t.name !== "layers.1.bias"), meta, /"layers.1.bias" is missing/));
+  it("should refuse a missing activations key", () => rejects(layers([4, 5, 3]), { ...meta, activations: "" }, /"activations" is missing/));
+  it("should refuse the wrong number of activations", () => rejects(layers([4, 5, 3]), { ...meta, activations: "relu" }, /1 activations for 2 layers/));
+  it("should refuse an unknown activation", () => rejects(layers([4, 5, 3]), { ...meta, activations: "relu,tanh" }, /layer 1: unknown activation "tanh"/));
+  it("should refuse layers whose shapes do not chain", () => {
+    const t = layers([4, 5, 3]);
+    t[2] = { name: "layers.1.weight", shape: [6, 3], data: new Float32Array(18) };
+    rejects(t, meta, /"layers.1.weight" takes 6 inputs but layer 0 gives 5/);
+  });
+  it("should refuse a bias of the wrong size", () => {
+    const t = layers([4, 5, 3]);
+    t[1] = { name: "layers.0.bias", shape: [4], data: new Float32Array(4) };
+    rejects(t, meta, /"layers.0.bias" has shape \[4\]; expected \[5\]/);
+  });
+  it("should refuse a non-2-D weight", () => {
+    const t = layers([4, 5, 3]);
+    t[0] = { name: "layers.0.weight", shape: [20], data: new Float32Array(20) };
+    rejects(t, meta, /"layers.0.weight" has shape \[20\]/);
+  });
+  it("should refuse non-finite values and say where", () => {
+    const t = layers([4, 5, 3]);
+    t[2].data[7] = Number.NaN;
+    rejects(t, meta, /"layers.1.weight" holds a non-finite value \(NaN\) at index 7/);
+  });
+  it("should refuse labels that do not match the classes", () => rejects(layers([4, 5, 3]), { ...meta, labels: '["a"]' }, /names 1 classes but the last layer gives 3/));
+  it("should refuse labels that are not a JSON array of strings", () => rejects(layers([4, 5, 3]), { ...meta, labels: "a,b,c" }, /JSON array of strings/));
+  it("should refuse an input shape that does not fit the first layer", () => rejects(layers([4, 5, 3]), { ...meta, input_shape: "3,3" }, /"input_shape" 3,3/));
+  it("should refuse a non-positive input scale", () => rejects(layers([4, 5, 3]), { ...meta, input_scale: "0" }, /"input_scale" must be a positive number/));
+});

@@ -1,0 +1,40 @@
+// Shared by the test suites: fixtures and the tolerance checker.
+import { expect } from "vitest";
+import type { Network } from "../src/nn/network";
+
+/** llm.c-style checker: max |difference| and the first mismatches, then assert. */
+export function expectClose(got: Float32Array, want: Float32Array, tol = 1e-4): void {
+  expect(got.length).toBe(want.length);
+  let maxDiff = 0;
+  const bad: string[] = [];
+  for (let i = 0; i < want.length; i++) {
+    const d = Math.abs(got[i] - want[i]);
+    maxDiff = Math.max(maxDiff, d);
+    if (!(d <= tol * Math.max(1, Math.abs(want[i]))) && bad.length < 5) bad.push(`[${i}] got ${got[i]} want ${want[i]}`);
+  }
+  expect(bad, `max diff ${maxDiff}; first mismatches: ${bad.join(", ")}`).toEqual([]);
+}
+
+function rand(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296) * 2 - 1;
+}
+
+export { rand };
+
+/** A book-shaped network (784→50→100→10, sigmoid, sigmoid, softmax) with random weights. */
+export function bookNetwork(seed = 1): Network {
+  const r = rand(seed);
+  const sizes = [784, 50, 100, 10];
+  const acts = ["sigmoid", "sigmoid", "softmax"] as const;
+  return {
+    layers: acts.map((activation, i) => ({
+      W: new Float32Array(sizes[i] * sizes[i + 1]).map(() => r() * 0.1),
+      b: new Float32Array(sizes[i + 1]).map(() => r() * 0.1),
+      inSize: sizes[i],
+      outSize: sizes[i + 1],
+      activation,
+    })),
+  };
+}
+
