@@ -37,11 +37,28 @@ function fail(msg: string): never {
   throw new SafetensorsError(msg);
 }
 
+export interface HeaderEntry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  entries: HeaderEntry[];
+  metadata: Record<string, string>;
+  headerBytes: number;
+  /** Offset of the data section from the start of the file. */
+  dataStart: number;
+}
+
 /**
- * Parses a safetensors file held in memory and decodes every tensor to F32.
- * Throws SafetensorsError on anything the reference implementation refuses.
+ * Reads and checks the header alone, touching no tensor data: enough to
+ * describe a model without decoding it. Throws SafetensorsError on anything
+ * the reference implementation refuses.
  */
-export function parseSafetensors(buffer: ArrayBuffer | Uint8Array): SafetensorsFile {
+export function readSafetensorsHeader(buffer: ArrayBuffer | Uint8Array): SafetensorsHeader {
   const bytes = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
   if (bytes.byteLength < 8) fail(`file is ${bytes.byteLength} bytes; a safetensors file starts with an 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -71,7 +88,7 @@ export function parseSafetensors(buffer: ArrayBuffer | Uint8Array): SafetensorsF
   }
 
   const metadata: Record<string, string> = {};
-  const entries: { name: string; dtype: string; shape: number[]; begin: number; end: number }[] = [];
+  const entries: HeaderEntry[] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
       if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail("__metadata__ must be an object of strings");
@@ -110,6 +127,16 @@ export function parseSafetensors(buffer: ArrayBuffer | Uint8Array): SafetensorsF
   if (cursor !== dataBytes)
     fail(cursor > dataBytes ? `tensor data ends at ${cursor} but the file holds only ${dataBytes} data bytes; the file is truncated` : `${dataBytes - cursor} bytes after the last tensor; offsets must cover the data exactly`);
 
+  return { entries, metadata, headerBytes, dataStart };
+}
+
+/**
+ * Parses a safetensors file held in memory and decodes every tensor to F32.
+ * Throws SafetensorsError on anything the reference implementation refuses.
+ */
+export function parseSafetensors(buffer: ArrayBuffer | Uint8Array): SafetensorsFile {
+  const bytes = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
+  const { entries, metadata, headerBytes, dataStart } = readSafetensorsHeader(bytes);
   const tensors = new Map<string, TensorInfo>();
   for (const e of entries) {
     if (!DECODABLE.includes(e.dtype)) fail(`tensor "${e.name}": dtype ${e.dtype} is not supported here; store weights as F32, F16 or BF16`);

@@ -1,0 +1,126 @@
+// The native JSON API: health, model cards and predictions.
+import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { endTime, startTime } from "hono/timing";
+import { argmax } from "../nn/functions";
+import type { OutputKind } from "../nn/network";
+import type { AppEnv } from "./env";
+import { getModel, infer, prediction } from "./inference";
+import { binaryImages, jsonImages } from "./input";
+import { badRequest } from "./problem";
+import { BinaryBody, Health, ModelCardSchema, ModelList, ModelParam, PredictBody, PredictQuery, PredictResponse, problem } from "./schemas";
+import { validationHook } from "./validation";
+
+const health = createRoute({
+  method: "get",
+  path: "/healthz",
+  summary: "Liveness",
+  responses: { 200: { description: "The service is up", content: { "application/json": { schema: Health } } } },
+});
+
+const listModels = createRoute({
+  method: "get",
+  path: "/v1/models",
+  summary: "List the bundled models",
+  responses: { 200: { description: "Model cards; listing decodes no weights", content: { "application/json": { schema: ModelList } } } },
+});
+
+const getCard = createRoute({
+  method: "get",
+  path: "/v1/models/{model}",
+  summary: "One model's card",
+  request: { params: ModelParam },
+  responses: {
+    200: { description: "The model card", content: { "application/json": { schema: ModelCardSchema } } },
+    404: problem("Unknown model"),
+  },
+});
+
+const predictRequest = {
+  query: PredictQuery,
+  body: {
+    required: false,
+    description: "JSON images, or N×784 uint8 pixels / a whole IDX3 file as application/octet-stream (optionally Content-Encoding: gzip)",
+    content: {
+      "application/json": { schema: PredictBody },
+      "application/octet-stream": { schema: BinaryBody },
+    },
+  },
+};
+
+const predictResponses = {
+  200: { description: "Predictions", content: { "application/json": { schema: PredictResponse } } },
+  400: problem("Malformed JSON, wrong lengths, non-numbers or out-of-range values; `pointer` names the first bad element"),
+  404: problem("Unknown model; the answer lists the models"),
+  405: problem("Wrong method; see the Allow header"),
+  413: problem("Body larger than MAX_BODY_BYTES or more images than MAX_BATCH"),
+  415: problem("Content-Type other than application/json or application/octet-stream"),
+  503: problem("The model's weights failed to decode"),
+};
+
+const predictModel = createRoute({
+  method: "post",
+  path: "/v1/models/{model}/predict",
+  summary: "Classify one image or a batch with a given model",
+  middleware: [startParse] as const,
+  request: { params: ModelParam, ...predictRequest },
+  responses: predictResponses,
+});
+
+const predictDefault = createRoute({
+  method: "post",
+  path: "/v1/predict",
+  summary: "Classify with the default model (mnist-mlp)",
+  middleware: [startParse] as const,
+  request: predictRequest,
+  responses: predictResponses,
+});
+
+async function startParse(c: Context, next: () => Promise<void>): Promise<void> {
+  startTime(c, "parse", "read and check input");
+  await next();
+}
+
+type PredictJson = z.infer<typeof PredictBody>;
+
+async function predict(c: Context<AppEnv>, modelName: string, body: PredictJson | string | undefined, query: { top_k?: number; output?: OutputKind }) {
+  const isJson = typeof body === "object" && /^application\/([a-z-.]+\+)?json/i.test(c.req.header("content-type") ?? "");
+  if (!isJson || typeof body !== "object") {
+    // Binary: options come from the query string.
+    const model = getModel(c, modelName);
+    const { x, N } = await binaryImages(c, model);
+    const output = query.output ?? "probabilities";
+    const y = infer(c, model, x, N, output);
+    const C = model.labels.length;
+    if (output === "label") return { model: modelName, labels: Array.from(argmax(y, C)) };
+    const topK = Math.min(query.top_k ?? 3, C);
+    return { model: modelName, predictions: Array.from({ length: N }, (_, n) => prediction(model, y.subarray(n * C, n * C + C), output, topK)) };
+  }
+  if ((body.input === undefined) === (body.inputs === undefined)) badRequest('send exactly one of "input" (one image) or "inputs" (a batch)', "");
+  const model = getModel(c, modelName);
+  const single = body.input !== undefined;
+  const images = single ? [body.input as (number | number[])[]] : (body.inputs as (number | number[])[][]);
+  const { x, N } = jsonImages(c, images, body.scale ?? 1, model, single ? "/input" : "/inputs", single);
+  endTime(c, "parse");
+  const output = body.output ?? "probabilities";
+  const C = model.labels.length;
+  const topK = Math.min(body.top_k ?? 3, C);
+  const y = infer(c, model, x, N, output);
+  if (single) return { model: modelName, ...prediction(model, y, output, topK) };
+  return { model: modelName, predictions: Array.from({ length: N }, (_, n) => prediction(model, y.subarray(n * C, n * C + C), output, topK)) };
+}
+
+export const native = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
+  .openapi(health, (c) => c.json({ status: "ok" }, 200))
+  .openapi(listModels, async (c) => {
+    const r = c.var.registry;
+    return c.json({ default: r.defaultModel, models: await Promise.all(r.names().map((n) => r.card(n))) }, 200);
+  })
+  .openapi(getCard, async (c) => {
+    const { model } = c.req.valid("param");
+    if (!c.var.registry.has(model)) getModel(c, model); // the 404 that lists models
+    return c.json(await c.var.registry.card(model), 200);
+  })
+  .openapi(predictModel, async (c) => c.json(await predict(c, c.req.valid("param").model, c.req.valid("json"), c.req.valid("query")), 200))
+  .openapi(predictDefault, async (c) => c.json(await predict(c, c.var.registry.defaultModel, c.req.valid("json"), c.req.valid("query")), 200));
+

@@ -1,0 +1,202 @@
+// The Open Inference Protocol (KServe v2 REST), as Triton, KServe and
+// MLServer serve it, so existing inference clients call this service
+// unchanged. Errors are the shared problem+json, whose `error` member is the
+// `{"error": "..."}` these clients read.
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { endTime, startTime } from "hono/timing";
+import { argmax } from "../nn/functions";
+import { type AppEnv, limits } from "./env";
+import { getModel, infer } from "./inference";
+import { badRequest, ProblemError } from "./problem";
+import { problem } from "./schemas";
+import { validationHook } from "./validation";
+
+const VERSION = "1";
+const OUTPUTS = ["probabilities", "label", "logits"] as const;
+const DEFAULT_OUTPUTS = ["probabilities", "label"];
+
+const Tensor = z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number().int()) }).openapi("OipTensorMetadata");
+const ServerMetadata = z.object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) }).openapi("OipServerMetadata");
+const ModelMetadata = z
+  .object({ name: z.string(), versions: z.array(z.string()), platform: z.string(), inputs: z.array(Tensor), outputs: z.array(Tensor) })
+  .openapi("OipModelMetadata");
+const Ready = z.object({ name: z.string().optional(), ready: z.boolean() });
+const InferInput = z.object({
+  name: z.string(),
+  shape: z.array(z.number().int().nonnegative()),
+  datatype: z.string().openapi({ example: "FP32", description: "FP32 (values in [0, 1]) or UINT8 (0-255)" }),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  data: z.array(z.unknown()).openapi({ description: "Row-major values, flat or nested to the shape" }),
+});
+const InferRequest = z
+  .object({
+    id: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    inputs: z.array(InferInput).min(1),
+    outputs: z.array(z.object({ name: z.string(), parameters: z.record(z.string(), z.unknown()).optional() })).optional(),
+  })
+  .openapi("OipInferRequest");
+const InferOutput = z.object({ name: z.string(), shape: z.array(z.number().int()), datatype: z.string(), data: z.array(z.number()) });
+const InferResponse = z
+  .object({ model_name: z.string(), model_version: z.string().optional(), id: z.string().optional(), outputs: z.array(InferOutput) })
+  .openapi("OipInferResponse");
+
+const Model = z.object({ model: z.string().openapi({ param: { name: "model", in: "path" }, example: "mnist-mlp" }) });
+const ModelVersion = Model.extend({ version: z.string().openapi({ param: { name: "version", in: "path" }, example: "1" }) });
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+const tags = ["Open Inference Protocol"];
+
+function checkVersion(version: string | undefined): void {
+  if (version !== undefined && version !== VERSION) throw new ProblemError(404, { detail: `model version "${version}" not found; the only version is "${VERSION}"` });
+}
+
+function modelMetadata(c: Context<AppEnv>, name: string, version?: string) {
+  checkVersion(version);
+  getModel(c, name); // 404 / 503
+  const m = c.var.registry.get(name);
+  const D = m.network.layers[0].inSize;
+  const C = m.labels.length;
+  return {
+    name,
+    versions: [VERSION],
+    platform: "mnist-edge",
+    inputs: [{ name: "input", datatype: "FP32", shape: [-1, D] }],
+    outputs: [
+      { name: "probabilities", datatype: "FP32", shape: [-1, C] },
+      { name: "label", datatype: "INT64", shape: [-1] },
+      { name: "logits", datatype: "FP32", shape: [-1, C] },
+    ],
+  };
+}
+
+function ready(c: Context<AppEnv>, name: string, version?: string) {
+  checkVersion(version);
+  if (!c.var.registry.has(name)) getModel(c, name); // 404 listing models
+  try {
+    // A readiness probe warms the model: decoding now spares the first inference.
+    c.var.registry.get(name);
+  } catch (e) {
+    throw new ProblemError(400, { detail: `model "${name}" is not ready: ${(e as Error).message}` });
+  }
+  return { name, ready: true };
+}
+
+type InferBody = z.infer<typeof InferRequest>;
+
+/** Flattens `data` (flat or nested to `shape`) into x, checking every value. */
+function tensorToInput(c: Context<AppEnv>, input: InferBody["inputs"][number], D: number, inputScale: number): { x: Float32Array; N: number } {
+  const at = "/inputs/0";
+  const { shape, datatype } = input;
+  if (datatype !== "FP32" && datatype !== "UINT8") badRequest(`datatype "${datatype}" is not supported; use FP32 (values in [0, 1]) or UINT8 (0-255)`, `${at}/datatype`);
+  const total = shape.reduce((a, b) => a * b, 1);
+  const N = shape.length >= 2 ? shape[0] : 1;
+  if (shape.length === 0 || total !== N * D || (shape.length === 1 && shape[0] !== D))
+    badRequest(`shape [${shape}] does not hold images of ${D} values; use [N, ${D}] or [N, 28, 28]`, `${at}/shape`);
+  const { maxBatch } = limits(c.env);
+  if (N > maxBatch) throw new ProblemError(413, { detail: `${N} images in one request; the limit is ${maxBatch} (MAX_BATCH)`, limit: maxBatch });
+  const max = datatype === "UINT8" ? 255 : 1;
+  const k = 255 / max / inputScale;
+  const x = new Float32Array(total);
+  let n = 0;
+  const walk = (v: unknown, ptr: string): void => {
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) walk(v[i], `${ptr}/${i}`);
+      return;
+    }
+    if (typeof v !== "number" || !(v >= 0 && v <= max) || (datatype === "UINT8" && !Number.isInteger(v)))
+      badRequest(`${JSON.stringify(v)} is not a ${datatype} pixel value in [0, ${max}]`, ptr);
+    if (n >= total) badRequest(`more values than shape [${shape}] holds (${total})`, ptr);
+    x[n++] = v * k;
+  };
+  const data = input.data;
+  // The flat case is the common one; keep it a tight loop.
+  if (data.length === total && typeof data[0] === "number") {
+    for (let i = 0; i < total; i++) {
+      const v = data[i];
+      if (typeof v !== "number" || !(v >= 0 && v <= max) || (datatype === "UINT8" && !Number.isInteger(v)))
+        badRequest(`${JSON.stringify(v)} is not a ${datatype} pixel value in [0, ${max}]`, `${at}/data/${i}`);
+      x[i] = v * k;
+    }
+    n = total;
+  } else walk(data, `${at}/data`);
+  if (n !== total) badRequest(`${n} values but shape [${shape}] needs ${total}`, `${at}/data`);
+  return { x, N };
+}
+
+function runInfer(c: Context<AppEnv>, name: string, body: InferBody, version?: string) {
+  checkVersion(version);
+  if (body.inputs.length !== 1) badRequest(`${body.inputs.length} input tensors; this model takes one, "input" [N, 784]`, "/inputs");
+  const wanted = body.outputs?.map((o) => o.name) ?? DEFAULT_OUTPUTS;
+  wanted.forEach((o, i) => {
+    if (!(OUTPUTS as readonly string[]).includes(o)) badRequest(`unknown output "${o}"; available: ${OUTPUTS.join(", ")}`, `/outputs/${i}/name`);
+  });
+  const model = getModel(c, name);
+  const D = model.network.layers[0].inSize;
+  const C = model.labels.length;
+  const { x, N } = tensorToInput(c, body.inputs[0], D, model.inputScale);
+  endTime(c, "parse");
+  const needsProbabilities = wanted.includes("probabilities");
+  const y = infer(c, model, x, N, needsProbabilities ? "probabilities" : "logits");
+  const labels = Array.from(argmax(y, C));
+  let logits: Float32Array | undefined;
+  if (wanted.includes("logits")) logits = needsProbabilities ? infer(c, model, x, N, "logits") : y;
+  const outputs = wanted.map((o) => {
+    if (o === "label") return { name: o, shape: [N], datatype: "INT64", data: labels };
+    return { name: o, shape: [N, C], datatype: "FP32", data: Array.from(o === "logits" ? (logits as Float32Array) : y) };
+  });
+  return { model_name: name, model_version: VERSION, ...(body.id !== undefined ? { id: body.id } : {}), outputs };
+}
+
+const infer400 = {
+  400: problem("Bad request: datatype, shape, data or outputs; `pointer` names the first bad element"),
+  404: problem("Unknown model or version"),
+  413: problem("Body or batch over the limit"),
+  503: problem("The model's weights failed to decode"),
+};
+
+async function startParse(c: Context, next: () => Promise<void>): Promise<void> {
+  startTime(c, "parse", "read and check input");
+  await next();
+}
+
+const inferRoute = (path: string, params: typeof Model | typeof ModelVersion) =>
+  createRoute({
+    method: "post",
+    path,
+    tags,
+    summary: "Inference request (Open Inference Protocol)",
+    middleware: [startParse] as const,
+    request: { params, body: { required: true, content: { "application/json": { schema: InferRequest } } } },
+    responses: { 200: json(InferResponse, "Inference response"), ...infer400 },
+  });
+
+export const oip = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
+  .openapi(createRoute({ method: "get", path: "/v2", tags, summary: "Server metadata", responses: { 200: json(ServerMetadata, "Server metadata") } }), (c) =>
+    c.json({ name: "mnist-edge", version: "0.1.0", extensions: [] }, 200),
+  )
+  .openapi(createRoute({ method: "get", path: "/v2/health/live", tags, summary: "Server liveness", responses: { 200: json(Ready.pick({ ready: true }).extend({ live: z.boolean() }), "Live") } }), (c) =>
+    c.json({ live: true, ready: true }, 200),
+  )
+  .openapi(createRoute({ method: "get", path: "/v2/health/ready", tags, summary: "Server readiness", responses: { 200: json(Ready, "Ready") } }), (c) => c.json({ ready: true }, 200))
+  .openapi(
+    createRoute({ method: "get", path: "/v2/models/{model}/ready", tags, summary: "Model readiness (decodes the model)", request: { params: Model }, responses: { 200: json(Ready, "Ready"), 400: problem("Not ready: the weights failed to decode"), 404: problem("Unknown model") } }),
+    (c) => c.json(ready(c, c.req.valid("param").model), 200),
+  )
+  .openapi(
+    createRoute({ method: "get", path: "/v2/models/{model}/versions/{version}/ready", tags, summary: "Model version readiness", request: { params: ModelVersion }, responses: { 200: json(Ready, "Ready"), 400: problem("Not ready"), 404: problem("Unknown model or version") } }),
+    (c) => c.json(ready(c, c.req.valid("param").model, c.req.valid("param").version), 200),
+  )
+  .openapi(
+    createRoute({ method: "get", path: "/v2/models/{model}", tags, summary: "Model metadata", request: { params: Model }, responses: { 200: json(ModelMetadata, "Model metadata"), 404: problem("Unknown model"), 503: problem("Weights failed to decode") } }),
+    (c) => c.json(modelMetadata(c, c.req.valid("param").model), 200),
+  )
+  .openapi(
+    createRoute({ method: "get", path: "/v2/models/{model}/versions/{version}", tags, summary: "Model version metadata", request: { params: ModelVersion }, responses: { 200: json(ModelMetadata, "Model metadata"), 404: problem("Unknown model or version"), 503: problem("Weights failed to decode") } }),
+    (c) => c.json(modelMetadata(c, c.req.valid("param").model, c.req.valid("param").version), 200),
+  )
+  .openapi(inferRoute("/v2/models/{model}/infer", Model), (c) => c.json(runInfer(c, c.req.valid("param").model, c.req.valid("json")), 200))
+  .openapi(inferRoute("/v2/models/{model}/versions/{version}/infer", ModelVersion), (c) => {
+    const p = c.req.valid("param") as { model: string; version: string };
+    return c.json(runInfer(c, p.model, c.req.valid("json"), p.version), 200);
+  });

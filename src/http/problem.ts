@@ -1,0 +1,76 @@
+// One error policy for the whole service: every error is an RFC 9457
+// problem+json body. Handlers throw ProblemError (or Hono's HTTPException);
+// onError turns known errors into their response and logs anything else as a
+// generic 500 without internals. Each body also carries the text in an
+// `error` member, the shape Open Inference Protocol clients read.
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ModelUnavailableError } from "../model/registry";
+
+/** What a handler says of a problem; status and title are filled in. */
+export type ProblemInit = {
+  type?: string;
+  title?: string;
+  detail: string;
+  /** RFC 6901 JSON pointer to the first bad element of the request body. */
+  pointer?: string;
+} & Record<string, unknown>;
+
+export class ProblemError extends HTTPException {
+  constructor(
+    status: ContentfulStatusCode,
+    public problem: ProblemInit,
+    public headers: Record<string, string> = {},
+  ) {
+    super(status, { message: problem.detail });
+  }
+}
+
+const TITLES: Record<number, string> = {
+  400: "Bad Request",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+/** Throws a 400 that points at the offending element. */
+export function badRequest(detail: string, pointer?: string): never {
+  throw new ProblemError(400, { detail, ...(pointer !== undefined ? { pointer } : {}) });
+}
+
+export function problemResponse(c: Context, status: ContentfulStatusCode, p: ProblemInit, headers: Record<string, string> = {}): Response {
+  const body: Record<string, unknown> = {
+    type: "about:blank",
+    title: p.title ?? TITLES[status] ?? "Error",
+    status,
+    ...p,
+    error: p.detail,
+    instance: c.req.path,
+  };
+  const requestId = c.get("requestId" as never) as string | undefined;
+  if (requestId) body.request_id = requestId;
+  return c.body(JSON.stringify(body), status, { "Content-Type": "application/problem+json", ...headers });
+}
+
+/** Hono's onError: known errors become their problem; anything else a logged 500. */
+export function onError(err: Error, c: Context): Response {
+  if (err instanceof ProblemError) return problemResponse(c, err.status as ContentfulStatusCode, err.problem, err.headers);
+  if (err instanceof ModelUnavailableError) {
+    return problemResponse(c, 503, { detail: `${err.message}. Other models still serve; see GET /v1/models.`, model: err.model }, { "Retry-After": "60" });
+  }
+  if (err instanceof HTTPException) {
+    const status = err.status as ContentfulStatusCode;
+    let detail = err.message || TITLES[status] || "Error";
+    if (status === 400 && /JSON/i.test(detail)) detail = "the body is not valid JSON; send a JSON object such as {\"input\": [...784 numbers]}";
+    if (status === 415) detail = "unsupported Content-Type; send application/json or application/octet-stream";
+    return problemResponse(c, status, { detail });
+  }
+  console.error(JSON.stringify({ level: "error", msg: "unhandled error", path: c.req.path, error: String(err?.stack ?? err) }));
+  return problemResponse(c, 500, { detail: "internal error; it has been logged. Try again, or report it with the request id." });
+}
