@@ -160,7 +160,7 @@ async function startParse(c: Context, next: () => Promise<void>): Promise<void> 
   await next();
 }
 
-const inferRoute = (path: string, params: typeof Model | typeof ModelVersion) =>
+const inferRoute = <P extends string, Q extends typeof Model | typeof ModelVersion>(path: P, params: Q) =>
   createRoute({
     method: "post",
     path,

@@ -1,0 +1,509 @@
+// The weights importer (scripts/import.ts) and its readers: a safe pickle
+// reader, .npz and PyTorch-style safetensors. Fixtures are built here, in a
+// temp dir; nothing is written into weights/.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { zipSync } from "fflate";
+import { afterAll, describe, expect, it } from "vitest";
+import { main } from "../../scripts/import";
+import { BOOK_WEIGHTS, datasetPresent, loadSplit } from "../../scripts/lib/datasets";
+import { evaluate } from "../../scripts/lib/evaluate";
+import { type NdArray, parseNpz } from "../../scripts/lib/npz";
+import { loadPickledArrays, PickleError } from "../../scripts/lib/pickle";
+import { decodeModel, encodeModel } from "../../src/model/format";
+import { serializeSafetensors } from "../../src/model/safetensors";
+import { forward } from "../../src/nn/network";
+import { expectClose, rand } from "../helpers";
+
+const tmp = mkdtempSync(join(tmpdir(), "mnist-edge-import-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+// ---------------------------------------------------------------- fixtures
+
+interface Arr {
+  shape: number[];
+  data: Float32Array | Float64Array;
+  fortran?: boolean;
+}
+
+function randomArr(shape: number[], seed: number, f64 = false): Arr {
+  const r = rand(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = f64 ? new Float64Array(n) : new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = r() * 0.5;
+  return { shape, data };
+}
+
+/** The C-order values of a 2-D array laid out in Fortran (column-major) order. */
+function fortranBytes(a: Arr): Uint8Array {
+  const [rows, cols] = a.shape;
+  const f = a.data instanceof Float64Array ? new Float64Array(a.data.length) : new Float32Array(a.data.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) f[j * rows + i] = a.data[i * cols + j];
+  return new Uint8Array(f.buffer);
+}
+
+const rawBytes = (a: Arr) => (a.fortran ? fortranBytes(a) : new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength));
+const enc = new TextEncoder();
+
+/** Writes pickles the way numpy's ndarray.__reduce_ex__ does, opcode by opcode. */
+class PickleWriter {
+  private parts: number[] = [];
+  private memo = new Map<string, number>();
+  constructor(readonly protocol: 2 | 3 | 5) {
+    this.op(0x80, protocol);
+    if (protocol >= 4) this.op(0x95, 0, 0, 0, 0, 0, 0, 0, 0); // FRAME (a hint; the reader ignores its length)
+  }
+  op(...b: number[]) {
+    this.parts.push(...b);
+    return this;
+  }
+  u32(n: number) {
+    return this.op(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff);
+  }
+  bytes(b: Uint8Array) {
+    for (const x of b) this.parts.push(x);
+    return this;
+  }
+  str(s: string) {
+    const b = enc.encode(s);
+    if (this.protocol >= 4 && b.length < 256) return this.op(0x8c, b.length).bytes(b); // SHORT_BINUNICODE
+    return this.op(0x58).u32(b.length).bytes(b); // BINUNICODE
+  }
+  int(n: number) {
+    if (n >= 0 && n < 256) return this.op(0x4b, n); // BININT1
+    if (n >= 0 && n < 65536) return this.op(0x4d, n & 0xff, n >> 8); // BININT2
+    return this.op(0x4a).u32(n >>> 0); // BININT
+  }
+  put() {
+    const i = this.memo.size;
+    this.memo.set(`#${i}`, i);
+    return this.protocol >= 4 ? this.op(0x94) : this.op(0x71, i); // MEMOIZE / BINPUT
+  }
+  /** A global, memoized on first use and fetched with BINGET after, as pickle does. */
+  global(module: string, name: string) {
+    const key = `${module} ${name}`;
+    const at = this.memo.get(key);
+    if (at !== undefined) return this.op(0x68, at); // BINGET
+    if (this.protocol >= 4) this.str(module).str(name).op(0x93); // STACK_GLOBAL
+    else this.op(0x63).bytes(enc.encode(`${module}\n${name}\n`)); // GLOBAL
+    this.memo.set(key, this.memo.size);
+    return this.protocol >= 4 ? this.op(0x94) : this.op(0x71, this.memo.size - 1);
+  }
+  /** Python bytes: _codecs.encode(latin-1 str) under protocol 2, BINBYTES after. */
+  pyBytes(b: Uint8Array) {
+    if (this.protocol === 2) {
+      this.global("_codecs", "encode");
+      return this.str(String.fromCharCode(...b)).str("latin1").op(0x86, 0x52); // TUPLE2 REDUCE
+    }
+    return b.length < 256 ? this.op(0x43, b.length).bytes(b) : this.op(0x42).u32(b.length).bytes(b);
+  }
+  shape(s: number[]) {
+    this.op(0x28);
+    for (const d of s) this.int(d);
+    return this.op(0x74); // TUPLE
+  }
+  dtype(a: Arr) {
+    this.global("numpy", "dtype")
+      .str(a.data instanceof Float64Array ? "f8" : "f4")
+      .op(0x89, 0x88, 0x87, 0x52) // False True TUPLE3 REDUCE
+      .put();
+    // BUILD with the state (3, '<', None, None, None, -1, -1, 0)
+    this.op(0x28).int(3).str("<").op(0x4e, 0x4e, 0x4e, 0x4a, 0xff, 0xff, 0xff, 0xff, 0x4a, 0xff, 0xff, 0xff, 0xff).int(0).op(0x74, 0x62);
+    return this;
+  }
+  array(a: Arr) {
+    if (this.protocol === 5) {
+      // _frombuffer(bytearray, dtype, shape, order)
+      this.global("numpy._core.numeric", "_frombuffer").op(0x28, 0x96);
+      const b = rawBytes(a);
+      this.u32(b.length).u32(0).bytes(b);
+      this.dtype(a).shape(a.shape).str(a.fortran ? "F" : "C").op(0x74, 0x52);
+      return this.put();
+    }
+    // _reconstruct(ndarray, (0,), b"b"), then BUILD (1, shape, dtype, is_fortran, data)
+    this.global("numpy.core.multiarray", "_reconstruct").global("numpy", "ndarray").int(0).op(0x85);
+    this.pyBytes(enc.encode("b")).op(0x87, 0x52).put();
+    this.op(0x28).int(1).shape(a.shape).dtype(a).op(a.fortran ? 0x88 : 0x89).pyBytes(rawBytes(a)).op(0x74, 0x62);
+    return this;
+  }
+  dict(entries: [string, Arr][]) {
+    this.op(0x7d).put().op(0x28); // EMPTY_DICT MARK
+    for (const [k, a] of entries) this.str(k).array(a);
+    return this.op(0x75); // SETITEMS
+  }
+  done(): Uint8Array {
+    return new Uint8Array([...this.parts, 0x2e]); // STOP
+  }
+}
+
+const numpyPickle = (entries: [string, Arr][], protocol: 2 | 3 | 5 = 3) => new PickleWriter(protocol).dict(entries).done();
+
+/** One .npy file, format 1.0 (or 2.0), header padded to 64 bytes as numpy does. */
+function npy(a: Arr, version: 1 | 2 = 1): Uint8Array {
+  const descr = a.data instanceof Float64Array ? "<f8" : "<f4";
+  let header = `{'descr': '${descr}', 'fortran_order': ${a.fortran ? "True" : "False"}, 'shape': (${a.shape.join(", ")}${a.shape.length === 1 ? "," : ""}), }`;
+  const pre = version === 1 ? 10 : 12;
+  header = header.padEnd(Math.ceil((pre + header.length + 1) / 64) * 64 - pre - 1) + "\n";
+  const data = rawBytes(a);
+  const out = new Uint8Array(pre + header.length + data.length);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
+  const dv = new DataView(out.buffer);
+  if (version === 1) dv.setUint16(8, header.length, true);
+  else dv.setUint32(8, header.length, true);
+  out.set(enc.encode(header), pre);
+  out.set(data, pre + header.length);
+  return out;
+}
+
+function npz(entries: [string, Arr][], level: 0 | 6): Uint8Array {
+  return zipSync(Object.fromEntries(entries.map(([k, a], i) => [`${k}.npy`, npy(a, i % 2 ? 2 : 1)])), { level });
+}
+
+/** A book-style network: W1..Wn [in, out] and b1..bn, 784 → 8 → 6 → 10. */
+function bookArrays(seed = 7, sizes = [784, 8, 6, 10]): [string, Arr][] {
+  const out: [string, Arr][] = [];
+  for (let i = 0; i < sizes.length - 1; i++) {
+    out.push([`W${i + 1}`, randomArr([sizes[i], sizes[i + 1]], seed + 10 * i)]);
+    out.push([`b${i + 1}`, randomArr([sizes[i + 1]], seed + 10 * i + 1)]);
+  }
+  return out;
+}
+
+const write = (name: string, bytes: Uint8Array) => {
+  const p = join(tmp, name);
+  writeFileSync(p, bytes);
+  return p;
+};
+
+/** Runs the CLI in-process; returns its exit code and output. */
+function runImport(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+}
+
+type Act = "sigmoid" | "relu" | "softmax" | "identity";
+/** An independent float64 forward pass; w(i, k, j) is layer i's weight from input k to output j. */
+function referenceForward(
+  x: Float32Array,
+  N: number,
+  sizes: number[],
+  w: (i: number, k: number, j: number) => number,
+  b: (i: number, j: number) => number,
+  acts: Act[],
+): Float32Array {
+  let z = Array.from({ length: N }, (_, n) => Array.from(x.subarray(n * sizes[0], (n + 1) * sizes[0])));
+  for (let i = 0; i < sizes.length - 1; i++) {
+    z = z.map((row) => {
+      const a = Array.from({ length: sizes[i + 1] }, (_, j) => row.reduce((s, v, k) => s + v * w(i, k, j), b(i, j)));
+      if (acts[i] === "sigmoid") return a.map((v) => 1 / (1 + Math.exp(-v)));
+      if (acts[i] === "relu") return a.map((v) => Math.max(0, v));
+      if (acts[i] === "softmax") {
+        const m = Math.max(...a);
+        const e = a.map((v) => Math.exp(v - m));
+        const s = e.reduce((p, q) => p + q, 0);
+        return e.map((v) => v / s);
+      }
+      return a;
+    });
+  }
+  return Float32Array.from(z.flat());
+}
+
+function randomInput(N: number, D = 784, seed = 3): Float32Array {
+  const r = rand(seed);
+  return new Float32Array(N * D).map(() => (r() + 1) / 2);
+}
+
+/** Checks the written file decodes and computes what the book-style arrays compute. */
+function expectBookForward(outPath: string, arrays: [string, Arr][], acts: Act[] = ["sigmoid", "sigmoid", "softmax"]) {
+  const model = decodeModel(readFileSync(outPath));
+  const m = new Map(arrays);
+  const L = arrays.length / 2;
+  const sizes = [m.get("W1")!.shape[0], ...Array.from({ length: L }, (_, i) => m.get(`W${i + 1}`)!.shape[1])];
+  expect(model.network.layers.map((l) => [l.inSize, l.outSize])).toEqual(sizes.slice(0, -1).map((s, i) => [s, sizes[i + 1]]));
+  expect(model.network.layers.map((l) => l.activation)).toEqual(acts);
+  const N = 4;
+  const x = randomInput(N, sizes[0]);
+  const want = referenceForward(
+    x,
+    N,
+    sizes,
+    (i, k, j) => m.get(`W${i + 1}`)!.data[k * sizes[i + 1] + j],
+    (i, j) => m.get(`b${i + 1}`)!.data[j],
+    acts,
+  );
+  expectClose(forward(model.network, x, N), want, 1e-4);
+  return model;
+}
+
+// ---------------------------------------------------------------- pickle reader
+
+describe("pickle reader", () => {
+  const arrays: [string, Arr][] = [
+    ["W1", { ...randomArr([3, 4], 1), fortran: true }],
+    ["b1", randomArr([4], 2, true)],
+    ["W2", randomArr([4, 2], 3)],
+  ];
+
+  for (const protocol of [2, 3, 5] as const) {
+    it(`should read a numpy-style protocol ${protocol} pickle of float32/float64, C and Fortran order arrays`, () => {
+      const got = loadPickledArrays(numpyPickle(arrays, protocol));
+      expect([...got.keys()]).toEqual(["W1", "b1", "W2"]);
+      for (const [k, a] of arrays) {
+        expect(got.get(k)!.shape).toEqual(a.shape);
+        expect(Array.from(got.get(k)!.data)).toEqual(Array.from(Float32Array.from(a.data)));
+      }
+    });
+  }
+
+  it("should refuse a global outside the numpy allow-list without executing anything", () => {
+    // pickle.dumps(os.system, ("echo hi",)) as a REDUCE: GLOBAL 'os system', 'echo hi', TUPLE1, REDUCE, STOP
+    const evil = new Uint8Array([0x80, 2, 0x63, ...enc.encode("os\nsystem\n"), 0x58, 7, 0, 0, 0, ...enc.encode("echo hi"), 0x85, 0x52, 0x2e]);
+    expect(() => loadPickledArrays(evil)).toThrow(PickleError);
+    expect(() => loadPickledArrays(evil)).toThrow(/os\.system.*refuses.*nothing was executed/);
+    // The same through STACK_GLOBAL (protocol 4+), and a plausible-looking numpy name.
+    const stackGlobal = new Uint8Array([0x80, 4, 0x8c, 8, ...enc.encode("builtins"), 0x8c, 4, ...enc.encode("eval"), 0x93, 0x2e]);
+    expect(() => loadPickledArrays(stackGlobal)).toThrow(/builtins\.eval/);
+    const scalar = new Uint8Array([0x80, 2, 0x63, ...enc.encode("numpy.core.multiarray\nscalar\n"), 0x2e]);
+    expect(() => loadPickledArrays(scalar)).toThrow(/numpy\.core\.multiarray\.scalar/);
+  });
+
+  it("should refuse object-building opcodes, truncated streams and non-dict roots", () => {
+    expect(() => loadPickledArrays(new Uint8Array([0x80, 2, 0x81, 0x2e]))).toThrow(/NEWOBJ/);
+    const full = numpyPickle(arrays, 3);
+    expect(() => loadPickledArrays(full.subarray(0, full.length - 40))).toThrow(/truncated/);
+    expect(() => loadPickledArrays(new Uint8Array([0x80, 2, 0x5d, 0x2e]))).toThrow(/holds a list; expected a dict/);
+    expect(() => loadPickledArrays(enc.encode("(dp0\n."))).toThrow(/not a binary pickle/);
+  });
+
+  it("should refuse arrays that are not floats", () => {
+    const w = new PickleWriter(3);
+    w.op(0x7d, 0x28).str("W1").global("numpy.core.multiarray", "_reconstruct").global("numpy", "ndarray").int(0).op(0x85).pyBytes(enc.encode("b")).op(0x87, 0x52);
+    w.op(0x28).int(1).shape([2]).global("numpy", "dtype").str("i8").op(0x89, 0x88, 0x87, 0x52);
+    w.op(0x28).int(3).str("<").op(0x4e, 0x4e, 0x4e).int(0).int(0).int(0).op(0x74, 0x62);
+    w.op(0x89).pyBytes(new Uint8Array(16)).op(0x74, 0x62, 0x75);
+    expect(() => loadPickledArrays(w.done())).toThrow(/array "W1": dtype "i8" is not a float type/);
+  });
+
+  const hasNumpy = spawnSync("python3", ["-c", "import numpy"], { stdio: "ignore" }).status === 0;
+  it.skipIf(!hasNumpy)("should read what numpy's own pickle.dump (protocols 2-5) and np.savez write (needs python3 with numpy)", () => {
+    const dir = join(tmp, "numpy");
+    const py = `
+import numpy as np, pickle, os, sys
+d = sys.argv[1]; os.makedirs(d, exist_ok=True)
+rng = np.random.default_rng(0)
+W1 = rng.standard_normal((784, 5)).astype(np.float32); b1 = rng.standard_normal(5)
+W2 = rng.standard_normal((5, 10)).astype(np.float32); b2 = rng.standard_normal(10).astype(np.float32)
+arrays = {'W1': np.asfortranarray(W1), 'b1': b1, 'W2': W2.astype('>f4'), 'b2': b2}
+for p in (2, 3, 4, 5):
+    with open(f'{d}/p{p}.pkl', 'wb') as f: pickle.dump(arrays, f, protocol=p)
+np.savez(f'{d}/stored.npz', **arrays); np.savez_compressed(f'{d}/deflated.npz', **arrays)
+with open(f'{d}/ref.bin', 'wb') as f:
+    for k in ('W1', 'b1', 'W2', 'b2'): f.write(np.ascontiguousarray(arrays[k], dtype='<f4').tobytes())
+`;
+    const r = spawnSync("python3", ["-c", py, dir], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const ref = new Float32Array(new Uint8Array(readFileSync(join(dir, "ref.bin"))).buffer);
+    const shapes: Record<string, number[]> = { W1: [784, 5], b1: [5], W2: [5, 10], b2: [10] };
+    const check = (got: Map<string, NdArray>) => {
+      let at = 0;
+      for (const k of ["W1", "b1", "W2", "b2"]) {
+        const a = got.get(k)!;
+        expect(a.shape, k).toEqual(shapes[k]);
+        expect(Array.from(a.data), k).toEqual(Array.from(ref.subarray(at, at + a.data.length)));
+        at += a.data.length;
+      }
+    };
+    for (const p of [2, 3, 4, 5]) check(loadPickledArrays(new Uint8Array(readFileSync(join(dir, `p${p}.pkl`)))));
+    for (const f of ["stored.npz", "deflated.npz"]) check(parseNpz(new Uint8Array(readFileSync(join(dir, f)))));
+    const res = runImport(join(dir, "p2.pkl"), "--name", "numpy-p2", "--activations", "relu,softmax", "--out", join(dir, "out.safetensors"));
+    expect(res.code, res.stderr).toBe(0);
+  });
+});
+
+// ---------------------------------------------------------------- importer
+
+describe("npm run import", () => {
+  it("should import a book-style pickle into the weights contract with provenance", () => {
+    const arrays = bookArrays();
+    // Dict order shuffled and W1 Fortran-ordered, as in the book's own file.
+    const shuffled: [string, Arr][] = [arrays[3], ["W1", { ...arrays[0][1], fortran: true }], ...arrays.slice(1, 3), ...arrays.slice(4)];
+    const src = write("book-style.pkl", numpyPickle(shuffled, 3));
+    const out = join(tmp, "book-style.safetensors");
+    const res = runImport(src, "--name", "book-style", "--out", out);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/W1, b1/);
+    expect(res.stdout).toMatch(/sigmoid,sigmoid,softmax assumed/);
+    expect(res.stdout).toContain(`wrote ${out}`);
+    const model = expectBookForward(out, arrays);
+    expect(model.labels).toEqual(["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+    expect(model.inputShape).toEqual([28, 28]);
+    expect(model.inputScale).toBe(255);
+    expect(model.metadata).toMatchObject({
+      name: "book-style",
+      source: "book-style.pkl",
+      source_format: "pickle",
+      command: `npm run import -- ${src} --name book-style --out ${out}`,
+    });
+    expect(Date.parse(model.metadata.imported_at)).toBeGreaterThan(Date.parse("2020-01-01"));
+  });
+
+  it("should import protocol 2 pickles (bytes via _codecs.encode) with --activations", () => {
+    const arrays = bookArrays(11);
+    const out = join(tmp, "p2.safetensors");
+    const res = runImport(write("p2.pkl", numpyPickle(arrays, 2)), "--name", "p2", "--activations", "relu,relu,identity", "--out", out);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).not.toMatch(/assumed/);
+    expectBookForward(out, arrays, ["relu", "relu", "identity"]);
+  });
+
+  it("should import an .npz, stored or deflated, with float64 and Fortran-order arrays", () => {
+    const arrays = bookArrays(21);
+    const mixed: [string, Arr][] = arrays.map(([k, a], i) => [k, i === 0 ? { ...a, fortran: true } : i === 2 ? { ...a, data: Float64Array.from(a.data) } : a]);
+    for (const level of [0, 6] as const) {
+      const out = join(tmp, `npz${level}.safetensors`);
+      const res = runImport(write(`w${level}.npz`, npz(mixed, level)), "--name", "npz", "--out", out);
+      expect(res.code, res.stderr).toBe(0);
+      const model = expectBookForward(out, arrays);
+      expect(model.metadata.source_format).toBe("npz");
+    }
+  });
+
+  /** nn.Sequential(Linear(784,12), ReLU(), Linear(12,7), ReLU(), Linear(7,10)) as a state_dict, [out, in]. */
+  function torchStateDict(names: string[], order = names.map((_, i) => i)) {
+    const sizes = [784, 12, 7, 10];
+    const layers = names.map((_, i) => ({ W: randomArr([sizes[i + 1], sizes[i]], 40 + i).data as Float32Array, b: randomArr([sizes[i + 1]], 50 + i).data as Float32Array }));
+    const tensors = order.flatMap((i) => [
+      { name: `${names[i]}.weight`, shape: [sizes[i + 1], sizes[i]], data: layers[i].W },
+      { name: `${names[i]}.bias`, shape: [sizes[i + 1]], data: layers[i].b },
+    ]);
+    return { sizes, layers, bytes: serializeSafetensors(tensors, { format: "pt" }) };
+  }
+
+  function expectTorchForward(outPath: string, sd: ReturnType<typeof torchStateDict>, acts: Act[] = ["relu", "relu", "softmax"]) {
+    const model = decodeModel(readFileSync(outPath));
+    const { sizes, layers } = sd;
+    expect(model.network.layers.map((l) => l.activation)).toEqual(acts);
+    const N = 3;
+    const x = randomInput(N);
+    // PyTorch: y = x·Wᵀ + b with W [out, in].
+    const want = referenceForward(x, N, sizes, (i, k, j) => layers[i].W[j * sizes[i] + k], (i, j) => layers[i].b[j], acts);
+    expectClose(forward(model.network, x, N), want, 1e-4);
+    return model;
+  }
+
+  it("should import a PyTorch nn.Sequential state_dict, transposing [out, in] and ordering by index", () => {
+    // Indices skip the ReLU modules (0, 2, 4) and the header lists them out of order.
+    const sd = torchStateDict(["0", "2", "4"], [2, 0, 1]);
+    const out = join(tmp, "torch.safetensors");
+    const res = runImport(write("seq.safetensors", sd.bytes), "--name", "torch", "--out", out);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/0\.weight \(transposed\), 0\.bias/);
+    expect(res.stdout).toMatch(/relu,relu,softmax assumed \(PyTorch MLPs usually use ReLU/);
+    const model = expectTorchForward(out, sd);
+    expect(model.metadata.source_format).toBe("torch-safetensors");
+  });
+
+  it("should order prefixed and named layers numerically (fc2 before fc10), else as listed", () => {
+    const numbered = torchStateDict(["model.fc1", "model.fc2", "model.fc10"], [2, 0, 1]);
+    const out1 = join(tmp, "fc.safetensors");
+    expect(runImport(write("fc.safetensors", numbered.bytes), "--name", "fc", "--activations", "sigmoid,relu,softmax", "--out", out1).code).toBe(0);
+    expectTorchForward(out1, numbered, ["sigmoid", "relu", "softmax"]);
+
+    const named = torchStateDict(["hidden", "fc", "out"]);
+    const out2 = join(tmp, "named.safetensors");
+    const res = runImport(write("named.safetensors", named.bytes), "--name", "named", "--out", out2);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/layer order hidden, fc, out is the order of the file's header/);
+    expectTorchForward(out2, named);
+  });
+
+  it("should accept a first layer other than 784 inputs and say input_shape is flat", () => {
+    const arrays = bookArrays(31, [20, 5, 3]);
+    const out = join(tmp, "small.safetensors");
+    const res = runImport(write("small.npz", npz(arrays, 6)), "--name", "small", "--out", out);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/takes 20 inputs, not 784, so input_shape cannot be 28,28/);
+    const model = expectBookForward(out, arrays, ["sigmoid", "softmax"]);
+    expect(model.inputShape).toEqual([20]);
+    expect(model.labels).toEqual(["0", "1", "2"]);
+  });
+
+  describe("should refuse, exit 2 and write nothing", () => {
+    const cases: [string, () => [string, ...string[]], RegExp][] = [
+      ["an unknown pickle global", () => [write("evil.pkl", new Uint8Array([0x80, 2, 0x63, ...enc.encode("posix\nsystem\n"), 0x58, 2, 0, 0, 0, 0x69, 0x64, 0x85, 0x52, 0x2e]))], /evil\.pkl: the pickle refers to posix\.system.*nothing was executed/],
+      ["a W without its b", () => [write("nob.pkl", numpyPickle(bookArrays().slice(0, 3)))], /has W2 but no matching b2/],
+      ["a key outside W1, b1, ...", () => [write("extra.npz", npz([...bookArrays(), ["mean", randomArr([784], 1)]], 0))], /holds an array "mean"; expected only W1, b1/],
+      ["a gap in the layer numbers", () => [write("gap.pkl", numpyPickle(bookArrays().filter(([k]) => !k.endsWith("2"))))], /has W1, W3 but no W2/],
+      ["a b without its W", () => [write("orphan.pkl", numpyPickle([...bookArrays(), ["b4", randomArr([3], 1)]]))], /has b4 but no matching W4/],
+      ["shapes that do not chain", () => [write("chain.pkl", numpyPickle([["W1", randomArr([784, 50], 1)], ["b1", randomArr([50], 2)], ["W2", randomArr([60, 10], 3)], ["b2", randomArr([10], 4)]]))], /W2 \(60, 10\) takes 60 inputs but W1 gives 50; the layer shapes must chain/],
+      ["a bias that does not match its weight", () => [write("bias.pkl", numpyPickle([["W1", randomArr([784, 10], 1)], ["b1", randomArr([9], 2)]]))], /b1 has shape \(9,\) but W1 \(784, 10\) gives 10 outputs/],
+      ["non-finite weights", () => [write("nan.pkl", numpyPickle([["W1", randomArr([784, 10], 1)], ["b1", { shape: [10], data: new Float32Array(10).fill(Number.NaN) }]]))], /b1 holds a non-finite value \(NaN\)/],
+      ["torch shapes that do not chain", () => [write("tchain.safetensors", serializeSafetensors([{ name: "0.weight", shape: [50, 784], data: new Float32Array(50 * 784) }, { name: "0.bias", shape: [50], data: new Float32Array(50) }, { name: "2.weight", shape: [10, 40], data: new Float32Array(400) }, { name: "2.bias", shape: [10], data: new Float32Array(10) }]))], /"2\.weight" \[out, in\] = \[10,40\] takes 40 inputs but "0" gives 50/],
+      ["torch tensors that are not Linear layers", () => [write("bn.safetensors", serializeSafetensors([{ name: "0.weight", shape: [10, 784], data: new Float32Array(7840) }, { name: "0.bias", shape: [10], data: new Float32Array(10) }, { name: "1.running_mean", shape: [10], data: new Float32Array(10) }]))], /"1\.running_mean" is not a "\.weight" or "\.bias"/],
+      ["a torch Linear without bias", () => [write("nobias.safetensors", serializeSafetensors([{ name: "0.weight", shape: [10, 784], data: new Float32Array(7840) }]))], /no matching "0\.bias"; layers without a bias/],
+      ["a file already in the contract", () => [write("ours.safetensors", encodeModel({ layers: [{ W: new Float32Array(7840), b: new Float32Array(10), inSize: 784, outSize: 10, activation: "softmax" }] }))], /already in this project's weights format/],
+      ["too few --activations", () => [write("acts.pkl", numpyPickle(bookArrays())), "--activations", "relu,softmax"], /--activations lists 2 activations but the file has 3 layers/],
+      ["an unknown activation", () => [write("acts2.pkl", numpyPickle(bookArrays())), "--activations", "relu,tanh,softmax"], /unknown activation "tanh"/],
+      ["a missing file", () => [join(tmp, "absent.pkl")], /absent\.pkl not found/],
+      ["an unknown extension", () => [write("w.json", enc.encode("{}"))], /cannot tell the format of w\.json/],
+      ["a corrupt .npz", () => [write("bad.npz", enc.encode("PK not really a zip"))], /bad\.npz: not a readable zip archive/],
+    ];
+    for (const [what, args, message] of cases) {
+      it(`should refuse ${what}`, () => {
+        const out = join(tmp, "refused.safetensors");
+        const [file, ...rest] = args();
+        const res = runImport(file, "--name", "x", "--out", out, ...rest);
+        expect(res.code).toBe(2);
+        expect(res.stderr).toMatch(/^import: /);
+        expect(res.stderr).toMatch(message);
+        expect(existsSync(out)).toBe(false);
+      });
+    }
+    it("should refuse a missing --name", () => {
+      const res = runImport(write("noname.pkl", numpyPickle(bookArrays())));
+      expect(res.code).toBe(2);
+      expect(res.stderr).toMatch(/^import: --name is required/);
+    });
+  });
+
+  it("should run as a CLI: default out path weights/<name>.safetensors, exit 2 without a stack trace", () => {
+    const cwd = mkdtempSync(join(tmp, "cli-"));
+    const tsx = resolve("node_modules/tsx/dist/cli.mjs");
+    const script = resolve("scripts/import.ts");
+    const src = write("cli.pkl", numpyPickle(bookArrays(5), 3));
+    const ok = spawnSync(process.execPath, [tsx, script, src, "--name", "cli"], { cwd, encoding: "utf8" });
+    expect(ok.status, ok.stderr).toBe(0);
+    const out = join(cwd, "weights", "cli.safetensors");
+    expect(ok.stdout).toContain(`wrote ${out}`);
+    expect(decodeModel(readFileSync(out)).metadata.command).toBe(`npm run import -- ${src} --name cli`);
+    const bad = spawnSync(process.execPath, [tsx, script, join(tmp, "evil.pkl"), "--name", "evil"], { cwd, encoding: "utf8" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^import: /);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  // The book's pretrained weights are never committed; the test finds them by path.
+  const bookPath = process.env.BOOK_WEIGHTS ?? "../shared/data/book/sample_weight.pkl";
+  const bookPresent = existsSync(BOOK_WEIGHTS) && datasetPresent("mnist", "test");
+  it.skipIf(!bookPresent)(`should reproduce 9352/10000 from the book's sample_weight.pkl (needs ${bookPath} and the MNIST test set)`, () => {
+    const out = join(tmp, "book.safetensors");
+    const res = runImport(BOOK_WEIGHTS, "--name", "book", "--out", out);
+    expect(res.code, res.stderr).toBe(0);
+    const model = decodeModel(readFileSync(out));
+    expect(model.network.layers.map((l) => [l.inSize, l.outSize, l.activation])).toEqual([
+      [784, 50, "sigmoid"],
+      [50, 100, "sigmoid"],
+      [100, 10, "softmax"],
+    ]);
+    expect(model.inputScale).toBe(255);
+    expect(model.metadata.source).toBe("sample_weight.pkl");
+    const ev = evaluate(model.network, loadSplit("mnist", "test"), 255);
+    expect(ev.total).toBe(10000);
+    expect(ev.correct).toBe(9352);
+  });
+});

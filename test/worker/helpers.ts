@@ -1,0 +1,53 @@
+import { createApp } from "../../src/app";
+import { BUNDLED } from "../../src/model/bundled";
+import { ModelRegistry } from "../../src/model/registry";
+import type { Bindings } from "../../src/http/env";
+
+/** A fresh app over the bundled weights with its own registry (nothing decoded yet). */
+export function freshApp(files: Record<string, ArrayBuffer> = BUNDLED, defaultModel = "mnist-mlp") {
+  const registry = new ModelRegistry(files, defaultModel);
+  const app = createApp(registry);
+  const call = (path: string, init?: RequestInit, env: Bindings = {}) => app.request(`http://localhost${path}`, init, env);
+  return { app, registry, call };
+}
+
+export const json = (body: unknown, init: RequestInit = {}): RequestInit => ({
+  method: "POST",
+  headers: { "Content-Type": "application/json", ...(init.headers as Record<string, string>) },
+  body: JSON.stringify(body),
+});
+
+export const binary = (bytes: Uint8Array, headers: Record<string, string> = {}): RequestInit => ({
+  method: "POST",
+  headers: { "Content-Type": "application/octet-stream", ...headers },
+  body: bytes,
+});
+
+/** n deterministic "digit-like" images: mostly zeros, some ink, as bytes. */
+export function imageBytes(n: number, seed = 1): Uint8Array {
+  let s = seed >>> 0;
+  const out = new Uint8Array(n * 784);
+  for (let i = 0; i < out.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const u = s / 4294967296;
+    out[i] = u < 0.75 ? 0 : Math.floor(u * 256);
+  }
+  return out;
+}
+
+export function toRows(bytes: Uint8Array, n: number, scale = 255): number[][] {
+  return Array.from({ length: n }, (_, i) => Array.from(bytes.subarray(i * 784, i * 784 + 784), (v) => v / scale));
+}
+
+export async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+}
+
+export async function expectProblem(res: Response, status: number): Promise<Record<string, unknown>> {
+  const text = await res.text();
+  if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${text}`);
+  if (!res.headers.get("content-type")?.startsWith("application/problem+json")) throw new Error(`not problem+json: ${res.headers.get("content-type")}`);
+  const body = JSON.parse(text) as Record<string, unknown>;
+  if (body.status !== status || typeof body.detail !== "string" || body.error !== body.detail) throw new Error(`bad problem body: ${text}`);
+  return body;
+}

@@ -1,0 +1,208 @@
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { encodeIdxImages } from "../../src/data/idx";
+import { decodeModel } from "../../src/model/format";
+import { BUNDLED } from "../../src/model/bundled";
+import { affineNaive } from "../../src/nn/affine";
+import { forward } from "../../src/nn/network";
+import { binary, expectProblem, freshApp, gzip, imageBytes, json, toRows } from "./helpers";
+
+interface Pred {
+  label: number;
+  name: string;
+  probability?: number;
+  top?: { label: number; name: string; probability: number }[];
+  probabilities?: number[];
+  logits?: number[];
+}
+
+/** The same weights through the slow reference kernel, for comparison. */
+function reference(model: string, bytes: Uint8Array, n: number, output: "probabilities" | "logits" = "probabilities"): Float32Array {
+  const m = decodeModel(BUNDLED[model]);
+  const x = new Float32Array(bytes.length).map((_, i) => bytes[i] / 255);
+  return forward(m.network, x, n, output, affineNaive);
+}
+
+describe("POST /v1/predict", () => {
+  it("should classify one image with the default model", async () => {
+    const { call } = freshApp();
+    const img = imageBytes(1, 3);
+    const res = await call("/v1/predict", json({ input: toRows(img, 1)[0] }));
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Pred & { model: string };
+    expect(body.model).toBe("mnist-mlp");
+    const ref = reference("mnist-mlp", img, 1);
+    body.probabilities?.forEach((p, i) => expect(Math.abs(p - ref[i])).toBeLessThan(1e-5));
+    expect(body.label).toBe(ref.indexOf(Math.max(...ref)));
+    expect(body.name).toBe(String(body.label));
+    expect(body.probability).toBe(body.probabilities?.[body.label]);
+    expect(body.top?.map((t) => t.label)[0]).toBe(body.label);
+    expect(body.top).toHaveLength(3);
+    expect(body.probabilities?.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+  });
+
+  it("should accept 28 rows of 28, and raw bytes with scale 255", async () => {
+    const { call } = freshApp();
+    const img = imageBytes(1, 4);
+    const flat = toRows(img, 1)[0];
+    const nested = Array.from({ length: 28 }, (_, r) => flat.slice(r * 28, r * 28 + 28));
+    const a = (await (await call("/v1/predict", json({ input: flat }))).json()) as Pred;
+    const b = (await (await call("/v1/predict", json({ input: nested }))).json()) as Pred;
+    const c = (await (await call("/v1/predict", json({ input: Array.from(img), scale: 255 }))).json()) as Pred;
+    expect(b.probabilities).toEqual(a.probabilities);
+    c.probabilities?.forEach((p, i) => expect(Math.abs(p - (a.probabilities?.[i] ?? NaN))).toBeLessThan(1e-6));
+  });
+
+  it("should honour top_k and output=logits|label", async () => {
+    const { call } = freshApp();
+    const input = toRows(imageBytes(1, 5), 1)[0];
+    const top5 = (await (await call("/v1/predict", json({ input, top_k: 5 }))).json()) as Pred;
+    expect(top5.top).toHaveLength(5);
+    for (let i = 1; i < 5; i++) expect(top5.top?.[i - 1].probability).toBeGreaterThanOrEqual(top5.top?.[i].probability ?? 1);
+    const logits = (await (await call("/v1/predict", json({ input, output: "logits" }))).json()) as Pred;
+    const ref = reference("mnist-mlp", imageBytes(1, 5), 1, "logits");
+    logits.logits?.forEach((v, i) => expect(Math.abs(v - ref[i])).toBeLessThan(1e-4));
+    expect(logits.probabilities).toBeUndefined();
+    const label = (await (await call("/v1/predict", json({ input, output: "label" }))).json()) as Pred;
+    expect(label).toEqual({ model: "mnist-mlp", label: top5.label, name: top5.name });
+  });
+
+  it("should answer a batch row by row as the reference does", async () => {
+    const { call } = freshApp();
+    const n = 37;
+    const bytes = imageBytes(n, 6);
+    const res = await call("/v1/models/mnist-book/predict", json({ inputs: toRows(bytes, n) }));
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { model: string; predictions: Pred[] };
+    expect(body.model).toBe("mnist-book");
+    expect(body.predictions).toHaveLength(n);
+    const ref = reference("mnist-book", bytes, n);
+    body.predictions.forEach((p, i) => p.probabilities?.forEach((v, j) => expect(Math.abs(v - ref[i * 10 + j])).toBeLessThan(1e-5)));
+  });
+
+  it("should name Fashion-MNIST classes", async () => {
+    const { call } = freshApp();
+    const body = (await (await call("/v1/models/fashion-mlp/predict", json({ input: toRows(imageBytes(1, 8), 1)[0] }))).json()) as Pred;
+    expect(["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]).toContain(body.name);
+  });
+
+  it("should take raw N×784 bytes, an IDX3 file, and a gzip'd IDX3 file", async () => {
+    const { call } = freshApp();
+    const n = 25;
+    const bytes = imageBytes(n, 9);
+    const ref = reference("mnist-mlp", bytes, n);
+    const want = Array.from({ length: n }, (_, i) => {
+      const row = Array.from(ref.subarray(i * 10, i * 10 + 10));
+      return row.indexOf(Math.max(...row));
+    });
+    const idx = encodeIdxImages(bytes, n);
+    for (const [body, headers] of [
+      [bytes, {}],
+      [idx, {}],
+      [await gzip(idx), { "Content-Encoding": "gzip" }],
+    ] as const) {
+      const res = await call("/v1/predict?output=label", binary(body, headers));
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ model: "mnist-mlp", labels: want });
+    }
+    const full = (await (await call("/v1/predict?top_k=2", binary(bytes))).json()) as { predictions: Pred[] };
+    expect(full.predictions.map((p) => p.label)).toEqual(want);
+    expect(full.predictions[0].top).toHaveLength(2);
+  });
+
+  it("should serve through the Worker's own fetch handler", async () => {
+    const res = await (exports as unknown as { default: Fetcher }).default.fetch(new Request("http://localhost/v1/predict", json({ input: new Array(784).fill(0) })));
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Pred).probabilities).toHaveLength(10);
+  });
+});
+
+describe("bad input on POST /v1/predict", () => {
+  const { call } = freshApp();
+  const good = new Array(784).fill(0);
+
+  it("should answer malformed JSON with 400", async () => {
+    const res = await call("/v1/predict", { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"input": [1, 2' });
+    expect((await expectProblem(res, 400)).detail).toMatch(/not valid JSON/);
+  });
+
+  it("should point at a wrong-length image", async () => {
+    const body = await expectProblem(await call("/v1/predict", json({ inputs: [good, good.slice(1)] })), 400);
+    expect(body.pointer).toBe("/inputs/1");
+    expect(body.detail).toMatch(/783 elements/);
+  });
+
+  it("should point at a non-number", async () => {
+    const input = [...good];
+    input[5] = "7";
+    const body = await expectProblem(await call("/v1/predict", json({ input })), 400);
+    expect(body.pointer).toBe("/input/5");
+  });
+
+  it("should point at the first value out of range", async () => {
+    const inputs = [good, good, good, [...good]];
+    inputs[3][17] = 1.5;
+    inputs[3][20] = -1;
+    const body = await expectProblem(await call("/v1/predict", json({ inputs })), 400);
+    expect(body.pointer).toBe("/inputs/3/17");
+    expect(body.detail).toMatch(/scale/);
+  });
+
+  it("should point into a bad row of a 28×28 image", async () => {
+    const nested = Array.from({ length: 28 }, () => new Array(28).fill(0));
+    nested[4][9] = 300;
+    const body = await expectProblem(await call("/v1/predict", json({ input: nested, scale: 255 })), 400);
+    expect(body.pointer).toBe("/input/4/9");
+  });
+
+  it("should refuse both or neither of input and inputs, and unknown fields", async () => {
+    await expectProblem(await call("/v1/predict", json({ input: good, inputs: [good] })), 400);
+    await expectProblem(await call("/v1/predict", json({})), 400);
+    expect((await expectProblem(await call("/v1/predict", json({ input: good, topk: 3 })), 400)).detail).toMatch(/unknown field "topk"/);
+    expect((await expectProblem(await call("/v1/predict", json({ input: good, output: "all" })), 400)).pointer).toBe("/output");
+    await expectProblem(await call("/v1/predict", json({ inputs: [] })), 400);
+  });
+
+  it("should refuse a binary body that is not whole images", async () => {
+    expect((await expectProblem(await call("/v1/predict", binary(new Uint8Array(785))), 400)).detail).toMatch(/multiple of 784/);
+    await expectProblem(await call("/v1/predict", binary(new Uint8Array(0))), 400);
+    const idx = encodeIdxImages(new Uint8Array(784), 2); // header says 2, holds 1
+    expect((await expectProblem(await call("/v1/predict", binary(idx)), 400)).detail).toMatch(/header says 2 images/);
+    await expectProblem(await call("/v1/predict", binary(new Uint8Array([0x1f, 0x8b, 1, 2, 3]), { "Content-Encoding": "gzip" })), 400);
+    await expectProblem(await call("/v1/predict", binary(new Uint8Array(784), { "Content-Encoding": "br" })), 415);
+  });
+
+  it("should answer 404 listing the models for an unknown model", async () => {
+    const body = await expectProblem(await call("/v1/models/mnist-huge/predict", json({ input: good })), 404);
+    expect(body.models).toEqual(["mnist-mlp", "mnist-book", "fashion-mlp"]);
+  });
+
+  it("should answer 405 with Allow for a wrong method", async () => {
+    const res = await call("/v1/predict", { method: "GET" });
+    await expectProblem(res, 405);
+    expect(res.headers.get("Allow")).toBe("POST");
+    const del = await call("/v1/models/mnist-mlp", { method: "DELETE" });
+    await expectProblem(del, 405);
+    expect(del.headers.get("Allow")).toContain("GET");
+  });
+
+  it("should answer 415 for other content types", async () => {
+    await expectProblem(await call("/v1/predict", { method: "POST", headers: { "Content-Type": "text/plain" }, body: "1,2,3" }), 415);
+  });
+
+  it("should answer 413 past the body limit, JSON or binary", async () => {
+    const env = { MAX_BODY_BYTES: "5000" };
+    const big = await expectProblem(await call("/v1/predict", json({ inputs: [good, good, good, good] }), env), 413);
+    expect(big.limit).toBe(5000);
+    await expectProblem(await call("/v1/predict", binary(new Uint8Array(784 * 7)), env), 413);
+    // A small gzip body that inflates past the limit is refused too.
+    await expectProblem(await call("/v1/predict", binary(await gzip(new Uint8Array(784 * 100)), { "Content-Encoding": "gzip" }), env), 413);
+  });
+
+  it("should answer 413 past the batch limit", async () => {
+    const env = { MAX_BATCH: "3" };
+    expect((await expectProblem(await call("/v1/predict", json({ inputs: [good, good, good, good] }), env), 413)).detail).toMatch(/limit is 3/);
+    await expectProblem(await call("/v1/predict", binary(new Uint8Array(784 * 4)), env), 413);
+    expect((await call("/v1/predict", binary(new Uint8Array(784 * 3)), env)).status).toBe(200);
+  });
+});
