@@ -50,8 +50,13 @@ function readGz(path: string, hint: string): Uint8Array {
 /** Reads one split, checking magic numbers, counts, dimensions and labels. */
 export function loadSplit(name: DatasetName, split: "train" | "test"): Split {
   const [imgPath, lblPath] = datasetFiles(name, split);
-  const images = parseIdxImages(readGz(imgPath, DATASET_HINT[name]), imgPath);
-  const labels = parseIdxLabels(readGz(lblPath, DATASET_HINT[name]), lblPath);
+  return loadIdxPair(imgPath, lblPath, DATASET_HINT[name]);
+}
+
+/** Reads a pair of (optionally gzip'd) IDX files: 28x28 images and their 0-9 labels. */
+export function loadIdxPair(imgPath: string, lblPath: string, hint = "check the path"): Split {
+  const images = parseIdxImages(readGz(imgPath, hint), imgPath);
+  const labels = parseIdxLabels(readGz(lblPath, hint), lblPath);
   if (images.rows !== 28 || images.cols !== 28) throw new IdxError(`${imgPath}: images are ${images.rows}x${images.cols}, expected 28x28`);
   if (labels.length !== images.count) throw new IdxError(`${lblPath}: ${labels.length} labels for ${images.count} images in ${imgPath}`);
   for (let i = 0; i < labels.length; i++) if (labels[i] > 9) throw new IdxError(`${lblPath}: label ${labels[i]} at index ${i} is not a class 0-9`);

@@ -69,13 +69,24 @@ function describe(v: unknown): string {
 /** Reads the body as bytes, gunzipping when asked, never past the byte limit. */
 export async function readBinaryBody(c: Context<AppEnv>): Promise<Uint8Array> {
   const { maxBodyBytes } = limits(c.env);
-  const encoding = (c.req.header("content-encoding") ?? "identity").trim().toLowerCase();
+  const declared = c.req.header("content-encoding")?.trim().toLowerCase();
+  const encoding = declared || "identity";
   if (encoding !== "identity" && encoding !== "gzip")
     throw new ProblemError(415, { detail: `Content-Encoding "${encoding}" is not supported; send identity or gzip` });
   const raw = new Uint8Array(await c.req.arrayBuffer());
   const gzipped = raw[0] === 0x1f && raw[1] === 0x8b;
-  if (encoding !== "gzip" && !gzipped) return raw;
-  if (!gzipped) badRequest("Content-Encoding is gzip but the body is not gzip data");
+  if (encoding === "gzip" && !gzipped) badRequest("Content-Encoding is gzip but the body is not gzip data");
+  // Without a Content-Encoding header, gzip magic suggests a compressed
+  // upload; but raw pixels may start with the same two bytes, so fall back to
+  // them when inflating fails. An explicit "identity" is never inflated.
+  if (encoding === "gzip") return inflate(raw, maxBodyBytes, true);
+  if (declared === undefined && gzipped) return (await inflate(raw, maxBodyBytes, false)) ?? raw;
+  return raw;
+}
+
+async function inflate(raw: Uint8Array, maxBodyBytes: number, required: true): Promise<Uint8Array>;
+async function inflate(raw: Uint8Array, maxBodyBytes: number, required: false): Promise<Uint8Array | null>;
+async function inflate(raw: Uint8Array, maxBodyBytes: number, required: boolean): Promise<Uint8Array | null> {
   // Stream the inflation so a small bomb cannot expand past the limit.
   const stream = new Blob([raw]).stream().pipeThrough(new DecompressionStream("gzip"));
   const reader = stream.getReader();
@@ -94,6 +105,7 @@ export async function readBinaryBody(c: Context<AppEnv>): Promise<Uint8Array> {
     }
   } catch (e) {
     if (e instanceof ProblemError) throw e;
+    if (!required) return null;
     badRequest(`the gzip body is corrupt (${(e as Error).message}); compress it again`);
   }
   const out = new Uint8Array(total);

@@ -110,6 +110,21 @@ describe("POST /v1/predict", () => {
     expect(full.predictions[0].top).toHaveLength(2);
   });
 
+  it("should not mistake raw pixels that start like gzip (0x1f 0x8b) for a gzip body", async () => {
+    const { call } = freshApp();
+    const bytes = imageBytes(2, 10);
+    bytes[0] = 0x1f;
+    bytes[1] = 0x8b;
+    for (const headers of [{}, { "Content-Encoding": "identity" }]) {
+      const res = await call("/v1/predict?output=label", binary(bytes, headers));
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { labels: number[] }).labels).toHaveLength(2);
+    }
+    // Undeclared gzip is still recognised.
+    const res = await call("/v1/predict?output=label", binary(await gzip(imageBytes(3, 11))));
+    expect(((await res.json()) as { labels: number[] }).labels).toHaveLength(3);
+  });
+
   it("should serve through the Worker's own fetch handler", async () => {
     const res = await (exports as unknown as { default: Fetcher }).default.fetch(new Request("http://localhost/v1/predict", json({ input: new Array(784).fill(0) })));
     expect(res.status).toBe(200);
