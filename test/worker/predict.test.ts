@@ -115,7 +115,7 @@ describe("POST /v1/predict", () => {
     const bytes = imageBytes(2, 10);
     bytes[0] = 0x1f;
     bytes[1] = 0x8b;
-    for (const headers of [{}, { "Content-Encoding": "identity" }]) {
+    for (const headers of [{}, { "Content-Encoding": "identity" }] as Record<string, string>[]) {
       const res = await call("/v1/predict?output=label", binary(bytes, headers));
       expect(res.status).toBe(200);
       expect(((await res.json()) as { labels: number[] }).labels).toHaveLength(2);
