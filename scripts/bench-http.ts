@@ -23,7 +23,9 @@ function die(msg: string): never {
   process.exit(2);
 }
 
-const { values: v } = parseArgs({ options: { duration: { type: "string", default: "10" }, connections: { type: "string", default: "8" }, help: { type: "boolean", short: "h" } } });
+const { values: v } = parseArgs({
+  options: { duration: { type: "string", default: "10" }, connections: { type: "string", default: "8" }, help: { type: "boolean", short: "h" } },
+});
 if (v.help) {
   console.log(usage);
   process.exit(0);
@@ -59,8 +61,22 @@ interface Scenario {
 const json = { "Content-Type": "application/json" };
 const scenarios: Scenario[] = [
   { name: "predict-json-1", path: "/v1/predict", method: "POST", headers: json, body: JSON.stringify({ input: jsonImage(0) }), images: 1 },
-  { name: "predict-json-100", path: "/v1/predict", method: "POST", headers: json, body: JSON.stringify({ inputs: Array.from({ length: 100 }, (_, n) => jsonImage(n)) }), images: 100 },
-  { name: "predict-binary-1000", path: "/v1/predict?output=label", method: "POST", headers: { "Content-Type": "application/octet-stream" }, body: Buffer.from(pixels), images: 1000 },
+  {
+    name: "predict-json-100",
+    path: "/v1/predict",
+    method: "POST",
+    headers: json,
+    body: JSON.stringify({ inputs: Array.from({ length: 100 }, (_, n) => jsonImage(n)) }),
+    images: 100,
+  },
+  {
+    name: "predict-binary-1000",
+    path: "/v1/predict?output=label",
+    method: "POST",
+    headers: { "Content-Type": "application/octet-stream" },
+    body: Buffer.from(pixels),
+    images: 1000,
+  },
   { name: "healthz", path: "/healthz", method: "GET", images: 0 },
 ];
 
@@ -80,7 +96,9 @@ try {
   console.log(`starting wrangler dev ...`);
   const t0 = performance.now();
   dev = await startWranglerDev();
-  console.log(`wrangler dev up at ${dev.url} in ${((performance.now() - t0) / 1000).toFixed(1)} s; images: ${real ? `MNIST test set (${MNIST_DIR})` : "synthetic (MNIST absent)"}`);
+  console.log(
+    `wrangler dev up at ${dev.url} in ${((performance.now() - t0) / 1000).toFixed(1)} s; images: ${real ? `MNIST test set (${MNIST_DIR})` : "synthetic (MNIST absent)"}`,
+  );
   console.log(`${scenarios.length} scenarios × ${duration} s, ${connections} connections, Node ${process.version}\n`);
 
   const rows: (string | number)[][] = [];
@@ -104,7 +122,9 @@ try {
       r.requests.total,
       r.non2xx + r.errors + r.timeouts,
     ]);
-    console.log(`${s.name}: ${rps.toFixed(1)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms${r.non2xx + r.errors ? `, ${r.non2xx} non-2xx, ${r.errors} errors (${r.timeouts} timeouts)` : ""}`);
+    console.log(
+      `${s.name}: ${rps.toFixed(1)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms${r.non2xx + r.errors ? `, ${r.non2xx} non-2xx, ${r.errors} errors (${r.timeouts} timeouts)` : ""}`,
+    );
   }
   console.log();
   console.log(table(["scenario", "body", "images/req", "req/s", "p50 ms", "p99 ms", "µs/image", "requests", "non-2xx+errors"], rows));

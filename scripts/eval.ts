@@ -38,7 +38,17 @@ const sizes = [model.network.layers[0].inSize, ...model.network.layers.map((l) =
 console.log(
   table(
     ["weights", "layers", "activations", "params", "dtype", "dataset", "µs/image"],
-    [[path, sizes.join("→"), model.network.layers.map((l) => l.activation).join(","), parameterCount(model.network), model.dtype, dataset, ((ms * 1000) / split.count).toFixed(1)]],
+    [
+      [
+        path,
+        sizes.join("→"),
+        model.network.layers.map((l) => l.activation).join(","),
+        parameterCount(model.network),
+        model.dtype,
+        dataset,
+        ((ms * 1000) / split.count).toFixed(1),
+      ],
+    ],
   ),
 );
 console.log(confusionTable(ev.confusion, model.labels));

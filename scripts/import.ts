@@ -58,7 +58,9 @@ export function detectFormat(path: string, bytes: Uint8Array): SourceFormat {
   if (ext === ".safetensors") return "torch-safetensors";
   if (bytes[0] === 0x80) return "pickle";
   if (bytes[0] === 0x50 && bytes[1] === 0x4b) return "npz";
-  return fail(`cannot tell the format of ${basename(path)} from its extension "${ext}"; name it .pkl (pickle), .npz (np.savez) or .safetensors (PyTorch state_dict)`);
+  return fail(
+    `cannot tell the format of ${basename(path)} from its extension "${ext}"; name it .pkl (pickle), .npz (np.savez) or .safetensors (PyTorch state_dict)`,
+  );
 }
 
 /**
@@ -77,13 +79,22 @@ export function bookLayers(arrays: Map<string, NdArray>, what: string): SourceLa
   if (n === 0) fail(`${what} holds no weights; expected W1, b1, W2, b2, ... (found ${[...arrays.keys()].join(", ") || "nothing"})`);
   const layers: SourceLayer[] = [];
   for (let i = 1; i <= n; i++) {
-    const w = W.get(i) ?? fail(`${what} has ${[...W.keys()].sort((x, y) => x - y).map((k) => `W${k}`).join(", ")} but no W${i}; layers must be numbered 1..n without gaps`);
+    const w =
+      W.get(i) ??
+      fail(
+        `${what} has ${[...W.keys()]
+          .sort((x, y) => x - y)
+          .map((k) => `W${k}`)
+          .join(", ")} but no W${i}; layers must be numbered 1..n without gaps`,
+      );
     const bias = b.get(i) ?? fail(`${what} has W${i} but no matching b${i}; every layer needs a weight and a bias`);
     if (w.shape.length !== 2) fail(`W${i} has shape ${shapeStr(w.shape)}; a weight must be 2-D (in, out)`);
     if (bias.shape.length !== 1) fail(`b${i} has shape ${shapeStr(bias.shape)}; a bias must be 1-D (out,) — reshape it with b.reshape(-1)`);
     if (bias.shape[0] !== w.shape[1]) fail(`b${i} has shape ${shapeStr(bias.shape)} but W${i} ${shapeStr(w.shape)} gives ${w.shape[1]} outputs`);
     if (i > 1 && w.shape[0] !== layers[i - 2].weight.shape[1])
-      fail(`W${i} ${shapeStr(w.shape)} takes ${w.shape[0]} inputs but W${i - 1} gives ${layers[i - 2].weight.shape[1]}; the layer shapes must chain (W as [in, out])`);
+      fail(
+        `W${i} ${shapeStr(w.shape)} takes ${w.shape[0]} inputs but W${i - 1} gives ${layers[i - 2].weight.shape[1]}; the layer shapes must chain (W as [in, out])`,
+      );
     layers.push({ weight: w, bias, weightName: `W${i}`, biasName: `b${i}` });
   }
   for (const i of b.keys()) if (!W.has(i)) fail(`${what} has b${i} but no matching W${i}`);
@@ -142,7 +153,9 @@ export function torchLayers(bytes: Uint8Array, what: string): { layers: SourceLa
       const prev = layers[i - 1].weight.shape[1];
       if (weight.shape[1] !== prev) {
         const hint = weight.shape[0] === layers[i - 1].weight.shape[0] ? " (the weights look like [in, out] already: is this a PyTorch state_dict?)" : "";
-        fail(`tensor "${p}.weight" [out, in] = [${weight.shape}] takes ${weight.shape[1]} inputs but "${prefixes[i - 1]}" gives ${prev}; the layer shapes must chain in the order ${prefixes.join(", ")}${hint}`);
+        fail(
+          `tensor "${p}.weight" [out, in] = [${weight.shape}] takes ${weight.shape[1]} inputs but "${prefixes[i - 1]}" gives ${prev}; the layer shapes must chain in the order ${prefixes.join(", ")}${hint}`,
+        );
       }
     }
     layers.push({ weight: transpose(weight), bias, weightName: `${p}.weight`, biasName: `${p}.bias`, transposed: true });
@@ -197,12 +210,17 @@ export function convert(path: string, source: Source, opts: ImportOptions): Impo
         ? `activations ${activations.join(",")} assumed (PyTorch MLPs usually use ReLU; the logits get softmax); pass --activations to change`
         : `activations ${activations.join(",")} assumed (the book's network); pass --activations to change`,
     );
-  } else if (activations.length !== L) fail(`--activations lists ${activations.length} activations but the file has ${L} layer${L === 1 ? "" : "s"}; give one per layer`);
+  } else if (activations.length !== L)
+    fail(`--activations lists ${activations.length} activations but the file has ${L} layer${L === 1 ? "" : "s"}; give one per layer`);
   if (source.format === "torch-safetensors") notes.push("input_scale 255 assumes the model was trained on pixel/255 (ToTensor) without Normalize");
 
   for (const l of layers)
-    for (const [label, t] of [[l.weightName, l.weight], [l.biasName, l.bias]] as const)
-      for (let j = 0; j < t.data.length; j++) if (!Number.isFinite(t.data[j])) fail(`${label} holds a non-finite value (${t.data[j]}) at element ${j}; the weights are broken`);
+    for (const [label, t] of [
+      [l.weightName, l.weight],
+      [l.biasName, l.bias],
+    ] as const)
+      for (let j = 0; j < t.data.length; j++)
+        if (!Number.isFinite(t.data[j])) fail(`${label} holds a non-finite value (${t.data[j]}) at element ${j}; the weights are broken`);
 
   const inSize = layers[0].weight.shape[0];
   let inputShape = [28, 28];
@@ -237,7 +255,13 @@ export function convert(path: string, source: Source, opts: ImportOptions): Impo
   } catch (e) {
     fail(`the converted weights do not pass the format check: ${(e as Error).message}`);
   }
-  const rows = network.layers.map((l, i) => [i, `${l.inSize} × ${l.outSize}`, l.outSize, l.activation, `${layers[i].weightName}${layers[i].transposed ? " (transposed)" : ""}, ${layers[i].biasName}`]);
+  const rows = network.layers.map((l, i) => [
+    i,
+    `${l.inSize} × ${l.outSize}`,
+    l.outSize,
+    l.activation,
+    `${layers[i].weightName}${layers[i].transposed ? " (transposed)" : ""}, ${layers[i].biasName}`,
+  ]);
   return { bytes, network, rows, notes };
 }
 
@@ -289,7 +313,8 @@ export function main(argv: string[], io: Io = { out: (s) => console.log(s), err:
       io.out(usage);
       return 0;
     }
-    if (positionals.length !== 1) fail(`${positionals.length === 0 ? "give the weights file to import" : `give one file, not ${positionals.length}`}\n${usage}`);
+    if (positionals.length !== 1)
+      fail(`${positionals.length === 0 ? "give the weights file to import" : `give one file, not ${positionals.length}`}\n${usage}`);
     const name = v.name ?? fail(`--name is required (it names weights/<name>.safetensors)\n${usage}`);
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) fail(`--name "${name}" must be letters, digits, ".", "_" or "-" (it becomes a file name)`);
     let activations: Activation[] | undefined;

@@ -97,7 +97,9 @@ const command = ["npm", "run", "train", "--", ...process.argv.slice(2)].join(" "
 if (!datasetPresent(dataset, "train")) die(`the ${dataset} training files are missing`);
 const data = loadSplit(dataset, "train");
 const labels = dataset === "fashion" ? FASHION_LABELS : DEFAULT_LABELS;
-console.error(`training ${name}: 784 → ${hidden.join(" → ")} → 10 (${activation}) on ${dataset}, ${data.count - opts.validation} train / ${opts.validation} validation, seed ${opts.seed}`);
+console.error(
+  `training ${name}: 784 → ${hidden.join(" → ")} → 10 (${activation}) on ${dataset}, ${data.count - opts.validation} train / ${opts.validation} validation, seed ${opts.seed}`,
+);
 
 const fmt = (s: number) => (s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${s.toFixed(1)}s`);
 const started = performance.now();

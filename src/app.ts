@@ -20,7 +20,10 @@ function corsFor(origins: string | undefined) {
   const key = origins?.trim() || "*";
   let mw = corsCache.get(key);
   if (!mw) {
-    const list = key.split(",").map((s) => s.trim()).filter(Boolean);
+    const list = key
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     mw = cors({
       origin: key === "*" ? "*" : list,
       allowMethods: ["GET", "POST", "OPTIONS"],
@@ -44,14 +47,23 @@ export function createApp(registry: ModelRegistry = bundledRegistry) {
   app.use(requestId());
   app.use(timing({ crossOrigin: true }));
   app.use((c, next) => corsFor(c.env?.CORS_ORIGINS)(c, next));
-  app.use(methodNotAllowed({ app, onMethodNotAllowed: (c, methods) => problemResponse(c, 405, { detail: `${c.req.method} is not allowed here; use ${methods.join(", ")}` }, { Allow: methods.join(", ") }) }));
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) =>
+        problemResponse(c, 405, { detail: `${c.req.method} is not allowed here; use ${methods.join(", ")}` }, { Allow: methods.join(", ") }),
+    }),
+  );
   app.use(async (c, next) => {
     c.set("registry", registry);
     const { maxBodyBytes } = limits(c.env);
     return bodyLimit({
       maxSize: maxBodyBytes,
       onError: () => {
-        throw new ProblemError(413, { detail: `body over ${maxBodyBytes} bytes (MAX_BODY_BYTES); send fewer images per request or gzip them`, limit: maxBodyBytes });
+        throw new ProblemError(413, {
+          detail: `body over ${maxBodyBytes} bytes (MAX_BODY_BYTES); send fewer images per request or gzip them`,
+          limit: maxBodyBytes,
+        });
       },
     })(c, next);
   });

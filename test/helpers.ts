@@ -37,4 +37,3 @@ export function bookNetwork(seed = 1): Network {
     })),
   };
 }
-

@@ -64,3 +64,11 @@ export function loadIdxPair(imgPath: string, lblPath: string, hint = "check the 
 }
 
 export const FASHION_LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+/**
+ * Tests that need these files skip when they are absent, unless REQUIRE_DATA=1
+ * (as .ci/run sets): then they run and fail, saying which file is missing.
+ */
+export function skipWithoutData(present: boolean): boolean {
+  return !present && process.env.REQUIRE_DATA !== "1";
+}

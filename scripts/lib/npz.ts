@@ -37,17 +37,13 @@ export function floatDtype(descr: string, byteorder?: string): { size: 2 | 4 | 8
  * the given size and byte order (float64 and float16 are converted to
  * float32) and reorders Fortran-ordered data into C order.
  */
-export function makeArray(
-  raw: Uint8Array,
-  shape: number[],
-  dtype: { size: 2 | 4 | 8; littleEndian: boolean },
-  fortranOrder: boolean,
-  what: string,
-): NdArray {
+export function makeArray(raw: Uint8Array, shape: number[], dtype: { size: 2 | 4 | 8; littleEndian: boolean }, fortranOrder: boolean, what: string): NdArray {
   if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`${what}: shape (${shape.join(", ")}) is not a list of sizes`);
   const count = shape.reduce((a, b) => a * b, 1);
   if (raw.byteLength !== count * dtype.size)
-    fail(`${what}: ${raw.byteLength} bytes of data but shape (${shape.join(", ")}) of ${dtype.size * 8}-bit floats needs ${count * dtype.size}; the file is truncated or corrupt`);
+    fail(
+      `${what}: ${raw.byteLength} bytes of data but shape (${shape.join(", ")}) of ${dtype.size * 8}-bit floats needs ${count * dtype.size}; the file is truncated or corrupt`,
+    );
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const flat = new Float32Array(count);
   const le = dtype.littleEndian;

@@ -58,10 +58,26 @@ const ALLOWED: Record<string, GlobalKind> = {
 
 // Opcodes refused by name, so the error says what was found.
 const REFUSED: Record<number, string> = {
-  0x81: "NEWOBJ", 0x92: "NEWOBJ_EX", 0x69: "INST", 0x6f: "OBJ", 0x50: "PERSID", 0x51: "BINPERSID",
-  0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER",
-  0x49: "INT", 0x4c: "LONG", 0x46: "FLOAT", 0x53: "STRING", 0x56: "UNICODE", 0x8b: "LONG4",
-  0x8f: "EMPTY_SET", 0x90: "ADDITEMS", 0x91: "FROZENSET",
+  0x81: "NEWOBJ",
+  0x92: "NEWOBJ_EX",
+  0x69: "INST",
+  0x6f: "OBJ",
+  0x50: "PERSID",
+  0x51: "BINPERSID",
+  0x82: "EXT1",
+  0x83: "EXT2",
+  0x84: "EXT4",
+  0x97: "NEXT_BUFFER",
+  0x98: "READONLY_BUFFER",
+  0x49: "INT",
+  0x4c: "LONG",
+  0x46: "FLOAT",
+  0x53: "STRING",
+  0x56: "UNICODE",
+  0x8b: "LONG4",
+  0x8f: "EMPTY_SET",
+  0x90: "ADDITEMS",
+  0x91: "FROZENSET",
 };
 
 // Not TextDecoder("latin1"): WHATWG maps that label to windows-1252.
@@ -171,7 +187,8 @@ function unpickle(bytes: Uint8Array): unknown {
     if (items.length % 2) fail("the pickle is corrupt: SETITEMS with an odd number of items");
     for (let i = 0; i < items.length; i += 2) {
       const k = items[i];
-      if (!(typeof k === "string" || typeof k === "number" || k instanceof Uint8Array)) fail(`a dict key is ${describe(k)}; only str and int keys are supported`);
+      if (!(typeof k === "string" || typeof k === "number" || k instanceof Uint8Array))
+        fail(`a dict key is ${describe(k)}; only str and int keys are supported`);
       (dict as PyDict).map.set(k instanceof Uint8Array ? latin1.decode(k) : k, items[i + 1]);
     }
   };
@@ -188,7 +205,8 @@ function unpickle(bytes: Uint8Array): unknown {
     switch (fn.kind) {
       case "reconstruct": {
         // _reconstruct(ndarray, (0,), b"b"): an empty array that BUILD fills.
-        if (!(args[0] instanceof PyGlobal) || args[0].kind !== "ndarray") fail(`${fn} is asked to build ${describe(args[0])}; only numpy.ndarray is supported (not subclasses such as np.matrix)`);
+        if (!(args[0] instanceof PyGlobal) || args[0].kind !== "ndarray")
+          fail(`${fn} is asked to build ${describe(args[0])}; only numpy.ndarray is supported (not subclasses such as np.matrix)`);
         return new PyArray();
       }
       case "dtype": {
@@ -200,7 +218,8 @@ function unpickle(bytes: Uint8Array): unknown {
         // Protocol 2 pickles bytes as _codecs.encode(str, "latin1").
         const s = args[0];
         const enc = asString(args[1]) ?? "utf-8";
-        if (typeof s !== "string" || !/^latin[-_]?1$/i.test(enc)) fail(`_codecs.encode(${describe(s)}, ${JSON.stringify(enc)}) is not the latin-1 bytes numpy writes`);
+        if (typeof s !== "string" || !/^latin[-_]?1$/i.test(enc))
+          fail(`_codecs.encode(${describe(s)}, ${JSON.stringify(enc)}) is not the latin-1 bytes numpy writes`);
         const str = s as string;
         const out = new Uint8Array(str.length);
         for (let i = 0; i < str.length; i++) {
@@ -246,7 +265,12 @@ function unpickle(bytes: Uint8Array): unknown {
       const [shape, dtype, fortran, data] = items;
       if (!(dtype instanceof PyDtype)) return fail(`the array dtype is ${describe(dtype)}`);
       if (Array.isArray(data)) fail(`an array of dtype "${dtype.descr}" holds Python objects; only float arrays are supported`);
-      const raw = data instanceof Uint8Array ? data : typeof data === "string" ? Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff) : fail(`the array data is ${describe(data)}, not bytes`);
+      const raw =
+        data instanceof Uint8Array
+          ? data
+          : typeof data === "string"
+            ? Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)
+            : fail(`the array data is ${describe(data)}, not bytes`);
       obj.state = { shape: shapeOf(shape, "the array shape"), dtype, fortran: fortran === true || fortran === 1, raw };
       return;
     }
@@ -254,8 +278,11 @@ function unpickle(bytes: Uint8Array): unknown {
   };
 
   if (bytes[0] === 0x50 && bytes[1] === 0x4b)
-    throw new PickleError("this is a zip archive, not a pickle (a torch.save file or an .npz?); save PyTorch weights with safetensors, or give an .npz the .npz extension");
-  if (bytes[0] !== 0x80) throw new PickleError("not a binary pickle (protocol 2-5 pickles start with byte 0x80); write it with pickle.dump(obj, f, protocol=2 or higher)");
+    throw new PickleError(
+      "this is a zip archive, not a pickle (a torch.save file or an .npz?); save PyTorch weights with safetensors, or give an .npz the .npz extension",
+    );
+  if (bytes[0] !== 0x80)
+    throw new PickleError("not a binary pickle (protocol 2-5 pickles start with byte 0x80); write it with pickle.dump(obj, f, protocol=2 or higher)");
 
   for (;;) {
     opAt = pos;

@@ -69,7 +69,18 @@ export async function startWranglerDev(opts: WranglerDevOptions = {}): Promise<W
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const persist = mkdtempSync(join(tmpdir(), "mnist-edge-wrangler-"));
-  const args = ["dev", "--port", String(port), "--ip", "127.0.0.1", "--log-level", opts.logLevel ?? "warn", "--persist-to", persist, "--show-interactive-dev-session=false"];
+  const args = [
+    "dev",
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--log-level",
+    opts.logLevel ?? "warn",
+    "--persist-to",
+    persist,
+    "--show-interactive-dev-session=false",
+  ];
   for (const [k, v] of Object.entries(opts.vars ?? {})) args.push("--var", `${k}:${v}`);
 
   const bin = join(ROOT, "node_modules", ".bin");

@@ -43,11 +43,9 @@ export function parseIdxImages(bytes: Uint8Array, what = "images"): IdxImages {
 export function parseIdxLabels(bytes: Uint8Array, what = "labels"): Uint8Array {
   const dv = header(bytes, 2, what);
   const magic = dv.getUint32(0);
-  if (magic !== IDX_LABELS_MAGIC)
-    throw new IdxError(`${what}: magic number ${magic}, expected ${IDX_LABELS_MAGIC} for an IDX label file`);
+  if (magic !== IDX_LABELS_MAGIC) throw new IdxError(`${what}: magic number ${magic}, expected ${IDX_LABELS_MAGIC} for an IDX label file`);
   const count = dv.getUint32(4);
-  if (bytes.byteLength !== 8 + count)
-    throw new IdxError(`${what}: header says ${count} labels but the file has ${bytes.byteLength - 8} label bytes`);
+  if (bytes.byteLength !== 8 + count) throw new IdxError(`${what}: header says ${count} labels but the file has ${bytes.byteLength - 8} label bytes`);
   return bytes.subarray(8);
 }
 

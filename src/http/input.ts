@@ -42,7 +42,8 @@ export function jsonImages(c: Context<AppEnv>, images: JsonImage[], scale: numbe
     if (img.length === D && typeof img[0] === "number") {
       for (let i = 0; i < D; i++) {
         const v = img[i];
-        if (typeof v !== "number" || !(v >= 0 && v <= scale)) badRequest(`${describe(v)} is not a pixel value in [0, ${scale}]${scale === 1 ? ' (send "scale": 255 for raw bytes)' : ""}`, `${at}/${i}`);
+        if (typeof v !== "number" || !(v >= 0 && v <= scale))
+          badRequest(`${describe(v)} is not a pixel value in [0, ${scale}]${scale === 1 ? ' (send "scale": 255 for raw bytes)' : ""}`, `${at}/${i}`);
         x[o + i] = v * k;
       }
     } else if (img.length === rows && Array.isArray(img[0])) {
@@ -51,7 +52,8 @@ export function jsonImages(c: Context<AppEnv>, images: JsonImage[], scale: numbe
         if (!Array.isArray(row) || row.length !== cols) badRequest(`row must be an array of ${cols} numbers`, `${at}/${r}`);
         for (let j = 0; j < cols; j++) {
           const v = row[j];
-          if (typeof v !== "number" || !(v >= 0 && v <= scale)) badRequest(`${describe(v)} is not a pixel value in [0, ${scale}]${scale === 1 ? ' (send "scale": 255 for raw bytes)' : ""}`, `${at}/${r}/${j}`);
+          if (typeof v !== "number" || !(v >= 0 && v <= scale))
+            badRequest(`${describe(v)} is not a pixel value in [0, ${scale}]${scale === 1 ? ' (send "scale": 255 for raw bytes)' : ""}`, `${at}/${r}/${j}`);
           x[o + r * cols + j] = v * k;
         }
       }
@@ -63,7 +65,7 @@ export function jsonImages(c: Context<AppEnv>, images: JsonImage[], scale: numbe
 }
 
 function describe(v: unknown): string {
-  return typeof v === "number" ? String(v) : JSON.stringify(v) ?? String(v);
+  return typeof v === "number" ? String(v) : (JSON.stringify(v) ?? String(v));
 }
 
 /** Reads the body as bytes, gunzipping when asked, never past the byte limit. */
@@ -99,7 +101,10 @@ async function inflate(raw: Uint8Array, maxBodyBytes: number, required: boolean)
       total += value.byteLength;
       if (total > maxBodyBytes) {
         await reader.cancel();
-        throw new ProblemError(413, { detail: `gzip body inflates past ${maxBodyBytes} bytes (MAX_BODY_BYTES); send fewer images per request`, limit: maxBodyBytes });
+        throw new ProblemError(413, {
+          detail: `gzip body inflates past ${maxBodyBytes} bytes (MAX_BODY_BYTES); send fewer images per request`,
+          limit: maxBodyBytes,
+        });
       }
       chunks.push(value);
     }

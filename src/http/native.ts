@@ -123,4 +123,3 @@ export const native = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   })
   .openapi(predictModel, async (c) => c.json(await predict(c, c.req.valid("param").model, c.req.valid("json"), c.req.valid("query")), 200))
   .openapi(predictDefault, async (c) => c.json(await predict(c, c.var.registry.defaultModel, c.req.valid("json"), c.req.valid("query")), 200));
-

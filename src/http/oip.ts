@@ -48,7 +48,8 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({ descrip
 const tags = ["Open Inference Protocol"];
 
 function checkVersion(version: string | undefined): void {
-  if (version !== undefined && version !== VERSION) throw new ProblemError(404, { detail: `model version "${version}" not found; the only version is "${VERSION}"` });
+  if (version !== undefined && version !== VERSION)
+    throw new ProblemError(404, { detail: `model version "${version}" not found; the only version is "${VERSION}"` });
 }
 
 function modelMetadata(c: Context<AppEnv>, name: string, version?: string) {
@@ -88,7 +89,8 @@ type InferBody = z.infer<typeof InferRequest>;
 function tensorToInput(c: Context<AppEnv>, input: InferBody["inputs"][number], D: number, inputScale: number): { x: Float32Array; N: number } {
   const at = "/inputs/0";
   const { shape, datatype } = input;
-  if (datatype !== "FP32" && datatype !== "UINT8") badRequest(`datatype "${datatype}" is not supported; use FP32 (values in [0, 1]) or UINT8 (0-255)`, `${at}/datatype`);
+  if (datatype !== "FP32" && datatype !== "UINT8")
+    badRequest(`datatype "${datatype}" is not supported; use FP32 (values in [0, 1]) or UINT8 (0-255)`, `${at}/datatype`);
   const total = shape.reduce((a, b) => a * b, 1);
   const N = shape.length >= 2 ? shape[0] : 1;
   if (shape.length === 0 || total !== N * D || (shape.length === 1 && shape[0] !== D))
@@ -175,24 +177,61 @@ export const oip = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   .openapi(createRoute({ method: "get", path: "/v2", tags, summary: "Server metadata", responses: { 200: json(ServerMetadata, "Server metadata") } }), (c) =>
     c.json({ name: "mnist-edge", version: "0.1.0", extensions: [] }, 200),
   )
-  .openapi(createRoute({ method: "get", path: "/v2/health/live", tags, summary: "Server liveness", responses: { 200: json(Ready.pick({ ready: true }).extend({ live: z.boolean() }), "Live") } }), (c) =>
-    c.json({ live: true, ready: true }, 200),
-  )
-  .openapi(createRoute({ method: "get", path: "/v2/health/ready", tags, summary: "Server readiness", responses: { 200: json(Ready, "Ready") } }), (c) => c.json({ ready: true }, 200))
   .openapi(
-    createRoute({ method: "get", path: "/v2/models/{model}/ready", tags, summary: "Model readiness (decodes the model)", request: { params: Model }, responses: { 200: json(Ready, "Ready"), 400: problem("Not ready: the weights failed to decode"), 404: problem("Unknown model") } }),
+    createRoute({
+      method: "get",
+      path: "/v2/health/live",
+      tags,
+      summary: "Server liveness",
+      responses: { 200: json(Ready.pick({ ready: true }).extend({ live: z.boolean() }), "Live") },
+    }),
+    (c) => c.json({ live: true, ready: true }, 200),
+  )
+  .openapi(createRoute({ method: "get", path: "/v2/health/ready", tags, summary: "Server readiness", responses: { 200: json(Ready, "Ready") } }), (c) =>
+    c.json({ ready: true }, 200),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v2/models/{model}/ready",
+      tags,
+      summary: "Model readiness (decodes the model)",
+      request: { params: Model },
+      responses: { 200: json(Ready, "Ready"), 400: problem("Not ready: the weights failed to decode"), 404: problem("Unknown model") },
+    }),
     (c) => c.json(ready(c, c.req.valid("param").model), 200),
   )
   .openapi(
-    createRoute({ method: "get", path: "/v2/models/{model}/versions/{version}/ready", tags, summary: "Model version readiness", request: { params: ModelVersion }, responses: { 200: json(Ready, "Ready"), 400: problem("Not ready"), 404: problem("Unknown model or version") } }),
+    createRoute({
+      method: "get",
+      path: "/v2/models/{model}/versions/{version}/ready",
+      tags,
+      summary: "Model version readiness",
+      request: { params: ModelVersion },
+      responses: { 200: json(Ready, "Ready"), 400: problem("Not ready"), 404: problem("Unknown model or version") },
+    }),
     (c) => c.json(ready(c, c.req.valid("param").model, c.req.valid("param").version), 200),
   )
   .openapi(
-    createRoute({ method: "get", path: "/v2/models/{model}", tags, summary: "Model metadata", request: { params: Model }, responses: { 200: json(ModelMetadata, "Model metadata"), 404: problem("Unknown model"), 503: problem("Weights failed to decode") } }),
+    createRoute({
+      method: "get",
+      path: "/v2/models/{model}",
+      tags,
+      summary: "Model metadata",
+      request: { params: Model },
+      responses: { 200: json(ModelMetadata, "Model metadata"), 404: problem("Unknown model"), 503: problem("Weights failed to decode") },
+    }),
     (c) => c.json(modelMetadata(c, c.req.valid("param").model), 200),
   )
   .openapi(
-    createRoute({ method: "get", path: "/v2/models/{model}/versions/{version}", tags, summary: "Model version metadata", request: { params: ModelVersion }, responses: { 200: json(ModelMetadata, "Model metadata"), 404: problem("Unknown model or version"), 503: problem("Weights failed to decode") } }),
+    createRoute({
+      method: "get",
+      path: "/v2/models/{model}/versions/{version}",
+      tags,
+      summary: "Model version metadata",
+      request: { params: ModelVersion },
+      responses: { 200: json(ModelMetadata, "Model metadata"), 404: problem("Unknown model or version"), 503: problem("Weights failed to decode") },
+    }),
     (c) => c.json(modelMetadata(c, c.req.valid("param").model, c.req.valid("param").version), 200),
   )
   .openapi(inferRoute("/v2/models/{model}/infer", Model), (c) => c.json(runInfer(c, c.req.valid("param").model, c.req.valid("json")), 200))

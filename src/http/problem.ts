@@ -67,7 +67,7 @@ export function onError(err: Error, c: Context): Response {
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
     let detail = err.message || TITLES[status] || "Error";
-    if (status === 400 && /JSON/i.test(detail)) detail = "the body is not valid JSON; send a JSON object such as {\"input\": [...784 numbers]}";
+    if (status === 400 && /JSON/i.test(detail)) detail = 'the body is not valid JSON; send a JSON object such as {"input": [...784 numbers]}';
     if (status === 415) detail = "unsupported Content-Type; send application/json or application/octet-stream";
     return problemResponse(c, status, { detail });
   }

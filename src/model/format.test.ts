@@ -52,7 +52,12 @@ describe("weights contract", () => {
   it("should refuse a file without layers", () => rejects([], meta, /layers\.0\.weight/));
   it("should refuse tensors outside the contract", () =>
     rejects([...layers([4, 5, 3]), { name: "extra", shape: [1], data: new Float32Array(1) }], meta, /"extra" is not part of the contract/));
-  it("should refuse a missing bias", () => rejects(layers([4, 5, 3]).filter((t) => t.name !== "layers.1.bias"), meta, /"layers.1.bias" is missing/));
+  it("should refuse a missing bias", () =>
+    rejects(
+      layers([4, 5, 3]).filter((t) => t.name !== "layers.1.bias"),
+      meta,
+      /"layers.1.bias" is missing/,
+    ));
   it("should refuse a missing activations key", () => rejects(layers([4, 5, 3]), { ...meta, activations: "" }, /"activations" is missing/));
   it("should refuse the wrong number of activations", () => rejects(layers([4, 5, 3]), { ...meta, activations: "relu" }, /1 activations for 2 layers/));
   it("should refuse an unknown activation", () => rejects(layers([4, 5, 3]), { ...meta, activations: "relu,tanh" }, /layer 1: unknown activation "tanh"/));
@@ -76,7 +81,8 @@ describe("weights contract", () => {
     t[2].data[7] = Number.NaN;
     rejects(t, meta, /"layers.1.weight" holds a non-finite value \(NaN\) at index 7/);
   });
-  it("should refuse labels that do not match the classes", () => rejects(layers([4, 5, 3]), { ...meta, labels: '["a"]' }, /names 1 classes but the last layer gives 3/));
+  it("should refuse labels that do not match the classes", () =>
+    rejects(layers([4, 5, 3]), { ...meta, labels: '["a"]' }, /names 1 classes but the last layer gives 3/));
   it("should refuse labels that are not a JSON array of strings", () => rejects(layers([4, 5, 3]), { ...meta, labels: "a,b,c" }, /JSON array of strings/));
   it("should refuse an input shape that does not fit the first layer", () => rejects(layers([4, 5, 3]), { ...meta, input_shape: "3,3" }, /"input_shape" 3,3/));
   it("should refuse a non-positive input scale", () => rejects(layers([4, 5, 3]), { ...meta, input_scale: "0" }, /"input_scale" must be a positive number/));

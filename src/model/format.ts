@@ -51,8 +51,7 @@ export function decodeModel(buffer: ArrayBuffer | Uint8Array): ModelFile {
     const activation = acts[i];
     if (!isActivation(activation)) fail(`layer ${i}: unknown activation "${activation}"; use step, sigmoid, relu, identity or softmax`);
     for (const t of [W, b]) {
-      for (let j = 0; j < t.data.length; j++)
-        if (!Number.isFinite(t.data[j])) fail(`tensor "${t.name}" holds a non-finite value (${t.data[j]}) at index ${j}`);
+      for (let j = 0; j < t.data.length; j++) if (!Number.isFinite(t.data[j])) fail(`tensor "${t.name}" holds a non-finite value (${t.data[j]}) at index ${j}`);
     }
     dtype = dtype && dtype !== W.dtype ? "mixed" : W.dtype;
     layers.push({ W: W.data, b: b.data, inSize: W.shape[0], outSize: W.shape[1], activation: activation as Activation });

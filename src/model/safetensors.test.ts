@@ -22,7 +22,13 @@ function rejects(bytes: Uint8Array, message: RegExp): void {
 describe("safetensors", () => {
   it("should round-trip F32 tensors and metadata", () => {
     const a = new Float32Array([1, -2.5, 3e-8, 1e30, 0, -0]);
-    const bytes = serializeSafetensors([{ name: "a", shape: [2, 3], data: a }, { name: "b", shape: [1], data: new Float32Array([7]) }], { k: "v" });
+    const bytes = serializeSafetensors(
+      [
+        { name: "a", shape: [2, 3], data: a },
+        { name: "b", shape: [1], data: new Float32Array([7]) },
+      ],
+      { k: "v" },
+    );
     const file = parseSafetensors(bytes);
     expect(file.metadata).toEqual({ k: "v" });
     expect(file.tensors.get("a")?.shape).toEqual([2, 3]);
@@ -88,21 +94,29 @@ describe("safetensors", () => {
       new DataView(b.buffer).setBigUint64(0, 1000n, true);
       rejects(b, /past the end/);
     });
-    it("should refuse invalid UTF-8", () => rejects(rawFile(null, undefined, '{"\xff":1}').map((v, i) => (i === 10 ? 0xff : v)), /UTF-8/));
+    it("should refuse invalid UTF-8", () =>
+      rejects(
+        rawFile(null, undefined, '{"\xff":1}').map((v, i) => (i === 10 ? 0xff : v)),
+        /UTF-8/,
+      ));
     it("should refuse invalid JSON", () => rejects(rawFile(null, undefined, "{nope"), /not valid JSON/));
     it("should refuse a header that is not an object", () => rejects(rawFile([1, 2]), /JSON object/));
     it("should refuse non-string metadata", () => rejects(rawFile({ __metadata__: { n: 1 } }), /metadata values must be strings/));
     it("should refuse an unknown dtype", () => rejects(rawFile({ w: t([1], 0, 4, "F17") }, new Uint8Array(4)), /"w": unknown dtype/));
     it("should refuse a dtype this reader cannot decode", () => rejects(rawFile({ w: t([1], 0, 8, "F64") }, new Uint8Array(8)), /"w": dtype F64/));
     it("should refuse a bad shape", () => rejects(rawFile({ w: t([-1], 0, 4) }, new Uint8Array(4)), /"w": shape/));
-    it("should refuse a byte length that does not match the shape", () => rejects(rawFile({ w: t([2], 0, 4) }, new Uint8Array(4)), /"w": 4 bytes of data but shape \[2\] of F32 needs 8/));
+    it("should refuse a byte length that does not match the shape", () =>
+      rejects(rawFile({ w: t([2], 0, 4) }, new Uint8Array(4)), /"w": 4 bytes of data but shape \[2\] of F32 needs 8/));
     it("should refuse end before begin", () => rejects(rawFile({ w: t([0], 4, 0) }, new Uint8Array(4)), /before begin/));
     it("should refuse gaps between tensors", () => rejects(rawFile({ a: t([1], 0, 4), b: t([1], 8, 12) }, new Uint8Array(12)), /"b": 4 unused bytes/));
     it("should refuse overlapping tensors", () => rejects(rawFile({ a: t([2], 0, 8), b: t([1], 4, 8) }, new Uint8Array(8)), /overlaps/));
     it("should refuse bytes after the last tensor", () => rejects(rawFile({ a: t([1], 0, 4) }, new Uint8Array(8)), /4 bytes after the last tensor/));
     it("should refuse a truncated data section", () => rejects(rawFile({ a: t([2], 0, 8) }, new Uint8Array(4)), /truncated/));
     it("should refuse duplicate tensor names", () =>
-      rejects(rawFile(null, new Uint8Array(8), '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}'), /"a" appears twice/));
+      rejects(
+        rawFile(null, new Uint8Array(8), '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}'),
+        /"a" appears twice/,
+      ));
     it("should not mistake metadata text for duplicate names", () => {
       const meta = { note: '{"a": {"dtype": 1}}, "a": {' };
       expect(parseSafetensors(rawFile({ __metadata__: meta, a: t([1], 0, 4) }, new Uint8Array(4))).metadata).toEqual(meta);

@@ -9,8 +9,21 @@ export const MAX_HEADER_BYTES = 100_000_000;
 
 export type DType = "F32" | "F16" | "BF16";
 const DTYPE_BYTES: Record<string, number> = {
-  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2,
-  I32: 4, U32: 4, F32: 4, I64: 8, U64: 8, F64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  I64: 8,
+  U64: 8,
+  F64: 8,
 };
 const DECODABLE: readonly string[] = ["F32", "F16", "BF16"];
 
@@ -65,7 +78,8 @@ export function readSafetensorsHeader(buffer: ArrayBuffer | Uint8Array): Safeten
   const n = view.getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER_BYTES)) fail(`header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit; is this a safetensors file?`);
   const headerBytes = Number(n);
-  if (8 + headerBytes > bytes.byteLength) fail(`header length ${headerBytes} runs past the end of the ${bytes.byteLength}-byte file; the file is truncated or not safetensors`);
+  if (8 + headerBytes > bytes.byteLength)
+    fail(`header length ${headerBytes} runs past the end of the ${bytes.byteLength}-byte file; the file is truncated or not safetensors`);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes.subarray(8, 8 + headerBytes));
@@ -101,15 +115,15 @@ export function readSafetensorsHeader(buffer: ArrayBuffer | Uint8Array): Safeten
     if (typeof raw !== "object" || raw === null) fail(`tensor "${name}": entry must be an object with dtype, shape and data_offsets`);
     const { dtype, shape, data_offsets } = raw as Record<string, unknown>;
     if (typeof dtype !== "string" || !(dtype in DTYPE_BYTES)) fail(`tensor "${name}": unknown dtype ${JSON.stringify(dtype)}`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor "${name}": shape must be an array of non-negative integers`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      fail(`tensor "${name}": shape must be an array of non-negative integers`);
     if (!Array.isArray(data_offsets) || data_offsets.length !== 2 || !data_offsets.every((d) => Number.isSafeInteger(d) && d >= 0))
       fail(`tensor "${name}": data_offsets must be [begin, end] byte offsets`);
     const [begin, end] = data_offsets as number[];
     if (end < begin) fail(`tensor "${name}": data_offsets end ${end} is before begin ${begin}`);
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     const expected = count * DTYPE_BYTES[dtype];
-    if (end - begin !== expected)
-      fail(`tensor "${name}": ${end - begin} bytes of data but shape [${shape}] of ${dtype} needs ${expected}`);
+    if (end - begin !== expected) fail(`tensor "${name}": ${end - begin} bytes of data but shape [${shape}] of ${dtype} needs ${expected}`);
     entries.push({ name, dtype, shape: shape as number[], begin, end });
   }
 
@@ -125,7 +139,11 @@ export function readSafetensorsHeader(buffer: ArrayBuffer | Uint8Array): Safeten
     cursor = e.end;
   }
   if (cursor !== dataBytes)
-    fail(cursor > dataBytes ? `tensor data ends at ${cursor} but the file holds only ${dataBytes} data bytes; the file is truncated` : `${dataBytes - cursor} bytes after the last tensor; offsets must cover the data exactly`);
+    fail(
+      cursor > dataBytes
+        ? `tensor data ends at ${cursor} but the file holds only ${dataBytes} data bytes; the file is truncated`
+        : `${dataBytes - cursor} bytes after the last tensor; offsets must cover the data exactly`,
+    );
 
   return { entries, metadata, headerBytes, dataStart };
 }
@@ -145,7 +163,10 @@ export function parseSafetensors(buffer: ArrayBuffer | Uint8Array): SafetensorsF
     let data: Float32Array;
     if (e.dtype === "F32") {
       // Zero-copy when aligned (and the host is little-endian, as all are here).
-      data = at % 4 === 0 ? new Float32Array(bytes.buffer, at, count) : new Float32Array(bytes.slice(at - bytes.byteOffset, at - bytes.byteOffset + count * 4).buffer);
+      data =
+        at % 4 === 0
+          ? new Float32Array(bytes.buffer, at, count)
+          : new Float32Array(bytes.slice(at - bytes.byteOffset, at - bytes.byteOffset + count * 4).buffer);
     } else {
       data = new Float32Array(count);
       const dv = new DataView(bytes.buffer, at, count * 2);

@@ -29,7 +29,14 @@ for (const [name, kernel] of Object.entries(KERNELS)) {
     });
 
     it("should agree on the book's shapes and on awkward ones (N not a multiple of 4)", () => {
-      for (const [N, K, M] of [[1, 784, 50], [4, 784, 50], [7, 50, 100], [100, 100, 10], [13, 5, 3], [0, 784, 10]]) {
+      for (const [N, K, M] of [
+        [1, 784, 50],
+        [4, 784, 50],
+        [7, 50, 100],
+        [100, 100, 10],
+        [13, 5, 3],
+        [0, 784, 10],
+      ]) {
         const x = random(N * K, N + K, 0.6);
         const W = random(K * M, K * M);
         const b = random(M, M);
@@ -39,12 +46,19 @@ for (const [name, kernel] of Object.entries(KERNELS)) {
 
     it("should agree for random shapes and sparsity", () => {
       fc.assert(
-        fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 20 }), fc.double({ min: 0, max: 1 }), fc.integer(), (N, K, M, zeros, seed) => {
-          const x = random(N * K, seed, zeros);
-          const W = random(K * M, seed + 1);
-          const b = random(M, seed + 2);
-          expectClose(kernel(new Float32Array(N * M), x, W, b, N, K, M), affineNaive(new Float32Array(N * M), x, W, b, N, K, M));
-        }),
+        fc.property(
+          fc.integer({ min: 1, max: 9 }),
+          fc.integer({ min: 1, max: 40 }),
+          fc.integer({ min: 1, max: 20 }),
+          fc.double({ min: 0, max: 1 }),
+          fc.integer(),
+          (N, K, M, zeros, seed) => {
+            const x = random(N * K, seed, zeros);
+            const W = random(K * M, seed + 1);
+            const b = random(M, seed + 2);
+            expectClose(kernel(new Float32Array(N * M), x, W, b, N, K, M), affineNaive(new Float32Array(N * M), x, W, b, N, K, M));
+          },
+        ),
       );
     });
 

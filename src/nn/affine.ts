@@ -6,15 +6,7 @@
  * The obvious triple loop: the reference every faster kernel is held to.
  * Accumulates in float64 so it is also the more accurate of the two.
  */
-export function affineNaive(
-  out: Float32Array,
-  x: Float32Array,
-  W: Float32Array,
-  b: Float32Array,
-  N: number,
-  K: number,
-  M: number,
-): Float32Array {
+export function affineNaive(out: Float32Array, x: Float32Array, W: Float32Array, b: Float32Array, N: number, K: number, M: number): Float32Array {
   for (let n = 0; n < N; n++) {
     for (let j = 0; j < M; j++) {
       let s = b[j];
@@ -31,15 +23,7 @@ export function affineNaive(
  * memory contiguously, and zero inputs are skipped (about 80% of MNIST pixels
  * are background, so the first layer does a fifth of the work).
  */
-export function affine(
-  out: Float32Array,
-  x: Float32Array,
-  W: Float32Array,
-  b: Float32Array,
-  N: number,
-  K: number,
-  M: number,
-): Float32Array {
+export function affine(out: Float32Array, x: Float32Array, W: Float32Array, b: Float32Array, N: number, K: number, M: number): Float32Array {
   for (let n = 0; n < N; n++) out.set(b.subarray(0, M), n * M);
   let n = 0;
   for (; n + 4 <= N; n += 4) {

@@ -145,7 +145,7 @@ export class Adam {
       const gk = g[k];
       m[k] = b1 * m[k] + (1 - b1) * gk;
       v[k] = b2 * v[k] + (1 - b2) * gk * gk;
-      p[k] -= step * m[k] / (Math.sqrt(v[k] / c2) + this.eps) + lr * weightDecay * p[k];
+      p[k] -= (step * m[k]) / (Math.sqrt(v[k] / c2) + this.eps) + lr * weightDecay * p[k];
     }
   }
 }

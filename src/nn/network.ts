@@ -32,13 +32,7 @@ export type OutputKind = "probabilities" | "logits" | "label";
  * @example
  * const y = forward(net, images, 100); // 100 rows of 10 probabilities
  */
-export function forward(
-  net: Network,
-  x: Float32Array,
-  N: number,
-  output: OutputKind = "probabilities",
-  matmul: typeof affine = affine,
-): Float32Array {
+export function forward(net: Network, x: Float32Array, N: number, output: OutputKind = "probabilities", matmul: typeof affine = affine): Float32Array {
   let z = x;
   const last = net.layers.length - 1;
   net.layers.forEach((layer, i) => {

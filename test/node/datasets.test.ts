@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { encodeIdxImages, encodeIdxLabels } from "../../src/data/idx";
-import { datasetFiles, datasetPresent, loadIdxPair, loadSplit, MNIST_DIR } from "../../scripts/lib/datasets";
+import { datasetFiles, datasetPresent, loadIdxPair, loadSplit, MNIST_DIR, skipWithoutData } from "../../scripts/lib/datasets";
 
 const dir = mkdtempSync(join(tmpdir(), "idx-"));
 function write(name: string, bytes: Uint8Array, gz = true): string {
@@ -53,7 +53,7 @@ describe("IDX files on disk", () => {
 
 const mnist = datasetPresent("mnist", "test") && datasetPresent("mnist", "train");
 describe("the MNIST files", () => {
-  it.skipIf(!mnist)(`should hold 60000 train and 10000 test images (needs ${MNIST_DIR})`, () => {
+  it.skipIf(skipWithoutData(mnist))(`should hold 60000 train and 10000 test images (needs ${MNIST_DIR})`, () => {
     const test = loadSplit("mnist", "test");
     expect(test.count).toBe(10000);
     expect(test.pixels.length).toBe(10000 * 784);

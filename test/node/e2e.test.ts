@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DATASET_DIRS, type DatasetName, datasetPresent, loadSplit, type Split } from "../../scripts/lib/datasets";
+import { DATASET_DIRS, type DatasetName, datasetPresent, loadSplit, type Split, skipWithoutData } from "../../scripts/lib/datasets";
 import { evaluate, toInput } from "../../scripts/lib/evaluate";
 import { ROOT, startWranglerDev, type WranglerDev } from "../../scripts/lib/wrangler-dev";
 import { encodeIdxImages } from "../../src/data/idx";
@@ -103,7 +103,10 @@ async function withServedWeights<T>(name: string, check: (model: ModelFile) => P
       if (bytes || Date.now() > deadline) break;
       await sleep(500);
     }
-    if (!bytes) throw new Error(`the server's ${name} (sha256 ${served}) is neither weights/${name}.safetensors (${sha256(candidates[0])}) nor the file as it was at startup; wrangler dev did not reload it?\n${dev.output()}`);
+    if (!bytes)
+      throw new Error(
+        `the server's ${name} (sha256 ${served}) is neither weights/${name}.safetensors (${sha256(candidates[0])}) nor the file as it was at startup; wrangler dev did not reload it?\n${dev.output()}`,
+      );
     let result: T;
     try {
       result = await check(decodeModel(bytes));
@@ -173,7 +176,11 @@ describe("wrangler dev, end to end", () => {
       for (let i = 1; i < p.top.length; i++) expect(p.top[i].probability).toBeLessThanOrEqual(p.top[i - 1].probability);
       // The same numbers as Node: x = (v / 1) · 255 / input_scale, as the service scales.
       const k = 255 / model.inputScale;
-      const want = forward(model.network, Float32Array.from(input, (v) => v * k), 1);
+      const want = forward(
+        model.network,
+        Float32Array.from(input, (v) => v * k),
+        1,
+      );
       expectClose(Float32Array.from(p.probabilities), want, 1e-5);
       expect(p.label).toBe(argmax(want)[0]);
     });
@@ -204,7 +211,11 @@ describe("wrangler dev, end to end", () => {
     await withServedWeights("mnist-mlp", async (model) => {
       const N = 100;
       const pixels = sampleImages(N);
-      const res = await fetch(`${dev.url}/v1/predict?output=label`, { method: "POST", headers: { "Content-Type": "application/octet-stream" }, body: gzipSync(pixels) });
+      const res = await fetch(`${dev.url}/v1/predict?output=label`, {
+        method: "POST",
+        headers: { "Content-Type": "application/octet-stream" },
+        body: gzipSync(pixels),
+      });
       const body = (await res.json()) as { model: string; labels: number[] };
       expect(res.status, JSON.stringify(body)).toBe(200);
       expect(body).toEqual({ model: "mnist-mlp", labels: Array.from(nodeLabels(model, pixels, N)) });
@@ -214,43 +225,46 @@ describe("wrangler dev, end to end", () => {
   for (const name of MODELS) {
     const ds = datasetOf(name);
     const present = datasetPresent(ds, "test");
-    it.skipIf(!present)(`${name}: the 10000 ${ds} test images as one IDX body, plain and gzip'd, score exactly as evaluate() (${needs(ds)})`, async () => {
-      const split = testSplit(ds);
-      const idx = encodeIdxImages(split.pixels, split.count);
-      const variants: [string, Record<string, string>, Uint8Array][] = [
-        ["plain", {}, idx],
-        ["gzip", { "Content-Encoding": "gzip" }, new Uint8Array(gzipSync(idx))],
-      ];
-      await withServedWeights(name, async (model) => {
-        const ev = evaluate(model.network, split, model.inputScale, model.labels.length);
-        const want = nodeLabels(model, split.pixels, split.count);
-        for (const [kind, headers, body] of variants) {
-          const t0 = performance.now();
-          const res = await fetch(`${dev.url}/v1/models/${name}/predict?output=label`, {
-            method: "POST",
-            headers: { "Content-Type": "application/octet-stream", ...headers },
-            body,
-          });
-          const json = (await res.json()) as { model: string; labels: number[] };
-          const ms = performance.now() - t0;
-          expect(res.status, `${kind}: ${JSON.stringify(json)}`).toBe(200);
-          console.log(
-            `wrangler dev: ${split.count} images in ${ms.toFixed(0)} ms (${((ms * 1000) / split.count).toFixed(1)} µs/image) [${name}, ${kind}, ${(body.length / 1e6).toFixed(2)} MB; Server-Timing: ${res.headers.get("server-timing")}]`,
-          );
-          expect(json.model).toBe(name);
-          expect(json.labels).toHaveLength(split.count);
-          let correct = 0;
-          let mismatches = 0;
-          let first = -1;
-          json.labels.forEach((l, i) => {
-            if (l === split.labels[i]) correct++;
-            if (l !== want[i] && mismatches++ === 0) first = i;
-          });
-          expect(mismatches, `${kind}: ${mismatches} labels differ from Node's, first at image ${first}`).toBe(0);
-          expect(correct, `${kind}: served accuracy vs evaluate()`).toBe(ev.correct);
-        }
-        console.log(`${name} on ${ds}: accuracy=${ev.accuracy.toFixed(4)} correct=${ev.correct} total=${ev.total} (served and evaluate() agree)`);
-      });
-    });
+    it.skipIf(skipWithoutData(present))(
+      `${name}: the 10000 ${ds} test images as one IDX body, plain and gzip'd, score exactly as evaluate() (${needs(ds)})`,
+      async () => {
+        const split = testSplit(ds);
+        const idx = encodeIdxImages(split.pixels, split.count);
+        const variants: [string, Record<string, string>, Uint8Array][] = [
+          ["plain", {}, idx],
+          ["gzip", { "Content-Encoding": "gzip" }, new Uint8Array(gzipSync(idx))],
+        ];
+        await withServedWeights(name, async (model) => {
+          const ev = evaluate(model.network, split, model.inputScale, model.labels.length);
+          const want = nodeLabels(model, split.pixels, split.count);
+          for (const [kind, headers, body] of variants) {
+            const t0 = performance.now();
+            const res = await fetch(`${dev.url}/v1/models/${name}/predict?output=label`, {
+              method: "POST",
+              headers: { "Content-Type": "application/octet-stream", ...headers },
+              body,
+            });
+            const json = (await res.json()) as { model: string; labels: number[] };
+            const ms = performance.now() - t0;
+            expect(res.status, `${kind}: ${JSON.stringify(json)}`).toBe(200);
+            console.log(
+              `wrangler dev: ${split.count} images in ${ms.toFixed(0)} ms (${((ms * 1000) / split.count).toFixed(1)} µs/image) [${name}, ${kind}, ${(body.length / 1e6).toFixed(2)} MB; Server-Timing: ${res.headers.get("server-timing")}]`,
+            );
+            expect(json.model).toBe(name);
+            expect(json.labels).toHaveLength(split.count);
+            let correct = 0;
+            let mismatches = 0;
+            let first = -1;
+            json.labels.forEach((l, i) => {
+              if (l === split.labels[i]) correct++;
+              if (l !== want[i] && mismatches++ === 0) first = i;
+            });
+            expect(mismatches, `${kind}: ${mismatches} labels differ from Node's, first at image ${first}`).toBe(0);
+            expect(correct, `${kind}: served accuracy vs evaluate()`).toBe(ev.correct);
+          }
+          console.log(`${name} on ${ds}: accuracy=${ev.accuracy.toFixed(4)} correct=${ev.correct} total=${ev.total} (served and evaluate() agree)`);
+        });
+      },
+    );
   }
 });

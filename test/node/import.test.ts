@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { zipSync } from "fflate";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../scripts/import";
-import { BOOK_WEIGHTS, datasetPresent, loadSplit } from "../../scripts/lib/datasets";
+import { BOOK_WEIGHTS, datasetPresent, loadSplit, skipWithoutData } from "../../scripts/lib/datasets";
 import { evaluate } from "../../scripts/lib/evaluate";
 import { type NdArray, parseNpz } from "../../scripts/lib/npz";
 import { loadPickledArrays, PickleError } from "../../scripts/lib/pickle";
@@ -86,7 +86,8 @@ class PickleWriter {
     const key = `${module} ${name}`;
     const at = this.memo.get(key);
     if (at !== undefined) return this.op(0x68, at); // BINGET
-    if (this.protocol >= 4) this.str(module).str(name).op(0x93); // STACK_GLOBAL
+    if (this.protocol >= 4)
+      this.str(module).str(name).op(0x93); // STACK_GLOBAL
     else this.op(0x63).bytes(enc.encode(`${module}\n${name}\n`)); // GLOBAL
     this.memo.set(key, this.memo.size);
     return this.protocol >= 4 ? this.op(0x94) : this.op(0x71, this.memo.size - 1);
@@ -95,7 +96,9 @@ class PickleWriter {
   pyBytes(b: Uint8Array) {
     if (this.protocol === 2) {
       this.global("_codecs", "encode");
-      return this.str(String.fromCharCode(...b)).str("latin1").op(0x86, 0x52); // TUPLE2 REDUCE
+      return this.str(String.fromCharCode(...b))
+        .str("latin1")
+        .op(0x86, 0x52); // TUPLE2 REDUCE
     }
     return b.length < 256 ? this.op(0x43, b.length).bytes(b) : this.op(0x42).u32(b.length).bytes(b);
   }
@@ -119,13 +122,22 @@ class PickleWriter {
       this.global("numpy._core.numeric", "_frombuffer").op(0x28, 0x96);
       const b = rawBytes(a);
       this.u32(b.length).u32(0).bytes(b);
-      this.dtype(a).shape(a.shape).str(a.fortran ? "F" : "C").op(0x74, 0x52);
+      this.dtype(a)
+        .shape(a.shape)
+        .str(a.fortran ? "F" : "C")
+        .op(0x74, 0x52);
       return this.put();
     }
     // _reconstruct(ndarray, (0,), b"b"), then BUILD (1, shape, dtype, is_fortran, data)
     this.global("numpy.core.multiarray", "_reconstruct").global("numpy", "ndarray").int(0).op(0x85);
     this.pyBytes(enc.encode("b")).op(0x87, 0x52).put();
-    this.op(0x28).int(1).shape(a.shape).dtype(a).op(a.fortran ? 0x88 : 0x89).pyBytes(rawBytes(a)).op(0x74, 0x62);
+    this.op(0x28)
+      .int(1)
+      .shape(a.shape)
+      .dtype(a)
+      .op(a.fortran ? 0x88 : 0x89)
+      .pyBytes(rawBytes(a))
+      .op(0x74, 0x62);
     return this;
   }
   dict(entries: [string, Arr][]) {
@@ -282,7 +294,14 @@ describe("pickle reader", () => {
 
   it("should refuse arrays that are not floats", () => {
     const w = new PickleWriter(3);
-    w.op(0x7d, 0x28).str("W1").global("numpy.core.multiarray", "_reconstruct").global("numpy", "ndarray").int(0).op(0x85).pyBytes(enc.encode("b")).op(0x87, 0x52);
+    w.op(0x7d, 0x28)
+      .str("W1")
+      .global("numpy.core.multiarray", "_reconstruct")
+      .global("numpy", "ndarray")
+      .int(0)
+      .op(0x85)
+      .pyBytes(enc.encode("b"))
+      .op(0x87, 0x52);
     w.op(0x28).int(1).shape([2]).global("numpy", "dtype").str("i8").op(0x89, 0x88, 0x87, 0x52);
     w.op(0x28).int(3).str("<").op(0x4e, 0x4e, 0x4e).int(0).int(0).int(0).op(0x74, 0x62);
     w.op(0x89).pyBytes(new Uint8Array(16)).op(0x74, 0x62, 0x75);
@@ -376,7 +395,10 @@ describe("npm run import", () => {
   /** nn.Sequential(Linear(784,12), ReLU(), Linear(12,7), ReLU(), Linear(7,10)) as a state_dict, [out, in]. */
   function torchStateDict(names: string[], order = names.map((_, i) => i)) {
     const sizes = [784, 12, 7, 10];
-    const layers = names.map((_, i) => ({ W: randomArr([sizes[i + 1], sizes[i]], 40 + i).data as Float32Array, b: randomArr([sizes[i + 1]], 50 + i).data as Float32Array }));
+    const layers = names.map((_, i) => ({
+      W: randomArr([sizes[i + 1], sizes[i]], 40 + i).data as Float32Array,
+      b: randomArr([sizes[i + 1]], 50 + i).data as Float32Array,
+    }));
     const tensors = order.flatMap((i) => [
       { name: `${names[i]}.weight`, shape: [sizes[i + 1], sizes[i]], data: layers[i].W },
       { name: `${names[i]}.bias`, shape: [sizes[i + 1]], data: layers[i].b },
@@ -391,7 +413,14 @@ describe("npm run import", () => {
     const N = 3;
     const x = randomInput(N);
     // PyTorch: y = x·Wᵀ + b with W [out, in].
-    const want = referenceForward(x, N, sizes, (i, k, j) => layers[i].W[j * sizes[i] + k], (i, j) => layers[i].b[j], acts);
+    const want = referenceForward(
+      x,
+      N,
+      sizes,
+      (i, k, j) => layers[i].W[j * sizes[i] + k],
+      (i, j) => layers[i].b[j],
+      acts,
+    );
     expectClose(forward(model.network, x, N), want, 1e-4);
     return model;
   }
@@ -435,19 +464,109 @@ describe("npm run import", () => {
 
   describe("should refuse, exit 2 and write nothing", () => {
     const cases: [string, () => [string, ...string[]], RegExp][] = [
-      ["an unknown pickle global", () => [write("evil.pkl", new Uint8Array([0x80, 2, 0x63, ...enc.encode("posix\nsystem\n"), 0x58, 2, 0, 0, 0, 0x69, 0x64, 0x85, 0x52, 0x2e]))], /evil\.pkl: the pickle refers to posix\.system.*nothing was executed/],
+      [
+        "an unknown pickle global",
+        () => [write("evil.pkl", new Uint8Array([0x80, 2, 0x63, ...enc.encode("posix\nsystem\n"), 0x58, 2, 0, 0, 0, 0x69, 0x64, 0x85, 0x52, 0x2e]))],
+        /evil\.pkl: the pickle refers to posix\.system.*nothing was executed/,
+      ],
       ["a W without its b", () => [write("nob.pkl", numpyPickle(bookArrays().slice(0, 3)))], /has W2 but no matching b2/],
-      ["a key outside W1, b1, ...", () => [write("extra.npz", npz([...bookArrays(), ["mean", randomArr([784], 1)]], 0))], /holds an array "mean"; expected only W1, b1/],
+      [
+        "a key outside W1, b1, ...",
+        () => [write("extra.npz", npz([...bookArrays(), ["mean", randomArr([784], 1)]], 0))],
+        /holds an array "mean"; expected only W1, b1/,
+      ],
       ["a gap in the layer numbers", () => [write("gap.pkl", numpyPickle(bookArrays().filter(([k]) => !k.endsWith("2"))))], /has W1, W3 but no W2/],
       ["a b without its W", () => [write("orphan.pkl", numpyPickle([...bookArrays(), ["b4", randomArr([3], 1)]]))], /has b4 but no matching W4/],
-      ["shapes that do not chain", () => [write("chain.pkl", numpyPickle([["W1", randomArr([784, 50], 1)], ["b1", randomArr([50], 2)], ["W2", randomArr([60, 10], 3)], ["b2", randomArr([10], 4)]]))], /W2 \(60, 10\) takes 60 inputs but W1 gives 50; the layer shapes must chain/],
-      ["a bias that does not match its weight", () => [write("bias.pkl", numpyPickle([["W1", randomArr([784, 10], 1)], ["b1", randomArr([9], 2)]]))], /b1 has shape \(9,\) but W1 \(784, 10\) gives 10 outputs/],
-      ["non-finite weights", () => [write("nan.pkl", numpyPickle([["W1", randomArr([784, 10], 1)], ["b1", { shape: [10], data: new Float32Array(10).fill(Number.NaN) }]]))], /b1 holds a non-finite value \(NaN\)/],
-      ["torch shapes that do not chain", () => [write("tchain.safetensors", serializeSafetensors([{ name: "0.weight", shape: [50, 784], data: new Float32Array(50 * 784) }, { name: "0.bias", shape: [50], data: new Float32Array(50) }, { name: "2.weight", shape: [10, 40], data: new Float32Array(400) }, { name: "2.bias", shape: [10], data: new Float32Array(10) }]))], /"2\.weight" \[out, in\] = \[10,40\] takes 40 inputs but "0" gives 50/],
-      ["torch tensors that are not Linear layers", () => [write("bn.safetensors", serializeSafetensors([{ name: "0.weight", shape: [10, 784], data: new Float32Array(7840) }, { name: "0.bias", shape: [10], data: new Float32Array(10) }, { name: "1.running_mean", shape: [10], data: new Float32Array(10) }]))], /"1\.running_mean" is not a "\.weight" or "\.bias"/],
-      ["a torch Linear without bias", () => [write("nobias.safetensors", serializeSafetensors([{ name: "0.weight", shape: [10, 784], data: new Float32Array(7840) }]))], /no matching "0\.bias"; layers without a bias/],
-      ["a file already in the contract", () => [write("ours.safetensors", encodeModel({ layers: [{ W: new Float32Array(7840), b: new Float32Array(10), inSize: 784, outSize: 10, activation: "softmax" }] }))], /already in this project's weights format/],
-      ["too few --activations", () => [write("acts.pkl", numpyPickle(bookArrays())), "--activations", "relu,softmax"], /--activations lists 2 activations but the file has 3 layers/],
+      [
+        "shapes that do not chain",
+        () => [
+          write(
+            "chain.pkl",
+            numpyPickle([
+              ["W1", randomArr([784, 50], 1)],
+              ["b1", randomArr([50], 2)],
+              ["W2", randomArr([60, 10], 3)],
+              ["b2", randomArr([10], 4)],
+            ]),
+          ),
+        ],
+        /W2 \(60, 10\) takes 60 inputs but W1 gives 50; the layer shapes must chain/,
+      ],
+      [
+        "a bias that does not match its weight",
+        () => [
+          write(
+            "bias.pkl",
+            numpyPickle([
+              ["W1", randomArr([784, 10], 1)],
+              ["b1", randomArr([9], 2)],
+            ]),
+          ),
+        ],
+        /b1 has shape \(9,\) but W1 \(784, 10\) gives 10 outputs/,
+      ],
+      [
+        "non-finite weights",
+        () => [
+          write(
+            "nan.pkl",
+            numpyPickle([
+              ["W1", randomArr([784, 10], 1)],
+              ["b1", { shape: [10], data: new Float32Array(10).fill(Number.NaN) }],
+            ]),
+          ),
+        ],
+        /b1 holds a non-finite value \(NaN\)/,
+      ],
+      [
+        "torch shapes that do not chain",
+        () => [
+          write(
+            "tchain.safetensors",
+            serializeSafetensors([
+              { name: "0.weight", shape: [50, 784], data: new Float32Array(50 * 784) },
+              { name: "0.bias", shape: [50], data: new Float32Array(50) },
+              { name: "2.weight", shape: [10, 40], data: new Float32Array(400) },
+              { name: "2.bias", shape: [10], data: new Float32Array(10) },
+            ]),
+          ),
+        ],
+        /"2\.weight" \[out, in\] = \[10,40\] takes 40 inputs but "0" gives 50/,
+      ],
+      [
+        "torch tensors that are not Linear layers",
+        () => [
+          write(
+            "bn.safetensors",
+            serializeSafetensors([
+              { name: "0.weight", shape: [10, 784], data: new Float32Array(7840) },
+              { name: "0.bias", shape: [10], data: new Float32Array(10) },
+              { name: "1.running_mean", shape: [10], data: new Float32Array(10) },
+            ]),
+          ),
+        ],
+        /"1\.running_mean" is not a "\.weight" or "\.bias"/,
+      ],
+      [
+        "a torch Linear without bias",
+        () => [write("nobias.safetensors", serializeSafetensors([{ name: "0.weight", shape: [10, 784], data: new Float32Array(7840) }]))],
+        /no matching "0\.bias"; layers without a bias/,
+      ],
+      [
+        "a file already in the contract",
+        () => [
+          write(
+            "ours.safetensors",
+            encodeModel({ layers: [{ W: new Float32Array(7840), b: new Float32Array(10), inSize: 784, outSize: 10, activation: "softmax" }] }),
+          ),
+        ],
+        /already in this project's weights format/,
+      ],
+      [
+        "too few --activations",
+        () => [write("acts.pkl", numpyPickle(bookArrays())), "--activations", "relu,softmax"],
+        /--activations lists 2 activations but the file has 3 layers/,
+      ],
       ["an unknown activation", () => [write("acts2.pkl", numpyPickle(bookArrays())), "--activations", "relu,tanh,softmax"], /unknown activation "tanh"/],
       ["a missing file", () => [join(tmp, "absent.pkl")], /absent\.pkl not found/],
       ["an unknown extension", () => [write("w.json", enc.encode("{}"))], /cannot tell the format of w\.json/],
@@ -490,7 +609,7 @@ describe("npm run import", () => {
   // The book's pretrained weights are never committed; the test finds them by path.
   const bookPath = process.env.BOOK_WEIGHTS ?? "../shared/data/book/sample_weight.pkl";
   const bookPresent = existsSync(BOOK_WEIGHTS) && datasetPresent("mnist", "test");
-  it.skipIf(!bookPresent)(`should reproduce 9352/10000 from the book's sample_weight.pkl (needs ${bookPath} and the MNIST test set)`, () => {
+  it.skipIf(skipWithoutData(bookPresent))(`should reproduce 9352/10000 from the book's sample_weight.pkl (needs ${bookPath} and the MNIST test set)`, () => {
     const out = join(tmp, "book.safetensors");
     const res = runImport(BOOK_WEIGHTS, "--name", "book", "--out", out);
     expect(res.code, res.stderr).toBe(0);

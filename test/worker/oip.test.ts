@@ -72,15 +72,26 @@ describe("POST /v2/models/{model}/infer", () => {
   });
 
   it("should take UINT8 data nested as [N, 28, 28] and give the same labels", async () => {
-    const nested = Array.from({ length: n }, (_, i) => Array.from({ length: 28 }, (_, r) => Array.from(bytes.subarray(i * 784 + r * 28, i * 784 + r * 28 + 28))));
-    const a = (await (await call("/v2/models/mnist-mlp/infer", infer([{ name: "input", shape: [n, 28, 28], datatype: "UINT8", data: nested }]))).json()) as InferResponse;
-    const b = (await (await call("/v2/models/mnist-mlp/infer", infer([{ name: "input", shape: [n, 784], datatype: "FP32", data: rows.flat() }]))).json()) as InferResponse;
+    const nested = Array.from({ length: n }, (_, i) =>
+      Array.from({ length: 28 }, (_, r) => Array.from(bytes.subarray(i * 784 + r * 28, i * 784 + r * 28 + 28))),
+    );
+    const a = (await (
+      await call("/v2/models/mnist-mlp/infer", infer([{ name: "input", shape: [n, 28, 28], datatype: "UINT8", data: nested }]))
+    ).json()) as InferResponse;
+    const b = (await (
+      await call("/v2/models/mnist-mlp/infer", infer([{ name: "input", shape: [n, 784], datatype: "FP32", data: rows.flat() }]))
+    ).json()) as InferResponse;
     expect(a.outputs[1].data).toEqual(b.outputs[1].data);
     a.outputs[0].data.forEach((v, i) => expect(Math.abs(v - b.outputs[0].data[i])).toBeLessThan(1e-6));
   });
 
   it("should return only the outputs asked for, logits included", async () => {
-    const body = (await (await call("/v2/models/mnist-mlp/versions/1/infer", infer([{ name: "input", shape: [n, 784], datatype: "FP32", data: rows.flat() }], { outputs: [{ name: "label" }, { name: "logits" }] }))).json()) as InferResponse;
+    const body = (await (
+      await call(
+        "/v2/models/mnist-mlp/versions/1/infer",
+        infer([{ name: "input", shape: [n, 784], datatype: "FP32", data: rows.flat() }], { outputs: [{ name: "label" }, { name: "logits" }] }),
+      )
+    ).json()) as InferResponse;
     expect(body.outputs.map((o) => o.name)).toEqual(["label", "logits"]);
     expect(body.outputs[1].shape).toEqual([n, 10]);
   });
@@ -98,11 +109,20 @@ describe("POST /v2/models/{model}/infer", () => {
       expect(body.pointer).toBe(pointer);
       expect(body.error).toMatch(message);
     }
-    const unknownOut = await expectProblem(await call("/v2/models/mnist-mlp/infer", infer([{ name: "input", shape: [1, 784], datatype: "FP32", data: new Array(784).fill(0) }], { outputs: [{ name: "embedding" }] })), 400);
+    const unknownOut = await expectProblem(
+      await call(
+        "/v2/models/mnist-mlp/infer",
+        infer([{ name: "input", shape: [1, 784], datatype: "FP32", data: new Array(784).fill(0) }], { outputs: [{ name: "embedding" }] }),
+      ),
+      400,
+    );
     expect(unknownOut.pointer).toBe("/outputs/0/name");
     await expectProblem(await call("/v2/models/mnist-mlp/infer", json({ inputs: [] })), 400);
     await expectProblem(await call("/v2/models/nope/infer", infer([{ name: "input", shape: [1, 784], datatype: "FP32", data: new Array(784).fill(0) }])), 404);
-    await expectProblem(await call("/v2/models/mnist-mlp/versions/2/infer", infer([{ name: "input", shape: [1, 784], datatype: "FP32", data: new Array(784).fill(0) }])), 404);
+    await expectProblem(
+      await call("/v2/models/mnist-mlp/versions/2/infer", infer([{ name: "input", shape: [1, 784], datatype: "FP32", data: new Array(784).fill(0) }])),
+      404,
+    );
     await expectProblem(await call("/v2/models/mnist-mlp/infer", { method: "GET" }), 405);
   });
 

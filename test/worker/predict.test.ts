@@ -126,7 +126,9 @@ describe("POST /v1/predict", () => {
   });
 
   it("should serve through the Worker's own fetch handler", async () => {
-    const res = await (exports as unknown as { default: Fetcher }).default.fetch(new Request("http://localhost/v1/predict", json({ input: new Array(784).fill(0) })));
+    const res = await (exports as unknown as { default: Fetcher }).default.fetch(
+      new Request("http://localhost/v1/predict", json({ input: new Array(784).fill(0) })),
+    );
     expect(res.status).toBe(200);
     expect(((await res.json()) as Pred).probabilities).toHaveLength(10);
   });

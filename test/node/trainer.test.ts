@@ -1,0 +1,141 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { decodeModel } from "../../src/model/format";
+import { datasetPresent, MNIST_DIR, type Split, skipWithoutData } from "../../scripts/lib/datasets";
+import { accuracyOn, rng, type TrainOptions, train } from "../../scripts/lib/trainer";
+
+/** A learnable toy set: class c lights up a 4-row band at row 2c, plus noise. */
+function toySplit(count: number, seed: number): Split {
+  const r = rng(seed);
+  const pixels = new Uint8Array(count * 784);
+  const labels = new Uint8Array(count);
+  for (let n = 0; n < count; n++) {
+    const c = Math.floor(r() * 10);
+    labels[n] = c;
+    for (let i = 0; i < 784; i++) {
+      const row = Math.floor(i / 28);
+      const ink = row >= 2 * c + 3 && row < 2 * c + 7 ? 200 : 0;
+      pixels[n * 784 + i] = r() < 0.05 ? 255 : ink;
+    }
+  }
+  return { count, pixels, labels };
+}
+
+const opts: TrainOptions = {
+  hidden: [16],
+  activation: "relu",
+  epochs: 3,
+  batch: 20,
+  lr: 3e-3,
+  lrMin: 1e-4,
+  weightDecay: 1e-5,
+  shift: 1,
+  validation: 200,
+  seed: 7,
+};
+
+describe("train", () => {
+  const data = toySplit(1200, 1);
+
+  it("should learn the toy set and report each epoch", () => {
+    const reports: { epoch: number; loss: number; valAccuracy: number; etaSeconds: number }[] = [];
+    const net = train(data, opts, (r) => reports.push(r));
+    expect(reports.map((r) => r.epoch)).toEqual([1, 2, 3]);
+    expect(reports[2].loss).toBeLessThan(reports[0].loss);
+    expect(reports[2].valAccuracy).toBeGreaterThan(0.9);
+    expect(reports[2].etaSeconds).toBe(0);
+    expect(
+      accuracyOn(
+        net,
+        data,
+        new Uint32Array(1200).map((_, i) => i),
+      ),
+    ).toBeGreaterThan(0.9);
+  });
+
+  it("should give bit-identical weights for the same seed, different ones for another", () => {
+    const bytes = (seed: number) => train(data, { ...opts, epochs: 1, seed }).layers.map((l) => new Uint8Array(l.W.buffer.slice(0)));
+    const a = bytes(7);
+    expect(bytes(7)).toEqual(a);
+    expect(bytes(8)).not.toEqual(a);
+  });
+
+  it("should train the book's sigmoid network too", () => {
+    const net = train(data, { ...opts, hidden: [50, 100], activation: "sigmoid", epochs: 2 });
+    expect(net.layers.map((l) => l.activation)).toEqual(["sigmoid", "sigmoid", "softmax"]);
+    expect(
+      accuracyOn(
+        net,
+        data,
+        new Uint32Array(200).map((_, i) => i),
+      ),
+    ).toBeGreaterThan(0.5);
+  });
+});
+
+const mnist = datasetPresent("mnist", "train") && datasetPresent("mnist", "test");
+describe("npm run train", () => {
+  it.skipIf(skipWithoutData(mnist))(`should print progress and write the same file twice, command in its metadata (needs ${MNIST_DIR})`, () => {
+    const dir = mkdtempSync(join(tmpdir(), "train-"));
+    const run = (out: string) =>
+      spawnSync(
+        "npm",
+        [
+          "run",
+          "--silent",
+          "train",
+          "--",
+          "--model",
+          "tiny",
+          "--dataset",
+          "mnist",
+          "--hidden",
+          "16",
+          "--epochs",
+          "2",
+          "--limit",
+          "2000",
+          "--validation",
+          "500",
+          "--lr",
+          "0.01",
+          "--out",
+          out,
+        ],
+        {
+          encoding: "utf8",
+        },
+      );
+    const a = run(join(dir, "a.safetensors"));
+    expect(a.status, a.stderr).toBe(0);
+    expect(a.stderr).toMatch(/epoch 1\/2 {2}loss \d+\.\d{4} {2}val_acc 0\.\d{4} .* ETA /);
+    expect(a.stderr).toMatch(/epoch 2\/2 /);
+    expect(a.stdout).toMatch(/test accuracy/);
+    const b = run(join(dir, "b.safetensors"));
+    expect(b.status, b.stderr).toBe(0);
+    const ma = decodeModel(readFileSync(join(dir, "a.safetensors")));
+    const mb = decodeModel(readFileSync(join(dir, "b.safetensors")));
+    ma.network.layers.forEach((l, i) => {
+      expect(
+        Buffer.from(l.W.buffer, l.W.byteOffset, l.W.byteLength).equals(
+          Buffer.from(mb.network.layers[i].W.buffer, mb.network.layers[i].W.byteOffset, mb.network.layers[i].W.byteLength),
+        ),
+      ).toBe(true);
+    });
+    expect(ma.metadata.command).toBe(
+      `npm run train -- --model tiny --dataset mnist --hidden 16 --epochs 2 --limit 2000 --validation 500 --lr 0.01 --out ${join(dir, "a.safetensors")}`,
+    );
+    expect(ma.metadata.seed).toBe("1");
+    expect(Number(ma.metadata.test_accuracy)).toBeGreaterThan(0.6);
+  });
+
+  it("should refuse bad options with a usage message", () => {
+    const r = spawnSync("npm", ["run", "--silent", "train", "--", "--model", "x", "--hidden", "abc", "--dataset", "mnist"], { encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--hidden must be positive integers/);
+    expect(r.stderr).toMatch(/usage: npm run train/);
+  });
+});
