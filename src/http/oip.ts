@@ -162,6 +162,27 @@ async function startParse(c: Context, next: () => Promise<void>): Promise<void> 
   await next();
 }
 
+// Each model route comes twice: with and without the optional /versions/{v}.
+const readyRoute = <P extends string, Q extends typeof Model | typeof ModelVersion>(path: P, params: Q) =>
+  createRoute({
+    method: "get",
+    path,
+    tags,
+    summary: "Model readiness (a probe decodes the model, warming it)",
+    request: { params },
+    responses: { 200: json(Ready, "Ready"), 400: problem("Not ready: the weights failed to decode"), 404: problem("Unknown model or version") },
+  });
+
+const metadataRoute = <P extends string, Q extends typeof Model | typeof ModelVersion>(path: P, params: Q) =>
+  createRoute({
+    method: "get",
+    path,
+    tags,
+    summary: "Model metadata",
+    request: { params },
+    responses: { 200: json(ModelMetadata, "Model metadata"), 404: problem("Unknown model or version"), 503: problem("Weights failed to decode") },
+  });
+
 const inferRoute = <P extends string, Q extends typeof Model | typeof ModelVersion>(path: P, params: Q) =>
   createRoute({
     method: "post",
@@ -190,50 +211,16 @@ export const oip = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   .openapi(createRoute({ method: "get", path: "/v2/health/ready", tags, summary: "Server readiness", responses: { 200: json(Ready, "Ready") } }), (c) =>
     c.json({ ready: true }, 200),
   )
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/v2/models/{model}/ready",
-      tags,
-      summary: "Model readiness (decodes the model)",
-      request: { params: Model },
-      responses: { 200: json(Ready, "Ready"), 400: problem("Not ready: the weights failed to decode"), 404: problem("Unknown model") },
-    }),
-    (c) => c.json(ready(c, c.req.valid("param").model), 200),
-  )
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/v2/models/{model}/versions/{version}/ready",
-      tags,
-      summary: "Model version readiness",
-      request: { params: ModelVersion },
-      responses: { 200: json(Ready, "Ready"), 400: problem("Not ready"), 404: problem("Unknown model or version") },
-    }),
-    (c) => c.json(ready(c, c.req.valid("param").model, c.req.valid("param").version), 200),
-  )
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/v2/models/{model}",
-      tags,
-      summary: "Model metadata",
-      request: { params: Model },
-      responses: { 200: json(ModelMetadata, "Model metadata"), 404: problem("Unknown model"), 503: problem("Weights failed to decode") },
-    }),
-    (c) => c.json(modelMetadata(c, c.req.valid("param").model), 200),
-  )
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/v2/models/{model}/versions/{version}",
-      tags,
-      summary: "Model version metadata",
-      request: { params: ModelVersion },
-      responses: { 200: json(ModelMetadata, "Model metadata"), 404: problem("Unknown model or version"), 503: problem("Weights failed to decode") },
-    }),
-    (c) => c.json(modelMetadata(c, c.req.valid("param").model, c.req.valid("param").version), 200),
-  )
+  .openapi(readyRoute("/v2/models/{model}/ready", Model), (c) => c.json(ready(c, c.req.valid("param").model), 200))
+  .openapi(readyRoute("/v2/models/{model}/versions/{version}/ready", ModelVersion), (c) => {
+    const p = c.req.valid("param") as { model: string; version: string };
+    return c.json(ready(c, p.model, p.version), 200);
+  })
+  .openapi(metadataRoute("/v2/models/{model}", Model), (c) => c.json(modelMetadata(c, c.req.valid("param").model), 200))
+  .openapi(metadataRoute("/v2/models/{model}/versions/{version}", ModelVersion), (c) => {
+    const p = c.req.valid("param") as { model: string; version: string };
+    return c.json(modelMetadata(c, p.model, p.version), 200);
+  })
   .openapi(inferRoute("/v2/models/{model}/infer", Model), (c) => c.json(runInfer(c, c.req.valid("param").model, c.req.valid("json")), 200))
   .openapi(inferRoute("/v2/models/{model}/versions/{version}/infer", ModelVersion), (c) => {
     const p = c.req.valid("param") as { model: string; version: string };

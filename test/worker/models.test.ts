@@ -1,21 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { BUNDLED } from "../../src/model/bundled";
+import type { ModelCard } from "../../src/model/registry";
 import { expectProblem, freshApp, json } from "./helpers";
 
-interface Card {
-  name: string;
-  default: boolean;
-  architecture: { layers: number[]; activations: string[] };
-  parameters: number;
-  dtype: string;
-  bytes: number;
-  sha256: string;
-  labels: string[];
-  input_shape: number[];
-  input_scale: number;
-  test_accuracy: number | null;
-  decoded: boolean;
-}
+type Card = ModelCard;
 
 const input = new Array(784).fill(0);
 
