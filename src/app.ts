@@ -8,7 +8,6 @@ import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { timing } from "hono/timing";
-import { bundledRegistry } from "./model/bundled";
 import type { ModelRegistry } from "./model/registry";
 import { type AppEnv, limits } from "./http/env";
 import { native } from "./http/native";
@@ -42,7 +41,7 @@ function corsFor(origins: string | undefined) {
  * const app = createApp(new ModelRegistry({ "my-net": bytes }, "my-net"));
  * const res = await app.request("/v1/predict", { method: "POST", body: JSON.stringify({ input }) });
  */
-export function createApp(registry: ModelRegistry = bundledRegistry) {
+export function createApp(registry: ModelRegistry) {
   const app = new OpenAPIHono<AppEnv>();
   app.use(requestId());
   app.use(timing({ crossOrigin: true }));

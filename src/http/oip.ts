@@ -27,7 +27,11 @@ const InferInput = z.object({
   shape: z.array(z.number().int().nonnegative()),
   datatype: z.string().openapi({ example: "FP32", description: "FP32 (values in [0, 1]) or UINT8 (0-255)" }),
   parameters: z.record(z.string(), z.unknown()).optional(),
-  data: z.array(z.unknown()).openapi({ description: "Row-major values, flat or nested to the shape" }),
+  // Checked value by value by tensorToInput, which points at the first bad one
+  // (a zod array schema would visit every value again).
+  data: z
+    .custom<unknown[]>((v) => Array.isArray(v), { message: "expected an array of values" })
+    .openapi({ type: "array", items: {}, description: "Row-major values, flat or nested to the shape" }),
 });
 const InferRequest = z
   .object({

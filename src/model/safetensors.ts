@@ -170,8 +170,10 @@ export function parseSafetensors(buffer: ArrayBuffer | Uint8Array): SafetensorsF
     } else {
       data = new Float32Array(count);
       const dv = new DataView(bytes.buffer, at, count * 2);
-      const dec = e.dtype === "F16" ? f16ToF32 : bf16ToF32;
-      for (let i = 0; i < count; i++) data[i] = dec(dv.getUint16(i * 2, true));
+      if (e.dtype === "F16") {
+        const table = f16Table();
+        for (let i = 0; i < count; i++) data[i] = table[dv.getUint16(i * 2, true)];
+      } else for (let i = 0; i < count; i++) data[i] = bf16ToF32(dv.getUint16(i * 2, true));
     }
     tensors.set(e.name, { name: e.name, dtype: e.dtype as DType, shape: e.shape, data });
   }
@@ -197,6 +199,16 @@ function topLevelKeys(text: string): string[] {
     else if (c === "," && depth === 1) expectKey = true;
   }
   return keys;
+}
+
+let F16_TABLE: Float32Array | undefined;
+/** Every F16 value decoded once (256 KiB): decoding a model becomes one lookup per weight. */
+function f16Table(): Float32Array {
+  if (!F16_TABLE) {
+    F16_TABLE = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) F16_TABLE[h] = f16ToF32(h);
+  }
+  return F16_TABLE;
 }
 
 export interface TensorToWrite {
