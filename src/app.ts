@@ -9,6 +9,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { timing } from "hono/timing";
 import type { ModelRegistry } from "./model/registry";
+import { contentEncoding } from "./http/encoding";
 import { type AppEnv, limits } from "./http/env";
 import { native } from "./http/native";
 import { oip } from "./http/oip";
@@ -66,6 +67,8 @@ export function createApp(registry: ModelRegistry) {
       },
     })(c, next);
   });
+
+  app.use(contentEncoding());
 
   const routes = app.route("/", native).route("/", oip);
 

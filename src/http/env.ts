@@ -13,6 +13,8 @@ export interface Bindings {
 export interface Variables {
   registry: ModelRegistry;
   requestId: string;
+  /** The request's Content-Encoding when it declared one (its body is decoded already). */
+  contentEncoding?: string;
 }
 
 export type AppEnv = { Bindings: Bindings; Variables: Variables };

@@ -5,6 +5,7 @@ import { endTime, startTime } from "hono/timing";
 import { IDX_IMAGES_MAGIC, IdxError, parseIdxImages } from "../data/idx";
 import type { ModelFile } from "../model/format";
 import { type AppEnv, limits } from "./env";
+import { inflate } from "./encoding";
 import { badRequest, ProblemError } from "./problem";
 
 /** A JSON image: D numbers, or rows × cols nested arrays (28 rows of 28). */
@@ -31,8 +32,10 @@ export function jsonImages(c: Context<AppEnv>, images: JsonImage[], scale: numbe
   const { maxBatch } = limits(c.env);
   if (N > maxBatch) tooMany(N, maxBatch);
   if (N === 0) badRequest("no images: send at least one", base);
-  // x = (v / scale) pixel fraction, times 255 / input_scale for the model.
-  const k = 255 / model.inputScale / scale;
+  // x = (v / scale), a fraction of full ink, times 255 / input_scale for the
+  // model. Dividing each value (rather than multiplying by 1 / scale) keeps
+  // any positive scale finite, however small.
+  const k = 255 / model.inputScale;
   const x = new Float32Array(N * D);
   for (let n = 0; n < N; n++) {
     const img = images[n];
@@ -44,7 +47,7 @@ export function jsonImages(c: Context<AppEnv>, images: JsonImage[], scale: numbe
         const v = img[i];
         if (typeof v !== "number" || !(v >= 0 && v <= scale))
           badRequest(`${describe(v)} is not a pixel value in [0, ${scale}]${scale === 1 ? ' (send "scale": 255 for raw bytes)' : ""}`, `${at}/${i}`);
-        x[o + i] = v * k;
+        x[o + i] = (v / scale) * k;
       }
     } else if (img.length === rows && Array.isArray(img[0])) {
       for (let r = 0; r < rows; r++) {
@@ -54,7 +57,7 @@ export function jsonImages(c: Context<AppEnv>, images: JsonImage[], scale: numbe
           const v = row[j];
           if (typeof v !== "number" || !(v >= 0 && v <= scale))
             badRequest(`${describe(v)} is not a pixel value in [0, ${scale}]${scale === 1 ? ' (send "scale": 255 for raw bytes)' : ""}`, `${at}/${r}/${j}`);
-          x[o + r * cols + j] = v * k;
+          x[o + r * cols + j] = (v / scale) * k;
         }
       }
     } else {
@@ -64,62 +67,24 @@ export function jsonImages(c: Context<AppEnv>, images: JsonImage[], scale: numbe
   return { x, N };
 }
 
-function describe(v: unknown): string {
-  return typeof v === "number" ? String(v) : (JSON.stringify(v) ?? String(v));
+/** Names a bad value without echoing it whole: a client's array or string may be huge. */
+export function describe(v: unknown): string {
+  if (typeof v === "number") return String(v);
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "string") return v.length > 20 ? `a string ("${v.slice(0, 20)}…")` : `"${v}"`;
+  return v === null ? "null" : typeof v === "object" ? "an object" : String(v);
 }
 
-/** Reads the body as bytes, gunzipping when asked, never past the byte limit. */
+/**
+ * Reads the body as bytes. A declared Content-Encoding was decoded already
+ * (src/http/encoding.ts). Without one, gzip magic suggests a compressed
+ * upload; raw pixels may start with the same two bytes, so they are taken as
+ * they are when inflating fails.
+ */
 export async function readBinaryBody(c: Context<AppEnv>): Promise<Uint8Array> {
-  const { maxBodyBytes } = limits(c.env);
-  const declared = c.req.header("content-encoding")?.trim().toLowerCase();
-  const encoding = declared || "identity";
-  if (encoding !== "identity" && encoding !== "gzip")
-    throw new ProblemError(415, { detail: `Content-Encoding "${encoding}" is not supported; send identity or gzip` });
   const raw = new Uint8Array(await c.req.arrayBuffer());
-  const gzipped = raw[0] === 0x1f && raw[1] === 0x8b;
-  if (encoding === "gzip" && !gzipped) badRequest("Content-Encoding is gzip but the body is not gzip data");
-  // Without a Content-Encoding header, gzip magic suggests a compressed
-  // upload; but raw pixels may start with the same two bytes, so fall back to
-  // them when inflating fails. An explicit "identity" is never inflated.
-  if (encoding === "gzip") return inflate(raw, maxBodyBytes, true);
-  if (declared === undefined && gzipped) return (await inflate(raw, maxBodyBytes, false)) ?? raw;
+  if (c.var.contentEncoding === undefined && raw[0] === 0x1f && raw[1] === 0x8b) return (await inflate(raw, limits(c.env).maxBodyBytes, false)) ?? raw;
   return raw;
-}
-
-async function inflate(raw: Uint8Array, maxBodyBytes: number, required: true): Promise<Uint8Array>;
-async function inflate(raw: Uint8Array, maxBodyBytes: number, required: false): Promise<Uint8Array | null>;
-async function inflate(raw: Uint8Array, maxBodyBytes: number, required: boolean): Promise<Uint8Array | null> {
-  // Stream the inflation so a small bomb cannot expand past the limit.
-  const stream = new Blob([raw]).stream().pipeThrough(new DecompressionStream("gzip"));
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > maxBodyBytes) {
-        await reader.cancel();
-        throw new ProblemError(413, {
-          detail: `gzip body inflates past ${maxBodyBytes} bytes (MAX_BODY_BYTES); send fewer images per request`,
-          limit: maxBodyBytes,
-        });
-      }
-      chunks.push(value);
-    }
-  } catch (e) {
-    if (e instanceof ProblemError) throw e;
-    if (!required) return null;
-    badRequest(`the gzip body is corrupt (${(e as Error).message}); compress it again`);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const ch of chunks) {
-    out.set(ch, at);
-    at += ch.byteLength;
-  }
-  return out;
 }
 
 /**
@@ -138,8 +103,10 @@ export async function binaryImages(c: Context<AppEnv>, model: ModelFile): Promis
       if (img.rows * img.cols !== D) badRequest(`IDX images are ${img.rows}x${img.cols}; this model takes ${model.inputShape.join("x")}`);
       pixels = img.pixels;
     } catch (e) {
-      if (e instanceof IdxError) badRequest(e.message);
-      throw e;
+      if (!(e instanceof IdxError)) throw e;
+      // Raw pixels can begin with the IDX magic too (a first image whose
+      // first four pixels are 0, 0, 8, 3): whole images are taken as such.
+      if (bytes.length % D !== 0) badRequest(e.message);
     }
   } else if (bytes.length % D !== 0) {
     badRequest(`body is ${bytes.length} bytes, not a multiple of ${D}; send N×${D} uint8 pixels or an IDX3 file (magic 2051)`);

@@ -102,9 +102,10 @@ async function predict(c: Context<AppEnv>, modelName: string, body: PredictJson 
   const images = single ? [body.input as (number | number[])[]] : (body.inputs as (number | number[])[][]);
   const { x, N } = jsonImages(c, images, body.scale ?? 1, model, single ? "/input" : "/inputs", single);
   endTime(c, "parse");
-  const output = body.output ?? "probabilities";
+  // Options in the body win; the query string's apply too, as for binary bodies.
+  const output = body.output ?? query.output ?? "probabilities";
   const C = model.labels.length;
-  const topK = Math.min(body.top_k ?? 3, C);
+  const topK = Math.min(body.top_k ?? query.top_k ?? 3, C);
   const y = infer(c, model, x, N, output);
   if (single) return { model: modelName, ...prediction(model, y, output, topK) };
   return { model: modelName, predictions: Array.from({ length: N }, (_, n) => prediction(model, y.subarray(n * C, n * C + C), output, topK)) };
@@ -114,7 +115,7 @@ export const native = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   .openapi(health, (c) => c.json({ status: "ok" }, 200))
   .openapi(listModels, async (c) => {
     const r = c.var.registry;
-    return c.json({ default: r.defaultModel, models: await Promise.all(r.names().map((n) => r.card(n))) }, 200);
+    return c.json({ default: r.defaultModel, models: await r.cards() }, 200);
   })
   .openapi(getCard, async (c) => {
     const { model } = c.req.valid("param");

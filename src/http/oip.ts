@@ -5,9 +5,11 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { endTime, startTime } from "hono/timing";
-import { argmax } from "../nn/functions";
+import type { ModelFile } from "../model/format";
+import { argmax, softmax } from "../nn/functions";
 import { type AppEnv, limits } from "./env";
 import { getModel, infer } from "./inference";
+import { describe } from "./input";
 import { badRequest, ProblemError } from "./problem";
 import { problem } from "./schemas";
 import { validationHook } from "./validation";
@@ -70,7 +72,6 @@ function modelMetadata(c: Context<AppEnv>, name: string, version?: string) {
     outputs: [
       { name: "probabilities", datatype: "FP32", shape: [-1, C] },
       { name: "label", datatype: "INT64", shape: [-1] },
-      { name: "logits", datatype: "FP32", shape: [-1, C] },
     ],
   };
 }
@@ -90,42 +91,48 @@ function ready(c: Context<AppEnv>, name: string, version?: string) {
 type InferBody = z.infer<typeof InferRequest>;
 
 /** Flattens `data` (flat or nested to `shape`) into x, checking every value. */
-function tensorToInput(c: Context<AppEnv>, input: InferBody["inputs"][number], D: number, inputScale: number): { x: Float32Array; N: number } {
+function tensorToInput(c: Context<AppEnv>, input: InferBody["inputs"][number], model: ModelFile): { x: Float32Array; N: number } {
   const at = "/inputs/0";
   const { shape, datatype } = input;
+  const D = model.network.layers[0].inSize;
   if (datatype !== "FP32" && datatype !== "UINT8")
     badRequest(`datatype "${datatype}" is not supported; use FP32 (values in [0, 1]) or UINT8 (0-255)`, `${at}/datatype`);
-  const total = shape.reduce((a, b) => a * b, 1);
-  const N = shape.length >= 2 ? shape[0] : 1;
-  if (shape.length === 0 || total !== N * D || (shape.length === 1 && shape[0] !== D))
-    badRequest(`shape [${shape}] does not hold images of ${D} values; use [N, ${D}] or [N, 28, 28]`, `${at}/shape`);
+  // [N, D], [N, rows, cols] or [N, 1, rows, cols]: a batch of images.
+  const image = shape.slice(1).filter((d, i) => !(d === 1 && i === 0 && shape.length === 4));
+  const N = shape[0];
+  const fits = shape.length >= 2 && N >= 1 && (image.join() === String(D) || image.join() === model.inputShape.join());
+  if (!fits) badRequest(`shape [${shape}] is not a batch of images; use [N, ${D}] or [N, ${model.inputShape.join(", ")}] with N ≥ 1`, `${at}/shape`);
   const { maxBatch } = limits(c.env);
   if (N > maxBatch) throw new ProblemError(413, { detail: `${N} images in one request; the limit is ${maxBatch} (MAX_BATCH)`, limit: maxBatch });
+  const total = N * D;
   const max = datatype === "UINT8" ? 255 : 1;
-  const k = 255 / max / inputScale;
+  const k = 255 / max / model.inputScale;
   const x = new Float32Array(total);
+  const bad = (v: unknown, ptr: string): never => badRequest(`${describe(v)} is not a ${datatype} pixel value in [0, ${max}]`, ptr);
+  const ok = (v: unknown): v is number => typeof v === "number" && v >= 0 && v <= max && (datatype !== "UINT8" || Number.isInteger(v));
   let n = 0;
-  const walk = (v: unknown, ptr: string): void => {
+  // Nested data may go no deeper than the shape: the depth is bounded, so is
+  // the recursion, whatever the client sends.
+  const walk = (v: unknown, ptr: string, depth: number): void => {
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) walk(v[i], `${ptr}/${i}`);
+      if (depth >= shape.length) badRequest(`data is nested deeper than shape [${shape}]`, ptr);
+      for (let i = 0; i < v.length; i++) walk(v[i], `${ptr}/${i}`, depth + 1);
       return;
     }
-    if (typeof v !== "number" || !(v >= 0 && v <= max) || (datatype === "UINT8" && !Number.isInteger(v)))
-      badRequest(`${JSON.stringify(v)} is not a ${datatype} pixel value in [0, ${max}]`, ptr);
+    if (!ok(v)) bad(v, ptr);
     if (n >= total) badRequest(`more values than shape [${shape}] holds (${total})`, ptr);
-    x[n++] = v * k;
+    x[n++] = (v as number) * k;
   };
   const data = input.data;
   // The flat case is the common one; keep it a tight loop.
   if (data.length === total && typeof data[0] === "number") {
     for (let i = 0; i < total; i++) {
       const v = data[i];
-      if (typeof v !== "number" || !(v >= 0 && v <= max) || (datatype === "UINT8" && !Number.isInteger(v)))
-        badRequest(`${JSON.stringify(v)} is not a ${datatype} pixel value in [0, ${max}]`, `${at}/data/${i}`);
-      x[i] = v * k;
+      if (!ok(v)) bad(v, `${at}/data/${i}`);
+      x[i] = (v as number) * k;
     }
     n = total;
-  } else walk(data, `${at}/data`);
+  } else walk(data, `${at}/data`, 0);
   if (n !== total) badRequest(`${n} values but shape [${shape}] needs ${total}`, `${at}/data`);
   return { x, N };
 }
@@ -133,23 +140,26 @@ function tensorToInput(c: Context<AppEnv>, input: InferBody["inputs"][number], D
 function runInfer(c: Context<AppEnv>, name: string, body: InferBody, version?: string) {
   checkVersion(version);
   if (body.inputs.length !== 1) badRequest(`${body.inputs.length} input tensors; this model takes one, "input" [N, 784]`, "/inputs");
-  const wanted = body.outputs?.map((o) => o.name) ?? DEFAULT_OUTPUTS;
+  if (c.req.header("inference-header-content-length") !== undefined)
+    badRequest("the binary tensor data extension is not supported; send tensors as JSON (tritonclient: binary_data=False)");
+  // No outputs (or an empty list) means every declared output; logits is an
+  // extra that may be asked for by name.
+  const wanted = body.outputs?.length ? body.outputs.map((o) => o.name) : DEFAULT_OUTPUTS;
   wanted.forEach((o, i) => {
     if (!(OUTPUTS as readonly string[]).includes(o)) badRequest(`unknown output "${o}"; available: ${OUTPUTS.join(", ")}`, `/outputs/${i}/name`);
   });
   const model = getModel(c, name);
-  const D = model.network.layers[0].inSize;
   const C = model.labels.length;
-  const { x, N } = tensorToInput(c, body.inputs[0], D, model.inputScale);
+  const { x, N } = tensorToInput(c, body.inputs[0], model);
   endTime(c, "parse");
-  const needsProbabilities = wanted.includes("probabilities");
-  const y = infer(c, model, x, N, needsProbabilities ? "probabilities" : "logits");
-  const labels = Array.from(argmax(y, C));
-  let logits: Float32Array | undefined;
-  if (wanted.includes("logits")) logits = needsProbabilities ? infer(c, model, x, N, "logits") : y;
+  // One forward pass: logits, then softmax on a copy when probabilities are wanted.
+  const wantsProbabilities = wanted.includes("probabilities");
+  const logits = infer(c, model, x, N, wantsProbabilities && !wanted.includes("logits") ? "probabilities" : "logits");
+  const probabilities = !wantsProbabilities ? logits : wanted.includes("logits") ? softmax(new Float32Array(logits), C) : logits;
+  const labels = Array.from(argmax(logits, C));
   const outputs = wanted.map((o) => {
     if (o === "label") return { name: o, shape: [N], datatype: "INT64", data: labels };
-    return { name: o, shape: [N, C], datatype: "FP32", data: Array.from(o === "logits" ? (logits as Float32Array) : y) };
+    return { name: o, shape: [N, C], datatype: "FP32", data: Array.from(o === "logits" ? logits : probabilities) };
   });
   return { model_name: name, model_version: VERSION, ...(body.id !== undefined ? { id: body.id } : {}), outputs };
 }
@@ -163,6 +173,12 @@ const infer400 = {
 
 async function startParse(c: Context, next: () => Promise<void>): Promise<void> {
   startTime(c, "parse", "read and check input");
+  // Inference clients often send JSON without a Content-Type; read it as JSON.
+  if (!c.req.header("content-type")) {
+    const headers = new Headers(c.req.raw.headers);
+    headers.set("content-type", "application/json");
+    c.req.raw = new Request(c.req.raw, { headers });
+  }
   await next();
 }
 
@@ -212,8 +228,21 @@ export const oip = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
     }),
     (c) => c.json({ live: true, ready: true }, 200),
   )
-  .openapi(createRoute({ method: "get", path: "/v2/health/ready", tags, summary: "Server readiness", responses: { 200: json(Ready, "Ready") } }), (c) =>
-    c.json({ ready: true }, 200),
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v2/health/ready",
+      tags,
+      summary: "Server readiness: every model's weights are intact (checked from their headers, without decoding)",
+      responses: { 200: json(Ready, "Ready"), 400: problem("Not ready: a model's weights are broken") },
+    }),
+    async (c) => {
+      const registry = c.var.registry;
+      await registry.cards(); // reads each header once; broken ones are recorded
+      const failures = registry.failures();
+      if (failures.length) throw new ProblemError(400, { detail: `not ready: ${failures.map((f) => `model "${f.name}": ${f.error}`).join("; ")}`, ready: false });
+      return c.json({ ready: true }, 200);
+    },
   )
   .openapi(readyRoute("/v2/models/{model}/ready", Model), (c) => c.json(ready(c, c.req.valid("param").model), 200))
   .openapi(readyRoute("/v2/models/{model}/versions/{version}/ready", ModelVersion), (c) => {

@@ -3,7 +3,7 @@
 // the isolate's life. Decoding is synchronous, and an isolate runs one piece
 // of JavaScript at a time, so concurrent first requests cannot decode twice:
 // the first one to run stores the result before any other can look.
-import { type ModelFile, decodeModel } from "./format";
+import { DEFAULT_LABELS, type ModelFile, decodeModel } from "./format";
 import { readSafetensorsHeader } from "./safetensors";
 
 export interface ModelCard {
@@ -19,6 +19,9 @@ export interface ModelCard {
   input_scale: number;
   test_accuracy: number | null;
   decoded: boolean;
+  /** False when the weights do not decode; `error` says why. */
+  available: boolean;
+  error?: string;
   metadata: Record<string, string>;
 }
 
@@ -38,7 +41,7 @@ interface Entry {
   model?: ModelFile;
   error?: string;
   sha256?: string;
-  card?: Omit<ModelCard, "decoded" | "sha256">;
+  card?: Omit<ModelCard, "decoded" | "sha256" | "available" | "error">;
   decodeMs?: number;
 }
 
@@ -98,15 +101,21 @@ export class ModelRegistry {
       try {
         header = readSafetensorsHeader(entry.bytes);
       } catch (e) {
-        entry.error ??= (e as Error).message;
+        if (!entry.error) {
+          entry.error = (e as Error).message;
+          console.error(JSON.stringify({ level: "error", msg: "model header failed to parse", model: name, error: entry.error }));
+        }
         throw new ModelUnavailableError(name, entry.error);
       }
       const { entries, metadata } = header;
       const weights = entries.filter((e) => /^layers\.\d+\.weight$/.test(e.name)).sort((a, b) => layerIndex(a.name) - layerIndex(b.name));
       const sizes = weights.length ? [weights[0].shape[0], ...weights.map((w) => w.shape[1])] : [];
-      let labels: string[] = [];
+      // The decoder's defaults, so the card describes what would be served.
+      const outSize = sizes.at(-1) ?? 0;
+      let labels: string[] = DEFAULT_LABELS.slice(0, outSize);
       try {
-        labels = JSON.parse(metadata.labels ?? "[]");
+        const parsed: unknown = JSON.parse(metadata.labels ?? "null");
+        if (Array.isArray(parsed) && parsed.every((l) => typeof l === "string")) labels = parsed;
       } catch {
         /* reported when the model is decoded */
       }
@@ -119,14 +128,50 @@ export class ModelRegistry {
         dtype: [...new Set(entries.map((e) => e.dtype))].join(","),
         bytes: entry.bytes.byteLength,
         labels,
-        input_shape: (metadata.input_shape ?? "").split(",").filter(Boolean).map(Number),
+        input_shape: metadata.input_shape ? metadata.input_shape.split(",").map(Number) : sizes.slice(0, 1),
         input_scale: Number(metadata.input_scale ?? 1),
         test_accuracy: Number.isFinite(acc) && metadata.test_accuracy !== undefined ? acc : null,
         metadata,
       };
     }
     entry.sha256 ??= hex(await crypto.subtle.digest("SHA-256", entry.bytes));
-    return { ...entry.card, sha256: entry.sha256, decoded: entry.model !== undefined };
+    return { ...entry.card, sha256: entry.sha256, decoded: entry.model !== undefined, available: entry.error === undefined, ...(entry.error ? { error: entry.error } : {}) };
+  }
+
+  /** Every model's card; one whose header is broken gets a stub that says why. */
+  async cards(): Promise<ModelCard[]> {
+    return Promise.all(
+      this.names().map(async (name) => {
+        try {
+          return await this.card(name);
+        } catch (e) {
+          const entry = this.entries.get(name) as Entry;
+          entry.sha256 ??= hex(await crypto.subtle.digest("SHA-256", entry.bytes));
+          return {
+            name,
+            default: name === this.defaultModel,
+            architecture: { layers: [], activations: [] },
+            parameters: 0,
+            dtype: "",
+            bytes: entry.bytes.byteLength,
+            sha256: entry.sha256,
+            labels: [],
+            input_shape: [],
+            input_scale: 0,
+            test_accuracy: null,
+            decoded: false,
+            available: false,
+            error: (e as Error).message,
+            metadata: {},
+          };
+        }
+      }),
+    );
+  }
+
+  /** Models known to be broken (a failed header or decode); untried ones are not checked here. */
+  failures(): { name: string; error: string }[] {
+    return [...this.entries].filter(([, e]) => e.error !== undefined).map(([name, e]) => ({ name, error: e.error as string }));
   }
 }
 

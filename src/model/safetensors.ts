@@ -14,6 +14,7 @@ const DTYPE_BYTES: Record<string, number> = {
   I8: 1,
   F8_E5M2: 1,
   F8_E4M3: 1,
+  F8_E8M0: 1,
   I16: 2,
   U16: 2,
   F16: 2,
@@ -24,6 +25,7 @@ const DTYPE_BYTES: Record<string, number> = {
   I64: 8,
   U64: 8,
   F64: 8,
+  C64: 8,
 };
 const DECODABLE: readonly string[] = ["F32", "F16", "BF16"];
 
@@ -82,7 +84,7 @@ export function readSafetensorsHeader(buffer: ArrayBuffer | Uint8Array): Safeten
     fail(`header length ${headerBytes} runs past the end of the ${bytes.byteLength}-byte file; the file is truncated or not safetensors`);
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes.subarray(8, 8 + headerBytes));
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + headerBytes));
   } catch {
     fail("header is not valid UTF-8");
   }
@@ -105,7 +107,8 @@ export function readSafetensorsHeader(buffer: ArrayBuffer | Uint8Array): Safeten
   const entries: HeaderEntry[] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
-      if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail("__metadata__ must be an object of strings");
+      if (raw === null) continue; // optional in the reference reader
+      if (typeof raw !== "object" || Array.isArray(raw)) fail("__metadata__ must be an object of strings");
       for (const [k, v] of Object.entries(raw)) {
         if (typeof v !== "string") fail(`__metadata__ key "${k}" is ${typeof v}; metadata values must be strings`);
         metadata[k] = v;

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { BUNDLED } from "../../src/model/bundled";
 import type { ModelCard } from "../../src/model/registry";
 import { expectProblem, freshApp, json } from "./helpers";
@@ -96,6 +96,34 @@ describe("a model that fails to decode", () => {
     expect((await call("/v1/predict", json({ input }))).status).toBe(200);
     await expectProblem(await call("/v1/models/mnist-broken/predict", json({ input })), 503);
     expect((await call("/v1/models")).status).toBe(200);
+  });
+});
+
+describe("a model whose header is broken", () => {
+  const files = { ...BUNDLED, "mnist-garbage": new Uint8Array([9, 0, 0, 0, 0, 0, 0, 0, 1]).buffer };
+
+  it("should be listed as unavailable while the others are described", async () => {
+    const { call } = freshApp(files);
+    const res = await call("/v1/models");
+    expect(res.status).toBe(200);
+    const { models } = (await res.json()) as { models: Card[] };
+    const garbage = models.find((m) => m.name === "mnist-garbage") as Card;
+    expect(garbage.available).toBe(false);
+    expect(garbage.error).toMatch(/past the end/);
+    expect(models.filter((m) => m.available).map((m) => m.name)).toEqual(["mnist-mlp", "mnist-book", "fashion-mlp"]);
+  });
+
+  it("should answer 503 for it, log why, and make the server not ready", async () => {
+    const { call } = freshApp(files);
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    await expectProblem(await call("/v1/models/mnist-garbage/predict", json({ input })), 503);
+    expect(logged.mock.calls.map((c) => String(c[0])).join("\n")).toMatch(/mnist-garbage/);
+    logged.mockRestore();
+    await expectProblem(await call("/v2/models/mnist-garbage/ready"), 400);
+    expect((await call("/v2/models/mnist-book/ready")).status).toBe(200);
+    const ready = await expectProblem(await call("/v2/health/ready"), 400);
+    expect(ready.detail).toMatch(/mnist-garbage/);
+    expect((await freshApp().call("/v2/health/ready")).status).toBe(200);
   });
 });
 

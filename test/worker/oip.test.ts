@@ -44,7 +44,10 @@ describe("Open Inference Protocol: health and metadata", () => {
     expect(body.versions).toEqual(["1"]);
     expect(body.inputs).toEqual([{ name: "input", datatype: "FP32", shape: [-1, 784] }]);
     expect(body.outputs).toContainEqual({ name: "probabilities", datatype: "FP32", shape: [-1, 10] });
-    expect(body.outputs).toContainEqual({ name: "label", datatype: "INT64", shape: [-1] });
+    expect(body.outputs).toEqual([
+      { name: "probabilities", datatype: "FP32", shape: [-1, 10] },
+      { name: "label", datatype: "INT64", shape: [-1] },
+    ]);
     expect((await call("/v2/models/mnist-book/versions/1")).status).toBe(200);
   });
 });
@@ -124,6 +127,28 @@ describe("POST /v2/models/{model}/infer", () => {
       404,
     );
     await expectProblem(await call("/v2/models/mnist-mlp/infer", { method: "GET" }), 405);
+  });
+
+  it("should read a body without Content-Type as JSON, and refuse binary tensor data", async () => {
+    // Bytes, not a string: a string body would get a text/plain Content-Type.
+    const body = new TextEncoder().encode(JSON.stringify({ inputs: [{ name: "input", shape: [1, 784], datatype: "FP32", data: new Array(784).fill(0) }] }));
+    expect((await call("/v2/models/mnist-mlp/infer", { method: "POST", body })).status).toBe(200);
+    const binary = await call("/v2/models/mnist-mlp/infer", { method: "POST", headers: { "Inference-Header-Content-Length": String(body.length) }, body });
+    expect((await expectProblem(binary, 400)).detail).toMatch(/binary tensor data extension/);
+  });
+
+  it("should take [N, 1, 28, 28] and refuse shapes that are not a batch of images", async () => {
+    const data = new Array(784).fill(0);
+    expect((await call("/v2/models/mnist-mlp/infer", infer([{ name: "input", shape: [1, 1, 28, 28], datatype: "FP32", data }]))).status).toBe(200);
+    for (const shape of [[0, 784], [2, 392, 2], [784], [1, 2, 28, 14]]) {
+      const res = await call("/v2/models/mnist-mlp/infer", infer([{ name: "input", shape, datatype: "FP32", data: shape[0] === 2 ? [...data, ...data] : data }]));
+      expect((await expectProblem(res, 400)).pointer).toBe("/inputs/0/shape");
+    }
+  });
+
+  it("should return the declared outputs for an empty outputs list", async () => {
+    const body = (await (await call("/v2/models/mnist-mlp/infer", infer([{ name: "input", shape: [1, 784], datatype: "FP32", data: new Array(784).fill(0) }], { outputs: [] }))).json()) as InferResponse;
+    expect(body.outputs.map((o) => o.name)).toEqual(["probabilities", "label"]);
   });
 
   it("should apply the batch limit", async () => {

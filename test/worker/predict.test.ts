@@ -223,3 +223,56 @@ describe("bad input on POST /v1/predict", () => {
     expect((await call("/v1/predict", binary(new Uint8Array(784 * 3)), env)).status).toBe(200);
   });
 });
+
+describe("hostile or unusual bodies", () => {
+  const { call } = freshApp();
+  const deep = `${"[".repeat(200_000)}0${"]".repeat(200_000)}`;
+  const zeros = new Array(783).fill(0).join(",");
+
+  it("should answer 400, not 500, to pixels nested 200000 deep", async () => {
+    const native = await call("/v1/predict", { method: "POST", headers: { "Content-Type": "application/json" }, body: `{"input":[${deep},${zeros}]}` });
+    expect((await expectProblem(native, 400)).pointer).toBe("/input");
+    const oip = await call("/v2/models/mnist-book/infer", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: `{"inputs":[{"name":"input","shape":[1,784],"datatype":"FP32","data":${deep}}]}`,
+    });
+    expect((await expectProblem(oip, 400)).detail).toMatch(/nested deeper than shape/);
+  });
+
+  it("should not echo a huge bad value back", async () => {
+    const input: unknown[] = new Array(784).fill(0);
+    input[3] = "x".repeat(100_000);
+    const body = await expectProblem(await call("/v1/predict", json({ input })), 400);
+    expect(String(body.detail).length).toBeLessThan(200);
+  });
+
+  it("should keep any positive scale finite", async () => {
+    const a = (await (await call("/v1/predict", json({ input: new Array(784).fill(1e-310), scale: 1e-310 }))).json()) as Pred;
+    const b = (await (await call("/v1/predict", json({ input: new Array(784).fill(1) }))).json()) as Pred;
+    expect(a.probabilities).toEqual(b.probabilities);
+  });
+
+  it("should inflate gzip'd JSON and refuse other encodings", async () => {
+    const body = new TextEncoder().encode(JSON.stringify({ input: new Array(784).fill(0) }));
+    const ok = await call("/v1/predict", { method: "POST", headers: { "Content-Type": "application/json", "Content-Encoding": "gzip" }, body: await gzip(body) });
+    expect(ok.status).toBe(200);
+    await expectProblem(await call("/v1/predict", { method: "POST", headers: { "Content-Type": "application/json", "Content-Encoding": "br" }, body }), 415);
+    await expectProblem(await call("/v1/predict", { method: "POST", headers: { "Content-Type": "application/json", "Content-Encoding": "gzip" }, body }), 400);
+  });
+
+  it("should take raw pixels that begin like an IDX header as pixels", async () => {
+    const bytes = imageBytes(2, 13);
+    bytes.set([0, 0, 8, 3], 0);
+    const res = await call("/v1/predict?output=label", binary(bytes));
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { labels: number[] }).labels).toHaveLength(2);
+  });
+
+  it("should apply query options to JSON bodies unless the body sets them", async () => {
+    const input = new Array(784).fill(0);
+    expect(Object.keys((await (await call("/v1/predict?output=label", json({ input }))).json()) as object)).toEqual(["model", "label", "name"]);
+    const top = (await (await call("/v1/predict?top_k=1", json({ input, top_k: 4 }))).json()) as Pred;
+    expect(top.top).toHaveLength(4);
+  });
+});
