@@ -8,7 +8,7 @@ export type { AppType };
 /**
  * @example
  * const api = createClient("https://mnist-edge.example.workers.dev");
- * const res = await api.v1.predict.$post({ json: { input: pixels } });
+ * const res = await api.v1.predict.$post({ json: { input: pixels }, query: {} });
  * const { label, probability } = await res.json();
  */
 export function createClient(baseUrl: string, options?: Parameters<typeof hc>[1]) {
