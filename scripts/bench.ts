@@ -58,6 +58,4 @@ for (const file of readdirSync("weights").filter((f) => f.endsWith(".safetensors
   });
   rows.push([file.replace(".safetensors", ""), decodeMs.toFixed(1), ...perImage.map((u) => u.toFixed(2)), (perImage[3] / perImage[1]).toFixed(1)]);
 }
-console.log(
-  table(["model", "decode ms", "µs/image single", `µs/image batch ${N}`, "µs/image label only", "µs/image naive", "fast vs naive ×"], rows),
-);
+console.log(table(["model", "decode ms", "µs/image single", `µs/image batch ${N}`, "µs/image label only", "µs/image naive", "fast vs naive ×"], rows));

@@ -1,6 +1,7 @@
 // npm run train -- --model <name> [options]
 // Trains a network from scratch and writes weights/<name>.safetensors with
 // the exact command, options, seed and test accuracy in its metadata.
+import { execSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -25,6 +26,17 @@ export const PRESETS: Record<string, Preset> = {
   "mnist-mlp": { ...base, dataset: "mnist", hidden: [500, 250], activation: "relu", epochs: 30, shift: 2, weightDecay: 1e-5, dtype: "F16" },
   "fashion-mlp": { ...base, dataset: "fashion", hidden: [512, 256], activation: "relu", epochs: 30, shift: 1, weightDecay: 1e-5, dtype: "F16" },
 };
+
+/** The commit the trainer ran at: the kernels' summation order decides the last bits. */
+function codeVersion(): Record<string, string> {
+  try {
+    const commit = execSync("git rev-parse HEAD", { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const dirty = execSync("git status --porcelain -- src scripts", { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() !== "";
+    return { code_commit: dirty ? `${commit}+modified` : commit };
+  } catch {
+    return {};
+  }
+}
 
 const usage = `usage: npm run train -- --model <name> [--dataset mnist|fashion] [--hidden 500,250]
   [--activation relu|sigmoid] [--epochs N] [--batch N] [--lr X] [--lr-min X] [--weight-decay X]
@@ -122,6 +134,7 @@ const extra: Record<string, string> = {
   training_seconds: seconds.toFixed(1),
   trained_at: new Date().toISOString(),
   format: "mnist-edge/1",
+  ...codeVersion(),
 };
 if (datasetPresent(dataset, "test")) {
   const ev = evaluate(stored, loadSplit(dataset, "test"), 255);

@@ -240,7 +240,8 @@ export const oip = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
       const registry = c.var.registry;
       await registry.cards(); // reads each header once; broken ones are recorded
       const failures = registry.failures();
-      if (failures.length) throw new ProblemError(400, { detail: `not ready: ${failures.map((f) => `model "${f.name}": ${f.error}`).join("; ")}`, ready: false });
+      if (failures.length)
+        throw new ProblemError(400, { detail: `not ready: ${failures.map((f) => `model "${f.name}": ${f.error}`).join("; ")}`, ready: false });
       return c.json({ ready: true }, 200);
     },
   )

@@ -6,11 +6,18 @@ import { z } from "@hono/zod-openapi";
 // which names the first bad pixel with a JSON pointer. The schema checks only
 // that it is an array: zod visits every element of an array schema, which
 // costs 5-10x the JSON.parse of a large batch. The documented element type is spelled out for OpenAPI.
-export const Image = z.custom<(number | number[])[]>((v) => Array.isArray(v), { message: "expected an array of pixels" }).openapi("Image", {
-  type: "array",
-  description: "784 numbers in [0, scale], row-major, or 28 rows of 28 numbers. 0 is background.",
-  items: { anyOf: [{ type: "number", minimum: 0 }, { type: "array", items: { type: "number", minimum: 0 } }] },
-});
+export const Image = z
+  .custom<(number | number[])[]>((v) => Array.isArray(v), { message: "expected an array of pixels" })
+  .openapi("Image", {
+    type: "array",
+    description: "784 numbers in [0, scale], row-major, or 28 rows of 28 numbers. 0 is background.",
+    items: {
+      anyOf: [
+        { type: "number", minimum: 0 },
+        { type: "array", items: { type: "number", minimum: 0 } },
+      ],
+    },
+  });
 
 export const OutputKind = z
   .enum(["probabilities", "logits", "label"])

@@ -135,7 +135,13 @@ export class ModelRegistry {
       };
     }
     entry.sha256 ??= hex(await crypto.subtle.digest("SHA-256", entry.bytes));
-    return { ...entry.card, sha256: entry.sha256, decoded: entry.model !== undefined, available: entry.error === undefined, ...(entry.error ? { error: entry.error } : {}) };
+    return {
+      ...entry.card,
+      sha256: entry.sha256,
+      decoded: entry.model !== undefined,
+      available: entry.error === undefined,
+      ...(entry.error ? { error: entry.error } : {}),
+    };
   }
 
   /** Every model's card; one whose header is broken gets a stub that says why. */

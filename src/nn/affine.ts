@@ -18,46 +18,44 @@ export function affineNaive(out: Float32Array, x: Float32Array, W: Float32Array,
 }
 
 /**
- * Otherwise identical to affineNaive, but fast: four rows of x share each
- * row of W (one load of W feeds four multiply-adds), the inner loop walks
- * memory contiguously, and zero inputs are skipped (about 80% of MNIST pixels
- * are background, so the first layer does a fifth of the work).
+ * Otherwise identical to affineNaive, but fast. Each row first lists its
+ * non-zero inputs (about 80% of MNIST pixels are background and about half of
+ * ReLU outputs are 0, so most of x·W is skipped), then adds four rows of W at
+ * a time into the output row: one load and store of out[j] per four
+ * multiply-adds, and W read contiguously. (Sharing W rows across several
+ * images instead measured 2x slower: a k can be skipped only when all of
+ * those images are 0 there.)
  */
 export function affine(out: Float32Array, x: Float32Array, W: Float32Array, b: Float32Array, N: number, K: number, M: number): Float32Array {
-  for (let n = 0; n < N; n++) out.set(b.subarray(0, M), n * M);
-  let n = 0;
-  for (; n + 4 <= N; n += 4) {
-    const o0 = n * M;
-    const o1 = o0 + M;
-    const o2 = o1 + M;
-    const o3 = o2 + M;
-    const x0 = n * K;
-    const x1 = x0 + K;
-    const x2 = x1 + K;
-    const x3 = x2 + K;
-    for (let k = 0; k < K; k++) {
-      const a0 = x[x0 + k];
-      const a1 = x[x1 + k];
-      const a2 = x[x2 + k];
-      const a3 = x[x3 + k];
-      if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
-      const w = k * M;
-      for (let j = 0; j < M; j++) {
-        const wv = W[w + j];
-        out[o0 + j] += a0 * wv;
-        out[o1 + j] += a1 * wv;
-        out[o2 + j] += a2 * wv;
-        out[o3 + j] += a3 * wv;
-      }
-    }
-  }
-  for (; n < N; n++) {
+  const rowOf = new Int32Array(K); // k·M for each non-zero input
+  const value = new Float32Array(K);
+  for (let n = 0; n < N; n++) {
     const o = n * M;
     const xo = n * K;
+    let nz = 0;
     for (let k = 0; k < K; k++) {
       const a = x[xo + k];
-      if (a === 0) continue;
-      const w = k * M;
+      if (a !== 0) {
+        rowOf[nz] = k * M;
+        value[nz++] = a;
+      }
+    }
+    for (let j = 0; j < M; j++) out[o + j] = b[j];
+    let t = 0;
+    for (; t + 4 <= nz; t += 4) {
+      const w0 = rowOf[t];
+      const w1 = rowOf[t + 1];
+      const w2 = rowOf[t + 2];
+      const w3 = rowOf[t + 3];
+      const a0 = value[t];
+      const a1 = value[t + 1];
+      const a2 = value[t + 2];
+      const a3 = value[t + 3];
+      for (let j = 0; j < M; j++) out[o + j] += a0 * W[w0 + j] + a1 * W[w1 + j] + a2 * W[w2 + j] + a3 * W[w3 + j];
+    }
+    for (; t < nz; t++) {
+      const w = rowOf[t];
+      const a = value[t];
       for (let j = 0; j < M; j++) out[o + j] += a * W[w + j];
     }
   }

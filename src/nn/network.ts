@@ -33,6 +33,24 @@ export type OutputKind = "probabilities" | "logits" | "label";
  * const y = forward(net, images, 100); // 100 rows of 10 probabilities
  */
 export function forward(net: Network, x: Float32Array, N: number, output: OutputKind = "probabilities", matmul: typeof affine = affine): Float32Array {
+  const D = net.layers[0].inSize;
+  const C = net.layers[net.layers.length - 1].outSize;
+  if (N <= CHUNK) return forwardRows(net, x, N, output, matmul);
+  // A large batch goes through in chunks of rows, so each layer's activations
+  // stay in cache between one matrix product and the next. Rows are
+  // independent: the answer is the same.
+  const y = new Float32Array(N * C);
+  for (let n = 0; n < N; n += CHUNK) {
+    const rows = Math.min(CHUNK, N - n);
+    y.set(forwardRows(net, x.subarray(n * D, (n + rows) * D), rows, output, matmul), n * C);
+  }
+  return y;
+}
+
+/** Rows per chunk of a large batch. */
+const CHUNK = 32;
+
+function forwardRows(net: Network, x: Float32Array, N: number, output: OutputKind, matmul: typeof affine): Float32Array {
   let z = x;
   const last = net.layers.length - 1;
   net.layers.forEach((layer, i) => {

@@ -17,13 +17,30 @@ const paths = [
 const pixel = fc.oneof(fc.double(), fc.integer({ min: -300, max: 300 }), fc.constant(0), fc.string({ maxLength: 3 }), fc.constant(null), fc.boolean());
 const image = fc.oneof(fc.array(pixel, { maxLength: 800 }), fc.array(fc.array(pixel, { maxLength: 30 }), { maxLength: 30 }), pixel);
 const body = fc.oneof(
-  fc.record({ input: image, scale: fc.oneof(fc.double(), fc.constant(255)), top_k: fc.oneof(fc.integer(), fc.double()), output: fc.string() }, { requiredKeys: [] }),
+  fc.record(
+    { input: image, scale: fc.oneof(fc.double(), fc.constant(255)), top_k: fc.oneof(fc.integer(), fc.double()), output: fc.string() },
+    { requiredKeys: [] },
+  ),
   fc.record({ inputs: fc.array(image, { maxLength: 3 }) }, { requiredKeys: [] }),
-  fc.record({
-    id: fc.oneof(fc.string(), fc.integer()),
-    inputs: fc.array(fc.record({ name: fc.string(), shape: fc.array(fc.integer({ min: -2, max: 800 }), { maxLength: 3 }), datatype: fc.constantFrom("FP32", "UINT8", "INT64", "x"), data: fc.oneof(image, fc.array(image, { maxLength: 2 })) }, { requiredKeys: [] }), { maxLength: 2 }),
-    outputs: fc.array(fc.record({ name: fc.string() }), { maxLength: 2 }),
-  }, { requiredKeys: [] }),
+  fc.record(
+    {
+      id: fc.oneof(fc.string(), fc.integer()),
+      inputs: fc.array(
+        fc.record(
+          {
+            name: fc.string(),
+            shape: fc.array(fc.integer({ min: -2, max: 800 }), { maxLength: 3 }),
+            datatype: fc.constantFrom("FP32", "UINT8", "INT64", "x"),
+            data: fc.oneof(image, fc.array(image, { maxLength: 2 })),
+          },
+          { requiredKeys: [] },
+        ),
+        { maxLength: 2 },
+      ),
+      outputs: fc.array(fc.record({ name: fc.string() }), { maxLength: 2 }),
+    },
+    { requiredKeys: [] },
+  ),
   fc.jsonValue(),
 );
 

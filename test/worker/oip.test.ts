@@ -141,13 +141,18 @@ describe("POST /v2/models/{model}/infer", () => {
     const data = new Array(784).fill(0);
     expect((await call("/v2/models/mnist-mlp/infer", infer([{ name: "input", shape: [1, 1, 28, 28], datatype: "FP32", data }]))).status).toBe(200);
     for (const shape of [[0, 784], [2, 392, 2], [784], [1, 2, 28, 14]]) {
-      const res = await call("/v2/models/mnist-mlp/infer", infer([{ name: "input", shape, datatype: "FP32", data: shape[0] === 2 ? [...data, ...data] : data }]));
+      const res = await call(
+        "/v2/models/mnist-mlp/infer",
+        infer([{ name: "input", shape, datatype: "FP32", data: shape[0] === 2 ? [...data, ...data] : data }]),
+      );
       expect((await expectProblem(res, 400)).pointer).toBe("/inputs/0/shape");
     }
   });
 
   it("should return the declared outputs for an empty outputs list", async () => {
-    const body = (await (await call("/v2/models/mnist-mlp/infer", infer([{ name: "input", shape: [1, 784], datatype: "FP32", data: new Array(784).fill(0) }], { outputs: [] }))).json()) as InferResponse;
+    const body = (await (
+      await call("/v2/models/mnist-mlp/infer", infer([{ name: "input", shape: [1, 784], datatype: "FP32", data: new Array(784).fill(0) }], { outputs: [] }))
+    ).json()) as InferResponse;
     expect(body.outputs.map((o) => o.name)).toEqual(["probabilities", "label"]);
   });
 

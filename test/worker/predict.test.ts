@@ -255,7 +255,11 @@ describe("hostile or unusual bodies", () => {
 
   it("should inflate gzip'd JSON and refuse other encodings", async () => {
     const body = new TextEncoder().encode(JSON.stringify({ input: new Array(784).fill(0) }));
-    const ok = await call("/v1/predict", { method: "POST", headers: { "Content-Type": "application/json", "Content-Encoding": "gzip" }, body: await gzip(body) });
+    const ok = await call("/v1/predict", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Content-Encoding": "gzip" },
+      body: await gzip(body),
+    });
     expect(ok.status).toBe(200);
     await expectProblem(await call("/v1/predict", { method: "POST", headers: { "Content-Type": "application/json", "Content-Encoding": "br" }, body }), 415);
     await expectProblem(await call("/v1/predict", { method: "POST", headers: { "Content-Type": "application/json", "Content-Encoding": "gzip" }, body }), 400);
