@@ -113,6 +113,7 @@ console.error(
   `training ${name}: 784 → ${hidden.join(" → ")} → 10 (${activation}) on ${dataset}, ${data.count - opts.validation} train / ${opts.validation} validation, seed ${opts.seed}`,
 );
 
+const code = codeVersion(); // at the start: the commit may move while a long run trains
 const fmt = (s: number) => (s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${s.toFixed(1)}s`);
 const started = performance.now();
 const net = train(data, opts, (r) => {
@@ -134,7 +135,7 @@ const extra: Record<string, string> = {
   training_seconds: seconds.toFixed(1),
   trained_at: new Date().toISOString(),
   format: "mnist-edge/1",
-  ...codeVersion(),
+  ...code,
 };
 if (datasetPresent(dataset, "test")) {
   const ev = evaluate(stored, loadSplit(dataset, "test"), 255);
