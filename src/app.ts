@@ -15,26 +15,43 @@ import { native } from "./http/native";
 import { oip } from "./http/oip";
 import { onError, ProblemError, problemResponse } from "./http/problem";
 
-const corsCache = new Map<string, ReturnType<typeof cors>>();
-function corsFor(origins: string | undefined) {
-  const key = origins?.trim() || "*";
-  let mw = corsCache.get(key);
-  if (!mw) {
-    const list = key
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean);
-    mw = cors({
-      origin: key === "*" ? "*" : list,
-      allowMethods: ["GET", "POST", "OPTIONS"],
-      allowHeaders: ["Content-Type", "Content-Encoding", "X-Request-Id"],
-      exposeHeaders: ["Server-Timing", "X-Request-Id"],
-      maxAge: 86400,
-    });
-    corsCache.set(key, mw);
-  }
-  return mw;
+/** Middleware built once per configuration value, not once per request. */
+function perConfig<K, V>(make: (key: K) => V): (key: K) => V {
+  const cache = new Map<K, V>();
+  return (key) => {
+    let v = cache.get(key);
+    if (v === undefined) cache.set(key, (v = make(key)));
+    return v;
+  };
 }
+
+const corsFor = perConfig((origins: string) =>
+  cors({
+    origin:
+      origins === "*"
+        ? "*"
+        : origins
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean),
+    allowMethods: ["GET", "POST", "OPTIONS"],
+    allowHeaders: ["Content-Type", "Content-Encoding", "X-Request-Id"],
+    exposeHeaders: ["Server-Timing", "X-Request-Id"],
+    maxAge: 86400,
+  }),
+);
+
+const bodyLimitFor = perConfig((maxBodyBytes: number) =>
+  bodyLimit({
+    maxSize: maxBodyBytes,
+    onError: () => {
+      throw new ProblemError(413, {
+        detail: `body over ${maxBodyBytes} bytes (MAX_BODY_BYTES); send fewer images per request or gzip them`,
+        limit: maxBodyBytes,
+      });
+    },
+  }),
+);
 
 /**
  * Builds the app.
@@ -46,7 +63,7 @@ export function createApp(registry: ModelRegistry) {
   const app = new OpenAPIHono<AppEnv>();
   app.use(requestId());
   app.use(timing({ crossOrigin: true }));
-  app.use((c, next) => corsFor(c.env?.CORS_ORIGINS)(c, next));
+  app.use((c, next) => corsFor(c.env?.CORS_ORIGINS?.trim() || "*")(c, next));
   app.use(
     methodNotAllowed({
       app,
@@ -54,18 +71,9 @@ export function createApp(registry: ModelRegistry) {
         problemResponse(c, 405, { detail: `${c.req.method} is not allowed here; use ${methods.join(", ")}` }, { Allow: methods.join(", ") }),
     }),
   );
-  app.use(async (c, next) => {
+  app.use((c, next) => {
     c.set("registry", registry);
-    const { maxBodyBytes } = limits(c.env);
-    return bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: () => {
-        throw new ProblemError(413, {
-          detail: `body over ${maxBodyBytes} bytes (MAX_BODY_BYTES); send fewer images per request or gzip them`,
-          limit: maxBodyBytes,
-        });
-      },
-    })(c, next);
+    return bodyLimitFor(limits(c.env).maxBodyBytes)(c, next);
   });
 
   app.use(contentEncoding());

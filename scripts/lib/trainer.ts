@@ -6,7 +6,7 @@
 import { affine } from "../../src/nn/affine";
 import { activationBackward, Adam, affineBackward, softmaxCrossEntropyBackward } from "../../src/nn/backward";
 import { type Activation, activate, argmax } from "../../src/nn/functions";
-import type { Layer, Network } from "../../src/nn/network";
+import { forward, type Layer, type Network } from "../../src/nn/network";
 import type { Split } from "./datasets";
 
 export interface TrainOptions {
@@ -94,13 +94,7 @@ export function accuracyOn(net: Network, split: Split, indices: Uint32Array): nu
   for (let s = 0; s < indices.length; s += chunk) {
     const n = Math.min(chunk, indices.length - s);
     for (let i = 0; i < n; i++) loadImage(x, i * 784, split.pixels, indices[s + i], 0, 0);
-    let z: Float32Array = x.subarray(0, n * 784);
-    for (const l of net.layers) {
-      const a = new Float32Array(n * l.outSize);
-      affine(a, z, l.W, l.b, n, l.inSize, l.outSize);
-      z = activate(l.activation === "softmax" ? "identity" : l.activation, a, l.outSize);
-    }
-    const labels = argmax(z, 10);
+    const labels = argmax(forward(net, x.subarray(0, n * 784), n, "label"), 10);
     for (let i = 0; i < n; i++) if (labels[i] === split.labels[indices[s + i]]) correct++;
   }
   return correct / indices.length;

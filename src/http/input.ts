@@ -1,7 +1,6 @@
 // Turns request bodies into the network's input matrix x (N, D), checking
 // every element and pointing at the first bad one.
 import type { Context } from "hono";
-import { endTime, startTime } from "hono/timing";
 import { IDX_IMAGES_MAGIC, IdxError, parseIdxImages } from "../data/idx";
 import type { ModelFile } from "../model/format";
 import { type AppEnv, limits } from "./env";
@@ -16,7 +15,8 @@ export interface Batch {
   N: number;
 }
 
-function tooMany(N: number, max: number): never {
+/** The 413 for a batch over MAX_BATCH. */
+export function tooMany(N: number, max: number): never {
   throw new ProblemError(413, { detail: `${N} images in one request; the limit is ${max} (MAX_BATCH). Split the batch.`, limit: max });
 }
 
@@ -45,8 +45,7 @@ export function jsonImages(c: Context<AppEnv>, images: JsonImage[], scale: numbe
     if (img.length === D && typeof img[0] === "number") {
       for (let i = 0; i < D; i++) {
         const v = img[i];
-        if (typeof v !== "number" || !(v >= 0 && v <= scale))
-          badRequest(`${describe(v)} is not a pixel value in [0, ${scale}]${scale === 1 ? ' (send "scale": 255 for raw bytes)' : ""}`, `${at}/${i}`);
+        if (typeof v !== "number" || !(v >= 0 && v <= scale)) badPixel(v, scale, `${at}/${i}`);
         x[o + i] = (v / scale) * k;
       }
     } else if (img.length === rows && Array.isArray(img[0])) {
@@ -55,8 +54,7 @@ export function jsonImages(c: Context<AppEnv>, images: JsonImage[], scale: numbe
         if (!Array.isArray(row) || row.length !== cols) badRequest(`row must be an array of ${cols} numbers`, `${at}/${r}`);
         for (let j = 0; j < cols; j++) {
           const v = row[j];
-          if (typeof v !== "number" || !(v >= 0 && v <= scale))
-            badRequest(`${describe(v)} is not a pixel value in [0, ${scale}]${scale === 1 ? ' (send "scale": 255 for raw bytes)' : ""}`, `${at}/${r}/${j}`);
+          if (typeof v !== "number" || !(v >= 0 && v <= scale)) badPixel(v, scale, `${at}/${r}/${j}`);
           x[o + r * cols + j] = (v / scale) * k;
         }
       }
@@ -65,6 +63,10 @@ export function jsonImages(c: Context<AppEnv>, images: JsonImage[], scale: numbe
     }
   }
   return { x, N };
+}
+
+function badPixel(v: unknown, scale: number, pointer: string): never {
+  badRequest(`${describe(v)} is not a pixel value in [0, ${scale}]${scale === 1 ? ' (send "scale": 255 for raw bytes)' : ""}`, pointer);
 }
 
 /** Names a bad value without echoing it whole: a client's array or string may be huge. */
@@ -92,7 +94,6 @@ export async function readBinaryBody(c: Context<AppEnv>): Promise<Uint8Array> {
  * IDX3 image file with its 16-byte header (magic 2051).
  */
 export async function binaryImages(c: Context<AppEnv>, model: ModelFile): Promise<Batch> {
-  startTime(c, "parse");
   const bytes = await readBinaryBody(c);
   const D = model.network.layers[0].inSize;
   let pixels = bytes;
@@ -118,6 +119,5 @@ export async function binaryImages(c: Context<AppEnv>, model: ModelFile): Promis
   const x = new Float32Array(N * D);
   const inv = 1 / model.inputScale;
   for (let i = 0; i < x.length; i++) x[i] = pixels[i] * inv;
-  endTime(c, "parse");
   return { x, N };
 }

@@ -1,12 +1,12 @@
 // The native JSON API: health, model cards and predictions.
 import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { endTime, startTime } from "hono/timing";
+import { endTime } from "hono/timing";
 import { argmax } from "../nn/functions";
 import type { OutputKind } from "../nn/network";
 import type { AppEnv } from "./env";
-import { getModel, infer, prediction } from "./inference";
-import { binaryImages, jsonImages } from "./input";
+import { getModel, infer, prediction, requireModel, startParse } from "./inference";
+import { binaryImages, type JsonImage, jsonImages } from "./input";
 import { badRequest } from "./problem";
 import { BinaryBody, Health, ModelCardSchema, ModelList, ModelParam, PredictBody, PredictQuery, PredictResponse, problem } from "./schemas";
 import { validationHook } from "./validation";
@@ -76,38 +76,25 @@ const predictDefault = createRoute({
   responses: predictResponses,
 });
 
-async function startParse(c: Context, next: () => Promise<void>): Promise<void> {
-  startTime(c, "parse", "read and check input");
-  await next();
-}
-
 type PredictJson = z.infer<typeof PredictBody>;
 
 async function predict(c: Context<AppEnv>, modelName: string, body: PredictJson | string | undefined, query: { top_k?: number; output?: OutputKind }) {
-  const isJson = typeof body === "object" && /^application\/([a-z-.]+\+)?json/i.test(c.req.header("content-type") ?? "");
-  if (!isJson || typeof body !== "object") {
-    // Binary: options come from the query string.
-    const model = getModel(c, modelName);
-    const { x, N } = await binaryImages(c, model);
-    const output = query.output ?? "probabilities";
-    const y = infer(c, model, x, N, output);
-    const C = model.labels.length;
-    if (output === "label") return { model: modelName, labels: Array.from(argmax(y, C)) };
-    const topK = Math.min(query.top_k ?? 3, C);
-    return { model: modelName, predictions: Array.from({ length: N }, (_, n) => prediction(model, y.subarray(n * C, n * C + C), output, topK)) };
-  }
-  if ((body.input === undefined) === (body.inputs === undefined)) badRequest('send exactly one of "input" (one image) or "inputs" (a batch)', "");
+  // The validator hands an empty object for non-JSON bodies: the Content-Type decides.
+  const json = typeof body === "object" && /^application\/([a-z-.]+\+)?json/i.test(c.req.header("content-type") ?? "") ? body : undefined;
+  if (json && (json.input === undefined) === (json.inputs === undefined)) badRequest('send exactly one of "input" (one image) or "inputs" (a batch)', "");
   const model = getModel(c, modelName);
-  const single = body.input !== undefined;
-  const images = single ? [body.input as (number | number[])[]] : (body.inputs as (number | number[])[][]);
-  const { x, N } = jsonImages(c, images, body.scale ?? 1, model, single ? "/input" : "/inputs", single);
+  const single = json?.input !== undefined;
+  const { x, N } = json
+    ? jsonImages(c, single ? [json.input as JsonImage] : (json.inputs as JsonImage[]), json.scale ?? 1, model, single ? "/input" : "/inputs", single)
+    : await binaryImages(c, model);
   endTime(c, "parse");
-  // Options in the body win; the query string's apply too, as for binary bodies.
-  const output = body.output ?? query.output ?? "probabilities";
+  // Options in the body win; the query string's apply to every body.
+  const output = json?.output ?? query.output ?? "probabilities";
   const C = model.labels.length;
-  const topK = Math.min(body.top_k ?? query.top_k ?? 3, C);
+  const topK = Math.min(json?.top_k ?? query.top_k ?? 3, C);
   const y = infer(c, model, x, N, output);
   if (single) return { model: modelName, ...prediction(model, y, output, topK) };
+  if (!json && output === "label") return { model: modelName, labels: Array.from(argmax(y, C)) };
   return { model: modelName, predictions: Array.from({ length: N }, (_, n) => prediction(model, y.subarray(n * C, n * C + C), output, topK)) };
 }
 
@@ -119,7 +106,7 @@ export const native = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   })
   .openapi(getCard, async (c) => {
     const { model } = c.req.valid("param");
-    if (!c.var.registry.has(model)) getModel(c, model); // the 404 that lists models
+    requireModel(c, model);
     return c.json(await c.var.registry.card(model), 200);
   })
   .openapi(predictModel, async (c) => c.json(await predict(c, c.req.valid("param").model, c.req.valid("json"), c.req.valid("query")), 200))

@@ -2,14 +2,14 @@
 // MLServer serve it, so existing inference clients call this service
 // unchanged. Errors are the shared problem+json, whose `error` member is the
 // `{"error": "..."}` these clients read.
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { endTime, startTime } from "hono/timing";
+import { endTime } from "hono/timing";
 import type { ModelFile } from "../model/format";
 import { argmax, softmax } from "../nn/functions";
 import { type AppEnv, limits } from "./env";
-import { getModel, infer } from "./inference";
-import { describe } from "./input";
+import { getModel, infer, requireModel, startParse } from "./inference";
+import { describe, tooMany } from "./input";
 import { badRequest, ProblemError } from "./problem";
 import { problem } from "./schemas";
 import { validationHook } from "./validation";
@@ -60,8 +60,7 @@ function checkVersion(version: string | undefined): void {
 
 function modelMetadata(c: Context<AppEnv>, name: string, version?: string) {
   checkVersion(version);
-  getModel(c, name); // 404 / 503
-  const m = c.var.registry.get(name);
+  const m = getModel(c, name); // 404 / 503
   const D = m.network.layers[0].inSize;
   const C = m.labels.length;
   return {
@@ -78,7 +77,7 @@ function modelMetadata(c: Context<AppEnv>, name: string, version?: string) {
 
 function ready(c: Context<AppEnv>, name: string, version?: string) {
   checkVersion(version);
-  if (!c.var.registry.has(name)) getModel(c, name); // 404 listing models
+  requireModel(c, name);
   try {
     // A readiness probe warms the model: decoding now spares the first inference.
     c.var.registry.get(name);
@@ -103,7 +102,7 @@ function tensorToInput(c: Context<AppEnv>, input: InferBody["inputs"][number], m
   const fits = shape.length >= 2 && N >= 1 && (image.join() === String(D) || image.join() === model.inputShape.join());
   if (!fits) badRequest(`shape [${shape}] is not a batch of images; use [N, ${D}] or [N, ${model.inputShape.join(", ")}] with N ≥ 1`, `${at}/shape`);
   const { maxBatch } = limits(c.env);
-  if (N > maxBatch) throw new ProblemError(413, { detail: `${N} images in one request; the limit is ${maxBatch} (MAX_BATCH)`, limit: maxBatch });
+  if (N > maxBatch) tooMany(N, maxBatch);
   const total = N * D;
   const max = datatype === "UINT8" ? 255 : 1;
   const k = 255 / max / model.inputScale;
@@ -171,9 +170,8 @@ const infer400 = {
   503: problem("The model's weights failed to decode"),
 };
 
-async function startParse(c: Context, next: () => Promise<void>): Promise<void> {
-  startTime(c, "parse", "read and check input");
-  // Inference clients often send JSON without a Content-Type; read it as JSON.
+/** Inference clients often send JSON without a Content-Type; read it as JSON. */
+async function jsonByDefault(c: Context, next: () => Promise<void>): Promise<void> {
   if (!c.req.header("content-type")) {
     const headers = new Headers(c.req.raw.headers);
     headers.set("content-type", "application/json");
@@ -183,24 +181,25 @@ async function startParse(c: Context, next: () => Promise<void>): Promise<void> 
 }
 
 // Each model route comes twice: with and without the optional /versions/{v}.
+const modelGet = <P extends string, Q extends typeof Model | typeof ModelVersion, R extends RouteConfig["responses"]>(
+  path: P,
+  params: Q,
+  summary: string,
+  responses: R,
+) => createRoute({ method: "get", path, tags, summary, request: { params }, responses });
+
 const readyRoute = <P extends string, Q extends typeof Model | typeof ModelVersion>(path: P, params: Q) =>
-  createRoute({
-    method: "get",
-    path,
-    tags,
-    summary: "Model readiness (a probe decodes the model, warming it)",
-    request: { params },
-    responses: { 200: json(Ready, "Ready"), 400: problem("Not ready: the weights failed to decode"), 404: problem("Unknown model or version") },
+  modelGet(path, params, "Model readiness (a probe decodes the model, warming it)", {
+    200: json(Ready, "Ready"),
+    400: problem("Not ready: the weights failed to decode"),
+    404: problem("Unknown model or version"),
   });
 
 const metadataRoute = <P extends string, Q extends typeof Model | typeof ModelVersion>(path: P, params: Q) =>
-  createRoute({
-    method: "get",
-    path,
-    tags,
-    summary: "Model metadata",
-    request: { params },
-    responses: { 200: json(ModelMetadata, "Model metadata"), 404: problem("Unknown model or version"), 503: problem("Weights failed to decode") },
+  modelGet(path, params, "Model metadata", {
+    200: json(ModelMetadata, "Model metadata"),
+    404: problem("Unknown model or version"),
+    503: problem("Weights failed to decode"),
   });
 
 const inferRoute = <P extends string, Q extends typeof Model | typeof ModelVersion>(path: P, params: Q) =>
@@ -209,7 +208,7 @@ const inferRoute = <P extends string, Q extends typeof Model | typeof ModelVersi
     path,
     tags,
     summary: "Inference request (Open Inference Protocol)",
-    middleware: [startParse] as const,
+    middleware: [startParse, jsonByDefault] as const,
     request: { params, body: { required: true, content: { "application/json": { schema: InferRequest } } } },
     responses: { 200: json(InferResponse, "Inference response"), ...infer400 },
   });

@@ -59,16 +59,10 @@ export const Prediction = z
   })
   .openapi("Prediction");
 
-export const PredictResponse = z
-  .object({
+export const PredictResponse = Prediction.partial()
+  .extend({
     model: z.string(),
-    label: z.number().int().optional(),
-    name: z.string().optional(),
-    probability: z.number().optional(),
-    top: z.array(TopEntry).optional(),
-    probabilities: z.array(z.number()).optional(),
-    logits: z.array(z.number()).optional(),
-    predictions: z.array(Prediction).optional(),
+    predictions: z.array(Prediction).optional().openapi({ description: "For a batch" }),
     labels: z.array(z.number().int()).optional().openapi({ description: "Binary bodies with output=label: just the labels" }),
   })
   .openapi("PredictResponse");

@@ -96,44 +96,7 @@ export class ModelRegistry {
   async card(name: string): Promise<ModelCard> {
     const entry = this.entries.get(name);
     if (!entry) throw new Error(`unknown model "${name}"`);
-    if (!entry.card) {
-      let header: ReturnType<typeof readSafetensorsHeader>;
-      try {
-        header = readSafetensorsHeader(entry.bytes);
-      } catch (e) {
-        if (!entry.error) {
-          entry.error = (e as Error).message;
-          console.error(JSON.stringify({ level: "error", msg: "model header failed to parse", model: name, error: entry.error }));
-        }
-        throw new ModelUnavailableError(name, entry.error);
-      }
-      const { entries, metadata } = header;
-      const weights = entries.filter((e) => /^layers\.\d+\.weight$/.test(e.name)).sort((a, b) => layerIndex(a.name) - layerIndex(b.name));
-      const sizes = weights.length ? [weights[0].shape[0], ...weights.map((w) => w.shape[1])] : [];
-      // The decoder's defaults, so the card describes what would be served.
-      const outSize = sizes.at(-1) ?? 0;
-      let labels: string[] = DEFAULT_LABELS.slice(0, outSize);
-      try {
-        const parsed: unknown = JSON.parse(metadata.labels ?? "null");
-        if (Array.isArray(parsed) && parsed.every((l) => typeof l === "string")) labels = parsed;
-      } catch {
-        /* reported when the model is decoded */
-      }
-      const acc = Number(metadata.test_accuracy);
-      entry.card = {
-        name,
-        default: name === this.defaultModel,
-        architecture: { layers: sizes, activations: (metadata.activations ?? "").split(",").filter(Boolean) },
-        parameters: entries.reduce((s, e) => s + e.shape.reduce((a, b) => a * b, 1), 0),
-        dtype: [...new Set(entries.map((e) => e.dtype))].join(","),
-        bytes: entry.bytes.byteLength,
-        labels,
-        input_shape: metadata.input_shape ? metadata.input_shape.split(",").map(Number) : sizes.slice(0, 1),
-        input_scale: Number(metadata.input_scale ?? 1),
-        test_accuracy: Number.isFinite(acc) && metadata.test_accuracy !== undefined ? acc : null,
-        metadata,
-      };
-    }
+    entry.card ??= this.describe(name, entry);
     entry.sha256 ??= hex(await crypto.subtle.digest("SHA-256", entry.bytes));
     return {
       ...entry.card,
@@ -144,35 +107,47 @@ export class ModelRegistry {
     };
   }
 
-  /** Every model's card; one whose header is broken gets a stub that says why. */
-  async cards(): Promise<ModelCard[]> {
-    return Promise.all(
-      this.names().map(async (name) => {
-        try {
-          return await this.card(name);
-        } catch (e) {
-          const entry = this.entries.get(name) as Entry;
-          entry.sha256 ??= hex(await crypto.subtle.digest("SHA-256", entry.bytes));
-          return {
-            name,
-            default: name === this.defaultModel,
-            architecture: { layers: [], activations: [] },
-            parameters: 0,
-            dtype: "",
-            bytes: entry.bytes.byteLength,
-            sha256: entry.sha256,
-            labels: [],
-            input_shape: [],
-            input_scale: 0,
-            test_accuracy: null,
-            decoded: false,
-            available: false,
-            error: (e as Error).message,
-            metadata: {},
-          };
-        }
-      }),
-    );
+  /** Every model's card; one whose weights are broken says so with available: false. */
+  cards(): Promise<ModelCard[]> {
+    return Promise.all(this.names().map((name) => this.card(name)));
+  }
+
+  private describe(name: string, entry: Entry): NonNullable<Entry["card"]> {
+    const base = { name, default: name === this.defaultModel, bytes: entry.bytes.byteLength };
+    let header: ReturnType<typeof readSafetensorsHeader>;
+    try {
+      header = readSafetensorsHeader(entry.bytes);
+    } catch (e) {
+      if (!entry.error) {
+        entry.error = (e as Error).message;
+        console.error(JSON.stringify({ level: "error", msg: "model header failed to parse", model: name, error: entry.error }));
+      }
+      const nothing = { architecture: { layers: [], activations: [] }, parameters: 0, dtype: "", labels: [], input_shape: [], input_scale: 0 };
+      return { ...base, ...nothing, test_accuracy: null, metadata: {} };
+    }
+    const { entries, metadata } = header;
+    const weights = entries.filter((e) => /^layers\.\d+\.weight$/.test(e.name)).sort((a, b) => layerIndex(a.name) - layerIndex(b.name));
+    const sizes = weights.length ? [weights[0].shape[0], ...weights.map((w) => w.shape[1])] : [];
+    // The decoder's defaults, so the card describes what would be served.
+    let labels: string[] = DEFAULT_LABELS.slice(0, sizes.at(-1) ?? 0);
+    try {
+      const parsed: unknown = JSON.parse(metadata.labels ?? "null");
+      if (Array.isArray(parsed) && parsed.every((l) => typeof l === "string")) labels = parsed;
+    } catch {
+      /* reported when the model is decoded */
+    }
+    const acc = Number(metadata.test_accuracy);
+    return {
+      ...base,
+      architecture: { layers: sizes, activations: (metadata.activations ?? "").split(",").filter(Boolean) },
+      parameters: entries.reduce((s, e) => s + e.shape.reduce((a, b) => a * b, 1), 0),
+      dtype: [...new Set(entries.map((e) => e.dtype))].join(","),
+      labels,
+      input_shape: metadata.input_shape ? metadata.input_shape.split(",").map(Number) : sizes.slice(0, 1),
+      input_scale: Number(metadata.input_scale ?? 1),
+      test_accuracy: Number.isFinite(acc) && metadata.test_accuracy !== undefined ? acc : null,
+      metadata,
+    };
   }
 
   /** Models known to be broken (a failed header or decode); untried ones are not checked here. */

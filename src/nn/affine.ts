@@ -17,6 +17,11 @@ export function affineNaive(out: Float32Array, x: Float32Array, W: Float32Array,
   return out;
 }
 
+// Scratch for affine, reused across calls (one thread, no re-entry): the
+// offset k·M of each non-zero input of a row, and its value.
+let rowOf = new Int32Array(1024);
+let value = new Float32Array(1024);
+
 /**
  * Otherwise identical to affineNaive, but fast. Each row first lists its
  * non-zero inputs (about 80% of MNIST pixels are background and about half of
@@ -27,8 +32,10 @@ export function affineNaive(out: Float32Array, x: Float32Array, W: Float32Array,
  * those images are 0 there.)
  */
 export function affine(out: Float32Array, x: Float32Array, W: Float32Array, b: Float32Array, N: number, K: number, M: number): Float32Array {
-  const rowOf = new Int32Array(K); // k·M for each non-zero input
-  const value = new Float32Array(K);
+  if (rowOf.length < K) {
+    rowOf = new Int32Array(K);
+    value = new Float32Array(K);
+  }
   for (let n = 0; n < N; n++) {
     const o = n * M;
     const xo = n * K;

@@ -128,7 +128,7 @@ export class Adam {
     this.v = params.map((p) => new Float32Array(p.length));
   }
 
-  /** Applies one step; call `tick()` once per batch before the updates. */
+  /** Advances the step count (bias correction); call once per batch, before that batch's updates. */
   tick(): void {
     this.t++;
   }

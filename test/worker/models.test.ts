@@ -3,8 +3,6 @@ import { BUNDLED } from "../../src/model/bundled";
 import type { ModelCard } from "../../src/model/registry";
 import { expectProblem, freshApp, json } from "./helpers";
 
-type Card = ModelCard;
-
 const input = new Array(784).fill(0);
 
 describe("GET /healthz", () => {
@@ -18,10 +16,10 @@ describe("GET /healthz", () => {
 describe("GET /v1/models", () => {
   it("should describe every bundled model without decoding any", async () => {
     const { call, registry } = freshApp();
-    const body = (await (await call("/v1/models")).json()) as { default: string; models: Card[] };
+    const body = (await (await call("/v1/models")).json()) as { default: string; models: ModelCard[] };
     expect(body.default).toBe("mnist-mlp");
     expect(body.models.map((m) => m.name)).toEqual(["mnist-mlp", "mnist-book", "fashion-mlp"]);
-    const book = body.models.find((m) => m.name === "mnist-book") as Card;
+    const book = body.models.find((m) => m.name === "mnist-book") as ModelCard;
     expect(book.architecture).toEqual({ layers: [784, 50, 100, 10], activations: ["sigmoid", "sigmoid", "softmax"] });
     expect(book.parameters).toBe(784 * 50 + 50 + 50 * 100 + 100 + 100 * 10 + 10);
     expect(book.bytes).toBe(BUNDLED["mnist-book"].byteLength);
@@ -36,16 +34,16 @@ describe("GET /v1/models", () => {
 describe("GET /v1/models/{model}", () => {
   it("should show decoded once a prediction has used the model", async () => {
     const { call } = freshApp();
-    expect(((await (await call("/v1/models/mnist-book")).json()) as Card).decoded).toBe(false);
+    expect(((await (await call("/v1/models/mnist-book")).json()) as ModelCard).decoded).toBe(false);
     await call("/v1/models/mnist-book/predict", json({ input }));
-    const card = (await (await call("/v1/models/mnist-book")).json()) as Card;
+    const card = (await (await call("/v1/models/mnist-book")).json()) as ModelCard;
     expect(card.decoded).toBe(true);
     expect(card.default).toBe(false);
   });
 
   it("should give the sha256 of the weights file", async () => {
     const { call } = freshApp();
-    const card = (await (await call("/v1/models/mnist-mlp")).json()) as Card;
+    const card = (await (await call("/v1/models/mnist-mlp")).json()) as ModelCard;
     const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", BUNDLED["mnist-mlp"]))].map((b) => b.toString(16).padStart(2, "0")).join("");
     expect(card.sha256).toBe(digest);
   });
@@ -106,8 +104,8 @@ describe("a model whose header is broken", () => {
     const { call } = freshApp(files);
     const res = await call("/v1/models");
     expect(res.status).toBe(200);
-    const { models } = (await res.json()) as { models: Card[] };
-    const garbage = models.find((m) => m.name === "mnist-garbage") as Card;
+    const { models } = (await res.json()) as { models: ModelCard[] };
+    const garbage = models.find((m) => m.name === "mnist-garbage") as ModelCard;
     expect(garbage.available).toBe(false);
     expect(garbage.error).toMatch(/past the end/);
     expect(models.filter((m) => m.available).map((m) => m.name)).toEqual(["mnist-mlp", "mnist-book", "fashion-mlp"]);
