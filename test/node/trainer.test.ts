@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeModel } from "../../src/model/format";
 import { datasetPresent, MNIST_DIR, type Split, skipWithoutData } from "../../scripts/lib/datasets";
-import { accuracyOn, rng, type TrainOptions, train } from "../../scripts/lib/trainer";
+import { accuracyOn, type TrainOptions, train } from "../../scripts/lib/trainer";
+import { rng } from "../../src/nn/random";
 
 /** A learnable toy set: class c lights up a 4-row band at row 2c, plus noise. */
 function toySplit(count: number, seed: number): Split {
