@@ -4,10 +4,10 @@
 // training set.
 // Every random draw comes from one seeded generator, so two runs with the
 // same options give bit-identical weights.
-import { affine } from "../../src/nn/affine";
-import { activationBackward, Adam, affineBackward, softmaxCrossEntropyBackward } from "../../src/nn/backward";
+import { gradient, workspace } from "../../src/nn/backward";
 import { type Activation, activate, argmax } from "../../src/nn/functions";
 import { forward, type Layer, type Network } from "../../src/nn/network";
+import { Adam } from "../../src/nn/optimizer";
 import { rng } from "../../src/nn/random";
 import { type AugmentOptions, augment, augments, drawWarp, elasticBank } from "./augment";
 import type { Split } from "./datasets";
@@ -123,14 +123,12 @@ export function train(data: Split, opts: TrainOptions, onEpoch: (r: EpochReport)
   if (aug && side * side !== D) throw new Error(`augmentation needs square images; these have ${D} pixels`);
   const bank = aug ? elasticBank(FIELDS, side, aug, rand) : [];
   const warped = new Uint8Array(D);
-  const L = net.layers.length;
   const B = opts.batch;
   const params = net.layers.flatMap((l) => [l.W, l.b]);
   const adam = new Adam(params);
-  const grads = params.map((p) => new Float32Array(p.length));
-  // z[0] is the input batch; z[i+1] the output of layer i. dz mirrors it.
-  const z = sizes.map((s) => new Float32Array(B * s));
-  const dz = sizes.map((s) => new Float32Array(B * s));
+  const ws = workspace(net, B);
+  const grads = ws.grads.flatMap((g) => [g.dW, g.db]);
+  const x = ws.z[0];
   const t = new Uint8Array(B);
   const steps = opts.epochs * Math.floor(trainIdx.length / B);
   const started = performance.now();
@@ -150,22 +148,11 @@ export function train(data: Split, opts: TrainOptions, onEpoch: (r: EpochReport)
           w.dx = dx;
           w.dy = dy;
           augment(data.pixels.subarray(src * D, (src + 1) * D), side, w, warped);
-          for (let k = 0; k < D; k++) z[0][i * D + k] = warped[k] / 255;
-        } else loadImage(z[0], i * D, data.pixels, src, side, dx, dy);
+          for (let k = 0; k < D; k++) x[i * D + k] = warped[k] / 255;
+        } else loadImage(x, i * D, data.pixels, src, side, dx, dy);
         t[i] = data.labels[src];
       }
-      for (let i = 0; i < L; i++) {
-        const l = net.layers[i];
-        affine(z[i + 1], z[i], l.W, l.b, B, l.inSize, l.outSize);
-        activate(l.activation, z[i + 1], l.outSize);
-      }
-      dz[L].set(z[L]);
-      lossSum += softmaxCrossEntropyBackward(dz[L], t, B, C);
-      for (let i = L - 1; i >= 0; i--) {
-        const l = net.layers[i];
-        if (i < L - 1) activationBackward(l.activation, dz[i + 1], z[i + 1]);
-        affineBackward(z[i], l.W, dz[i + 1], grads[2 * i], grads[2 * i + 1], i > 0 ? dz[i] : null, B, l.inSize, l.outSize);
-      }
+      lossSum += gradient(net, x, t, B, ws);
       const progress = adam.t / steps;
       const lr = opts.lrMin + 0.5 * (opts.lr - opts.lrMin) * (1 + Math.cos(Math.PI * progress));
       adam.tick();
