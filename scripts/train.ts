@@ -37,7 +37,7 @@ export const PRESETS: Record<string, Preset> = {
     dataset: "mnist",
     hidden: [500, 250],
     activation: "relu",
-    epochs: 35,
+    epochs: 22,
     shift: 2,
     augment: handwritten,
     weightDecay: 1e-5,
