@@ -69,9 +69,10 @@ function codeVersion(): Record<string, string> {
 
 const usage = `usage: npm run train -- --model <name> [--dataset mnist|fashion] [--hidden 500,250]
   [--activation relu|sigmoid] [--epochs N] [--batch N] [--lr X] [--lr-min X] [--weight-decay X]
-  [--shift N] [--rotate DEG] [--scale X] [--thickness X] [--elastic ALPHA] [--elastic-sigma S] [--augment-p P]
+  [--shift N] [--distort handwritten|none] [--rotate DEG] [--scale X] [--thickness X] [--elastic ALPHA] [--elastic-sigma S] [--augment-p P]
   [--validation N] [--seed N] [--limit N] [--dtype F32|F16] [--out path]
-distortions (per image, drawn uniformly): --rotate up to ±DEG degrees; --scale 1±X; --thickness ±X
+distortions (per image, drawn uniformly): --distort a named set (handwritten: what the mnist-mlp
+  preset uses), or each range: --rotate up to ±DEG degrees; --scale 1±X; --thickness ±X
   (0..1 of a 3x3 dilation or erosion); --elastic Simard's α with smoothing σ (--elastic-sigma);
   --augment-p the share of images distorted (the rest are only shifted)
 presets: ${Object.keys(PRESETS).join(", ")} (any other name needs --dataset and --hidden)`;
@@ -93,6 +94,7 @@ const { values: v } = parseArgs({
     "lr-min": { type: "string" },
     "weight-decay": { type: "string" },
     shift: { type: "string" },
+    distort: { type: "string" },
     rotate: { type: "string" },
     scale: { type: "string" },
     thickness: { type: "string" },
@@ -131,7 +133,10 @@ const hidden = v.hidden ? v.hidden.split(",").map(Number) : preset.hidden;
 if (!hidden.every((h) => Number.isSafeInteger(h) && h > 0)) die(`--hidden must be positive integers, e.g. 500,250`);
 const dtype = (v.dtype ?? preset?.dtype ?? "F32") as "F32" | "F16";
 if (dtype !== "F32" && dtype !== "F16") die(`--dtype must be F32 or F16`);
-const pa = preset?.augment ?? noAugment;
+const DISTORTIONS: Record<string, AugmentOptions> = { none: noAugment, handwritten };
+if (v.distort !== undefined && !DISTORTIONS[v.distort]) die(`--distort must be ${Object.keys(DISTORTIONS).join(" or ")}, got "${v.distort}"`);
+// A named set of distortions, then any single range given overrides it.
+const pa = v.distort !== undefined ? DISTORTIONS[v.distort] : (preset?.augment ?? noAugment);
 const opts: TrainOptions = {
   hidden,
   activation,
