@@ -137,6 +137,18 @@ const DISTORTIONS: Record<string, AugmentOptions> = { none: noAugment, handwritt
 if (v.distort !== undefined && !DISTORTIONS[v.distort]) die(`--distort must be ${Object.keys(DISTORTIONS).join(" or ")}, got "${v.distort}"`);
 // A named set of distortions, then any single range given overrides it.
 const pa = v.distort !== undefined ? DISTORTIONS[v.distort] : (preset?.augment ?? noAugment);
+const augment: AugmentOptions = {
+  rotate: num("rotate", pa.rotate),
+  scale: num("scale", pa.scale),
+  thickness: num("thickness", pa.thickness),
+  elastic: num("elastic", pa.elastic),
+  elasticSigma: num("elastic-sigma", pa.elasticSigma),
+  p: num("augment-p", pa.p),
+};
+if (augment.scale >= 1) die(`--scale must be below 1 (sizes are drawn from 1-X to 1+X)`);
+if (augment.thickness > 1) die(`--thickness must be at most 1 (a whole 3x3 dilation or erosion)`);
+if (augment.p > 1) die(`--augment-p must be a share between 0 and 1`);
+if (augment.elastic > 0 && !(augment.elasticSigma > 0)) die(`--elastic-sigma must be above 0`);
 const opts: TrainOptions = {
   hidden,
   activation,
@@ -146,14 +158,7 @@ const opts: TrainOptions = {
   lrMin: num("lr-min", base.lrMin),
   weightDecay: num("weight-decay", preset?.weightDecay ?? 0),
   shift: num("shift", preset?.shift ?? 0),
-  augment: {
-    rotate: num("rotate", pa.rotate),
-    scale: num("scale", pa.scale),
-    thickness: num("thickness", pa.thickness),
-    elastic: num("elastic", pa.elastic),
-    elasticSigma: num("elastic-sigma", pa.elasticSigma),
-    p: num("augment-p", pa.p),
-  },
+  augment,
   validation: num("validation", base.validation),
   seed: num("seed", base.seed),
   limit: v.limit ? num("limit", undefined) : undefined,
@@ -161,10 +166,6 @@ const opts: TrainOptions = {
 const out = resolve(v.out ?? `weights/${name}.safetensors`);
 const command = ["npm", "run", "train", "--", ...process.argv.slice(2)].join(" ");
 
-if (opts.augment && opts.augment.scale >= 1) die(`--scale must be below 1 (sizes are drawn from 1-X to 1+X)`);
-if (opts.augment && opts.augment.thickness > 1) die(`--thickness must be at most 1 (a whole 3x3 dilation or erosion)`);
-if (opts.augment && opts.augment.p > 1) die(`--augment-p must be a share between 0 and 1`);
-if (opts.augment && opts.augment.elastic > 0 && !(opts.augment.elasticSigma > 0)) die(`--elastic-sigma must be above 0`);
 if (!datasetPresent(dataset, "train")) die(`the ${dataset} training files are missing`);
 const data = loadSplit(dataset, "train");
 const labels = dataset === "fashion" ? FASHION_LABELS : DEFAULT_LABELS;
