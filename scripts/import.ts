@@ -17,6 +17,7 @@ import { type Activation, isActivation } from "../src/nn/functions";
 import type { Network } from "../src/nn/network";
 import { type NdArray, parseNpz } from "./lib/npz";
 import { loadPickledArrays } from "./lib/pickle";
+import { updateManifest } from "./lib/manifest";
 import { table } from "./lib/table";
 
 export type SourceFormat = "pickle" | "npz" | "torch-safetensors";
@@ -335,6 +336,7 @@ export function main(argv: string[], io: Io = { out: (s) => console.log(s), err:
     try {
       makeDirs(dirname(out));
       writeFileSync(out, result.bytes);
+      updateManifest(out); // weights/ only: the bundle's digests (npm run check:weights)
     } catch (e) {
       fail(`cannot write ${out}: ${(e as Error).message}; choose another --out`);
     }
