@@ -11,7 +11,12 @@ import type { ModelRegistry } from "../model/registry";
  * - MAX_BATCH: most images in one request. @default 10000
  * - CORS_ORIGINS: comma list of allowed browser origins, or "*". @default "*"
  */
-export type Bindings = { [K in keyof Env]?: string };
+export type Bindings = { [K in keyof Env]?: string } & {
+  /** Secret: when set, predict and infer need `Authorization: Bearer <API_TOKEN>` (src/http/access.ts). */
+  API_TOKEN?: string;
+  /** Workers Rate Limiting binding ([[ratelimits]]); when bound, predict and infer are rate limited. */
+  RATE_LIMITER?: RateLimit;
+};
 
 /** The limits every request is held to, parsed once per configuration. */
 export interface Limits {

@@ -31,6 +31,6 @@ describe("typed client (hono/client)", () => {
     if (res.status !== 200) throw new Error(`expected 200, got ${res.status}`);
     const body = await res.json();
     expectTypeOf(body.model_name).toEqualTypeOf<string>();
-    expect(body.outputs.map((o) => o.name)).toEqual(["probabilities", "label"]);
+    expect(body.outputs.map((o) => o.name)).toEqual(["probabilities", "label", "logits"]);
   });
 });

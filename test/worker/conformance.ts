@@ -15,7 +15,7 @@ oipAjv.addSchema(oipSchemas);
 
 /** Why a /v2 answer breaks the protocol, or undefined. */
 export function checkOip(method: string, path: string, status: number, type: string, body: unknown): string | undefined {
-  const definition = oipAnswer(method, path);
+  const definition = status === 304 ? undefined : oipAnswer(method, path);
   if (definition === undefined) return undefined;
   const def = status < 300 ? definition : definition.replace(/_response$/, "_error_response").replace(/^(ready|live)_.*/, "inference_error_response");
   // Readiness answers with the ready object even when not ready.
@@ -48,7 +48,8 @@ export function openApiChecker(fetchApp: Fetch) {
     const p = path.split("?")[0];
     const template = templates.find(([re]) => re.test(p))?.[1];
     const m = method.toLowerCase();
-    if (template === undefined || m === "head" || m === "options") return undefined;
+    // 304 answers a conditional GET: no body, nothing to check.
+    if (template === undefined || m === "head" || m === "options" || status === 304) return undefined;
     const op = doc.paths[template][m];
     if (!op) return status === 405 ? undefined : `${method} ${template} → ${status}: the operation is not documented`;
     const response = op.responses?.[String(status)] ?? op.responses?.default;

@@ -23,7 +23,7 @@ describe("random requests", () => {
       fc.asyncProperty(requests(templates), fc.constantFrom(...envs), async (req, env) => {
         const res = await call(req.path, toInit(req), env);
         statuses.add(res.status);
-        const { failure } = await judge(req, res, { v2Errors: "either" });
+        const { failure } = await judge(req, res);
         expect(failure, `${req.method} ${req.path} ${JSON.stringify(req.headers)}`).toBeUndefined();
       }),
       { numRuns: 600, seed: 20261129 },

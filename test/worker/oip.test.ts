@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { encodeModel } from "../../src/model/format";
-import { expectProblem, freshApp, imageBytes, json, toRows } from "./helpers";
+import { expectOipError, freshApp, imageBytes, json, toRows } from "./helpers";
 
 interface Out {
   name: string;
@@ -45,8 +45,8 @@ describe("Open Inference Protocol: health and metadata", () => {
   it("should report a model ready (200) or unknown (404)", async () => {
     expect((await call("/v2/models/mnist-mlp/ready")).status).toBe(200);
     expect((await call("/v2/models/mnist-mlp/versions/1/ready")).status).toBe(200);
-    await expectProblem(await call("/v2/models/nope/ready"), 404);
-    await expectProblem(await call("/v2/models/mnist-mlp/versions/7/ready"), 404);
+    await expectOipError(await call("/v2/models/nope/ready"), 404);
+    await expectOipError(await call("/v2/models/mnist-mlp/versions/7/ready"), 404);
   });
 
   it("should give model metadata with -1 for the batch dimension", async () => {
@@ -58,7 +58,9 @@ describe("Open Inference Protocol: health and metadata", () => {
     expect(body.outputs).toEqual([
       { name: "probabilities", datatype: "FP32", shape: [-1, 10] },
       { name: "label", datatype: "INT64", shape: [-1] },
+      { name: "logits", datatype: "FP32", shape: [-1, 10] },
     ]);
+    expect(body.platform).toBe("mnist-edge_safetensors");
     expect((await call("/v2/models/mnist-book/versions/1")).status).toBe(200);
   });
 });
@@ -114,18 +116,19 @@ describe("POST /v2/models/{model}/infer", () => {
 
   it("should refuse bad tensors with a pointer and an error member", async () => {
     const cases: [unknown, string, RegExp][] = [
-      [[{ name: "input", shape: [n, 784], datatype: "FP64", data: rows.flat() }], "/inputs/0/datatype", /FP64/],
+      [[{ name: "input", shape: [n, 784], datatype: "BOOL", data: rows.flat() }], "/inputs/0/datatype", /BOOL/],
       [[{ name: "input", shape: [n, 700], datatype: "FP32", data: rows.flat() }], "/inputs/0/shape", /shape/],
       [[{ name: "input", shape: [n, 784], datatype: "FP32", data: rows.flat().slice(1) }], "/inputs/0/data", /values but shape/],
       [[{ name: "input", shape: [1, 784], datatype: "UINT8", data: [...new Array(783).fill(0), 256] }], "/inputs/0/data/783", /UINT8/],
+      [[{ name: "input", shape: [1, 784], datatype: "INT8", data: [...new Array(783).fill(0), 128] }], "/inputs/0/data/783", /INT8 holds at most 127/],
       [[{ name: "input", shape: [1, 784], datatype: "FP32", data: [...new Array(10).fill(0), "x", ...new Array(773).fill(0)] }], "/inputs/0/data/10", /FP32/],
     ];
     for (const [inputs, pointer, message] of cases) {
-      const body = await expectProblem(await call("/v2/models/mnist-mlp/infer", infer(inputs)), 400);
+      const body = await expectOipError(await call("/v2/models/mnist-mlp/infer", infer(inputs)), 400);
       expect(body.pointer).toBe(pointer);
       expect(body.error).toMatch(message);
     }
-    const unknownOut = await expectProblem(
+    const unknownOut = await expectOipError(
       await call(
         "/v2/models/mnist-mlp/infer",
         infer([{ name: "input", shape: [1, 784], datatype: "FP32", data: new Array(784).fill(0) }], { outputs: [{ name: "embedding" }] }),
@@ -133,13 +136,13 @@ describe("POST /v2/models/{model}/infer", () => {
       400,
     );
     expect(unknownOut.pointer).toBe("/outputs/0/name");
-    await expectProblem(await call("/v2/models/mnist-mlp/infer", json({ inputs: [] })), 400);
-    await expectProblem(await call("/v2/models/nope/infer", infer([{ name: "input", shape: [1, 784], datatype: "FP32", data: new Array(784).fill(0) }])), 404);
-    await expectProblem(
+    await expectOipError(await call("/v2/models/mnist-mlp/infer", json({ inputs: [] })), 400);
+    await expectOipError(await call("/v2/models/nope/infer", infer([{ name: "input", shape: [1, 784], datatype: "FP32", data: new Array(784).fill(0) }])), 404);
+    await expectOipError(
       await call("/v2/models/mnist-mlp/versions/2/infer", infer([{ name: "input", shape: [1, 784], datatype: "FP32", data: new Array(784).fill(0) }])),
       404,
     );
-    await expectProblem(await call("/v2/models/mnist-mlp/infer", { method: "GET" }), 405);
+    await expectOipError(await call("/v2/models/mnist-mlp/infer", { method: "GET" }), 405);
   });
 
   it("should read a body without Content-Type as JSON, and refuse binary tensor data", async () => {
@@ -147,7 +150,7 @@ describe("POST /v2/models/{model}/infer", () => {
     const body = new TextEncoder().encode(JSON.stringify({ inputs: [{ name: "input", shape: [1, 784], datatype: "FP32", data: new Array(784).fill(0) }] }));
     expect((await call("/v2/models/mnist-mlp/infer", { method: "POST", body })).status).toBe(200);
     const binary = await call("/v2/models/mnist-mlp/infer", { method: "POST", headers: { "Inference-Header-Content-Length": String(body.length) }, body });
-    expect((await expectProblem(binary, 400)).detail).toMatch(/binary tensor data extension/);
+    expect((await expectOipError(binary, 400)).error).toMatch(/binary tensor data extension/);
   });
 
   it("should take [N, 1, 28, 28] and refuse shapes that are not a batch of images", async () => {
@@ -158,9 +161,9 @@ describe("POST /v2/models/{model}/infer", () => {
         "/v2/models/mnist-mlp/infer",
         infer([{ name: "input", shape, datatype: "FP32", data: shape[0] === 2 ? [...data, ...data] : data }]),
       );
-      const problem = await expectProblem(res, 400);
+      const problem = await expectOipError(res, 400);
       expect(problem.pointer).toBe("/inputs/0/shape");
-      expect(problem.detail).toMatch(/\[N, 784\]/);
+      expect(problem.error).toMatch(/\[N, 784\]/);
     }
   });
 
@@ -169,20 +172,20 @@ describe("POST /v2/models/{model}/infer", () => {
     const bytes = encodeModel({ layers: [layer] }, { inputShape: [2, 2], labels: ["a", "b", "c"] });
     const tiny = freshApp({ tiny: bytes.slice().buffer }, "tiny");
     const res = await tiny.call("/v2/models/tiny/infer", infer([{ name: "input", shape: [1, 784], datatype: "FP32", data: new Array(784).fill(0) }]));
-    expect((await expectProblem(res, 400)).detail).toMatch(/\[N, 4\] or \[N, 2, 2\]/);
+    expect((await expectOipError(res, 400)).error).toMatch(/\[N, 4\] or \[N, 2, 2\]/);
     const ok = await tiny.call("/v2/models/tiny/infer", infer([{ name: "input", shape: [1, 2, 2], datatype: "FP32", data: [0, 1, 0.5, 0] }]));
     expect(ok.status).toBe(200);
   });
 
-  it("should return the declared outputs for an empty outputs list", async () => {
+  it("should return every declared output for an empty outputs list", async () => {
     const body = (await (
       await call("/v2/models/mnist-mlp/infer", infer([{ name: "input", shape: [1, 784], datatype: "FP32", data: new Array(784).fill(0) }], { outputs: [] }))
     ).json()) as InferResponse;
-    expect(body.outputs.map((o) => o.name)).toEqual(["probabilities", "label"]);
+    expect(body.outputs.map((o) => o.name)).toEqual(["probabilities", "label", "logits"]);
   });
 
   it("should apply the batch limit", async () => {
     const res = await call("/v2/models/mnist-mlp/infer", infer([{ name: "input", shape: [4, 784], datatype: "FP32", data: rows.flat() }]), { MAX_BATCH: "2" });
-    await expectProblem(res, 413);
+    await expectOipError(res, 413);
   });
 });

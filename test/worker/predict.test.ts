@@ -5,7 +5,7 @@ import { decodeModel } from "../../src/model/format";
 import { BUNDLED } from "../../src/model/bundled";
 import { affineNaive } from "../../src/nn/affine";
 import { forward } from "../../src/nn/network";
-import { binary, expectProblem, freshApp, gzip, imageBytes, json, present, toRows } from "./helpers";
+import { binary, expectOipError, expectProblem, freshApp, gzip, imageBytes, json, present, toRows } from "./helpers";
 
 interface Pred {
   label: number;
@@ -260,7 +260,7 @@ describe("hostile or unusual bodies", () => {
       headers: { "Content-Type": "application/json" },
       body: `{"inputs":[{"name":"input","shape":[1,784],"datatype":"FP32","data":${deep}}]}`,
     });
-    expect((await expectProblem(oip, 400)).detail).toMatch(/nested deeper than shape/);
+    expect((await expectOipError(oip, 400)).error).toMatch(/where shape \[1,784\] has 784/);
   });
 
   it("should not echo a huge bad value back", async () => {
