@@ -189,3 +189,103 @@ describe("POST /v2/models/{model}/infer", () => {
     await expectOipError(res, 413);
   });
 });
+
+describe("Open Inference Protocol: what real clients send", () => {
+  const { call } = freshApp();
+  const zeros = new Array(784).fill(0);
+  const one = (datatype: string, data: unknown[] = zeros, shape = [1, 784]) => ({ inputs: [{ name: "input", shape, datatype, data }] });
+  const text = (body: unknown) => JSON.stringify(body);
+
+  it("should read JSON whatever the Content-Type says, or without one", async () => {
+    for (const type of ["application/x-www-form-urlencoded", "text/plain;charset=UTF-8", "application/octet-stream", undefined]) {
+      const headers: Record<string, string> = type ? { "Content-Type": type } : {};
+      const res = await call("/v2/models/mnist-mlp/infer", { method: "POST", headers, body: new TextEncoder().encode(text(one("FP32"))) });
+      expect(res.status, String(type)).toBe(200);
+    }
+    const notJson = await call("/v2/models/mnist-mlp/infer", { method: "POST", headers: { "Content-Type": "text/plain" }, body: "input=1" });
+    expect((await expectOipError(notJson, 400)).error).toMatch(/not valid JSON.*"inputs"/);
+  });
+
+  it("should read optional fields sent as null as absent", async () => {
+    const body = { id: null, parameters: null, outputs: null, inputs: [{ name: "input", shape: [1, 784], datatype: "FP32", parameters: null, data: zeros }] };
+    const res = await call("/v2/models/mnist-mlp/infer", json(body));
+    expect(res.status).toBe(200);
+    const answer = (await res.json()) as InferResponse;
+    expect("id" in answer).toBe(false);
+    expect(answer.outputs.map((o) => o.name)).toEqual(["probabilities", "label", "logits"]);
+  });
+
+  it("should serve the /v2 routes with a trailing slash", async () => {
+    for (const path of ["/v2/", "/v2/health/live/", "/v2/health/ready/", "/v2/models/mnist-mlp/", "/v2/models/mnist-mlp/ready/"])
+      expect((await call(path)).status, path).toBe(200);
+    expect((await call("/v2/models/mnist-mlp/infer/", json(one("FP32")))).status).toBe(200);
+  });
+
+  it("should take FP16, FP64 and the integer datatypes, each within its range", async () => {
+    const labels = async (datatype: string, data: unknown[]) => {
+      const res = await call("/v2/models/mnist-mlp/infer", json({ ...one(datatype, data), outputs: [{ name: "label" }] }));
+      expect(res.status, datatype).toBe(200);
+      return ((await res.json()) as InferResponse).outputs[0].data;
+    };
+    const px = Array.from(imageBytes(1, 21));
+    const want = await labels("UINT8", px);
+    for (const t of ["FP16", "FP32", "FP64"])
+      expect(
+        await labels(
+          t,
+          px.map((v) => v / 255),
+        ),
+      ).toEqual(want);
+    for (const t of ["UINT16", "UINT32", "UINT64", "INT16", "INT32", "INT64"]) expect(await labels(t, px)).toEqual(want);
+    const bad: [string, unknown, RegExp][] = [
+      ["INT8", 200, /INT8 holds at most 127/],
+      ["UINT16", 300, /\[0, 255\]/],
+      ["INT32", -1, /\[0, 255\]/],
+      ["INT64", 1.5, /whole number/],
+      ["FP64", 1.5, /\[0, 1\]/],
+    ];
+    for (const [t, v, message] of bad) {
+      const err = await expectOipError(await call("/v2/models/mnist-mlp/infer", json(one(t, [v, ...zeros.slice(1)]))), 400);
+      expect(err.pointer, t).toBe("/inputs/0/data/0");
+      expect(err.error, t).toMatch(message);
+    }
+    for (const t of ["BOOL", "BYTES"])
+      expect((await expectOipError(await call("/v2/models/mnist-mlp/infer", json(one(t))), 400)).pointer).toBe("/inputs/0/datatype");
+  });
+
+  it("should refuse nested data that does not match the shape exactly", async () => {
+    // Ragged rows holding the right number of values in all are refused, not re-split.
+    const ragged = await call("/v2/models/mnist-mlp/infer", json(one("FP32", [[0], new Array(1567).fill(0)], [2, 784])));
+    expect((await expectOipError(ragged, 400)).pointer).toBe("/inputs/0/data/0");
+    const flatInNested = await call("/v2/models/mnist-mlp/infer", json(one("FP32", [zeros], [1, 28, 28])));
+    expect((await expectOipError(flatInNested, 400)).pointer).toBe("/inputs/0/data/0");
+    const nested = Array.from({ length: 28 }, () => new Array(28).fill(0));
+    expect((await call("/v2/models/mnist-mlp/infer", json(one("FP32", [nested], [1, 28, 28])))).status).toBe(200);
+    expect((await call("/v2/models/mnist-mlp/infer", json(one("FP32", [zeros], [1, 784])))).status).toBe(200);
+  });
+
+  it("should answer shapes and datatypes as the metadata declares them, and refuse an output asked twice", async () => {
+    const meta = (await (await call("/v2/models/mnist-mlp")).json()) as { outputs: Out[] };
+    const res = await call("/v2/models/mnist-mlp/infer", json(one("UINT8", new Array(3 * 784).fill(0), [3, 784])));
+    const answer = (await res.json()) as InferResponse;
+    for (const out of answer.outputs) {
+      const declared = meta.outputs.find((o) => o.name === out.name) as Out;
+      expect(out.datatype).toBe(declared.datatype);
+      expect(out.shape.length).toBe(declared.shape.length);
+      declared.shape.forEach((d, i) => expect(d === -1 || d === out.shape[i]).toBe(true));
+      expect(out.data).toHaveLength(out.shape.reduce((a, b) => a * b, 1));
+    }
+    const twice = await call("/v2/models/mnist-mlp/infer", json({ ...one("FP32"), outputs: [{ name: "label" }, { name: "label" }] }));
+    expect((await expectOipError(twice, 400)).pointer).toBe("/outputs/1/name");
+  });
+
+  it("should echo at most a short excerpt of a huge model name", async () => {
+    const name = "m".repeat(10_000);
+    for (const path of [`/v2/models/${name}/infer`, `/v1/models/${name}/predict`]) {
+      const res = await call(path, json(one("FP32")));
+      expect(res.status).toBe(404);
+      const text = await res.text();
+      expect(text.length, path).toBeLessThan(600);
+    }
+  });
+});
