@@ -272,7 +272,7 @@ describe("Open Inference Protocol: what real clients send", () => {
       const declared = meta.outputs.find((o) => o.name === out.name) as Out;
       expect(out.datatype).toBe(declared.datatype);
       expect(out.shape.length).toBe(declared.shape.length);
-      declared.shape.forEach((d, i) => expect(d === -1 || d === out.shape[i]).toBe(true));
+      for (const [i, d] of declared.shape.entries()) expect(d === -1 || d === out.shape[i], `${out.name} dimension ${i}`).toBe(true);
       expect(out.data).toHaveLength(out.shape.reduce((a, b) => a * b, 1));
     }
     const twice = await call("/v2/models/mnist-mlp/infer", json({ ...one("FP32"), outputs: [{ name: "label" }, { name: "label" }] }));
