@@ -3,6 +3,7 @@ import { BUNDLED } from "../../src/model/bundled";
 import { BUNDLED_DIGESTS } from "../../src/model/integrity";
 import { ModelRegistry } from "../../src/model/registry";
 import type { Bindings } from "../../src/http/env";
+import { rng } from "../../src/nn/random";
 import { checkOip, openApiChecker } from "./conformance";
 
 /**
@@ -51,11 +52,10 @@ export const binary = (bytes: Uint8Array, headers: Record<string, string> = {}):
 
 /** n deterministic "digit-like" images: mostly zeros, some ink, as bytes. */
 export function imageBytes(n: number, seed = 1): Uint8Array {
-  let s = seed >>> 0;
+  const r = rng(seed);
   const out = new Uint8Array(n * 784);
   for (let i = 0; i < out.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const u = s / 4294967296;
+    const u = r();
     out[i] = u < 0.75 ? 0 : Math.floor(u * 256);
   }
   return out;

@@ -3,8 +3,7 @@ import { describe, expect, it } from "vitest";
 import { encodeIdxImages } from "../../src/data/idx";
 import { decodeModel } from "../../src/model/format";
 import { BUNDLED } from "../../src/model/bundled";
-import { affineNaive } from "../../src/nn/affine";
-import { forward } from "../../src/nn/network";
+import { forwardNaive } from "../reference";
 import { binary, expectOipError, expectProblem, freshApp, gzip, imageBytes, json, present, toRows } from "./helpers";
 
 interface Pred {
@@ -20,7 +19,7 @@ interface Pred {
 function reference(model: string, bytes: Uint8Array, n: number, output: "probabilities" | "logits" = "probabilities"): Float32Array {
   const m = decodeModel(BUNDLED[model]);
   const x = new Float32Array(bytes.length).map((_, i) => bytes[i] / 255);
-  return forward(m.network, x, n, output, affineNaive);
+  return forwardNaive(m.network, x, n, output);
 }
 
 describe("POST /v1/predict", () => {
