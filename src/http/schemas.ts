@@ -98,7 +98,9 @@ export const ModelCardSchema = z
     input_scale: z.number(),
     test_accuracy: z.number().nullable(),
     decoded: z.boolean(),
-    available: z.boolean().openapi({ description: "False when the weights fail to decode; `error` says why" }),
+    available: z
+      .boolean()
+      .openapi({ description: "False when the weights are broken (digest differs from the bundle's manifest, or they fail to decode); `error` says why" }),
     error: z.string().optional(),
     metadata: z.record(z.string(), z.string()),
   })
