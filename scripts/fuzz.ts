@@ -56,7 +56,7 @@ const app = createApp(new ModelRegistry(files, "mnist-mlp"));
 const templates = routeTemplates(app.routes);
 
 // The default limits, tiny ones (so 413s are reached), and a bearer token.
-const envs: Bindings[] = [{}, { MAX_BATCH: "2", MAX_BODY_BYTES: "4096" }, { API_TOKEN: "secret-token" } as Bindings];
+const envs: Bindings[] = [{}, { MAX_BATCH: "2", MAX_BODY_BYTES: "4096" }, { API_TOKEN: "secret-token" }];
 
 const byStatus = new Map<number, number>();
 const byRoute = new Map<string, Map<number, number>>();

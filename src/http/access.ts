@@ -7,7 +7,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./env";
 import { ProblemError } from "./problem";
 
-/** Paths that run a model: /v1/.../predict and /v2/.../infer, with or without more after them. */
+/** Paths that run a model (on POST): /v1/.../predict and /v2/.../infer, with or without more after them. */
 export function runsModel(path: string): boolean {
   return /^\/v1\/(.*\/)?predict(\/|$)/.test(path) || /^\/v2\/models\/.+\/infer(\/|$)/.test(path);
 }
@@ -43,7 +43,7 @@ function bearer(header: string | undefined): string | undefined {
 export function apiToken(): MiddlewareHandler<AppEnv> {
   return async function apiToken(c, next) {
     const expected = c.env?.API_TOKEN;
-    if (!expected || c.req.method === "OPTIONS" || !runsModel(c.req.path)) return next();
+    if (!expected || c.req.method !== "POST" || !runsModel(c.req.path)) return next();
     const given = bearer(c.req.header("authorization"));
     if (given === undefined || !(await sameSecret(given, expected))) {
       const challenge = given === undefined ? 'Bearer realm="mnist-edge"' : 'Bearer realm="mnist-edge", error="invalid_token"';
@@ -70,7 +70,7 @@ export function apiToken(): MiddlewareHandler<AppEnv> {
 export function rateLimit(): MiddlewareHandler<AppEnv> {
   return async function rateLimit(c, next) {
     const limiter = c.env?.RATE_LIMITER;
-    if (!limiter || c.req.method === "OPTIONS" || !runsModel(c.req.path)) return next();
+    if (!limiter || c.req.method !== "POST" || !runsModel(c.req.path)) return next();
     const token = bearer(c.req.header("authorization"));
     const key = token
       ? `token:${[...(await digest(token)).subarray(0, 12)].map((b) => b.toString(16).padStart(2, "0")).join("")}`
