@@ -1,7 +1,8 @@
 // weights/manifest.json and `npm run check:weights`: the committed weights
 // match their recorded digests, and a copy with one flipped byte is refused
 // with the file and both digests named. Nothing is written into weights/.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:http";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +18,17 @@ function copyWeights(name: string): string {
   mkdirSync(dir, { recursive: true });
   for (const f of readdirSync(WEIGHTS_DIR)) copyFileSync(join(WEIGHTS_DIR, f), join(dir, f));
   return dir;
+}
+
+/** Runs check-weights asynchronously (the server it asks lives in this process). */
+function checkUrl(url: string): Promise<{ status: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(join("node_modules", ".bin", "tsx"), ["scripts/check-weights.ts", "--url", url], { env: { ...process.env, NO_COLOR: "1" } });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    child.on("close", (status) => resolve({ status, out }));
+  });
 }
 
 const checkCli = (dir: string) =>
@@ -84,5 +96,29 @@ describe("weights manifest", () => {
     writeFileSync(elsewhere, new Uint8Array(4));
     expect(updateManifest(elsewhere, dir)).toBe(false);
     expect(readFileSync(join(dir, "manifest.json"), "utf8")).toBe(before);
+  });
+});
+
+describe("check:weights --url", () => {
+  it("should pass a service whose cards match the manifest and refuse one that differs", async () => {
+    const manifest = readManifest();
+    let cards = Object.entries(manifest).map(([f, e]) => ({ name: f.replace(/\.safetensors$/, ""), bytes: e.bytes, sha256: e.sha256, available: true }));
+    const server = createServer((req, res) => {
+      res.setHeader("content-type", "application/json");
+      res.end(req.url === "/v1/models" ? JSON.stringify({ default: "mnist-mlp", models: cards }) : "{}");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as { port: number };
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      const ok = await checkUrl(url);
+      expect(ok.status, ok.out).toBe(0);
+      cards = cards.map((c) => (c.name === "mnist-book" ? { ...c, sha256: "0".repeat(64) } : c));
+      const bad = await checkUrl(url);
+      expect(bad.status).toBe(1);
+      expect(bad.out).toMatch(/"mnist-book" is \d+ bytes, sha256 0{64}; manifest.json records/);
+    } finally {
+      server.close();
+    }
   });
 });
