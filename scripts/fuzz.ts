@@ -55,8 +55,8 @@ for (const f of Object.keys(readManifest())) {
 const app = createApp(new ModelRegistry(files, "mnist-mlp"));
 const templates = routeTemplates(app.routes);
 
-// The default limits, tiny ones (so 413s are reached), and a bearer token.
-const envs: Bindings[] = [{}, { MAX_BATCH: "2", MAX_BODY_BYTES: "4096" }, { API_TOKEN: "secret-token" }];
+// The default limits (most requests), tiny ones (so 413s are reached), and a bearer token.
+const envs: Bindings[] = [{}, {}, {}, { MAX_BATCH: "2", MAX_BODY_BYTES: "4096" }, { API_TOKEN: "secret-token" }];
 
 const byStatus = new Map<number, number>();
 const byRoute = new Map<string, Map<number, number>>();

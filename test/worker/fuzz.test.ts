@@ -9,7 +9,7 @@ import { freshApp } from "./helpers";
 
 const { app, call } = freshApp();
 const templates = routeTemplates(app.routes);
-const envs: Bindings[] = [{}, { MAX_BATCH: "2", MAX_BODY_BYTES: "4096" }, { API_TOKEN: "secret-token" }];
+const envs: Bindings[] = [{}, {}, {}, { MAX_BATCH: "2", MAX_BODY_BYTES: "4096" }, { API_TOKEN: "secret-token" }];
 
 describe("random requests", () => {
   it("should cover every route the app serves", () => {
