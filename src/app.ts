@@ -2,13 +2,13 @@
 // OpenAPI document and one error policy. createApp takes a registry so tests
 // can serve models of their own; the Worker serves the bundled ones.
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { swaggerUI } from "@hono/swagger-ui";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { timing } from "hono/timing";
 import type { ModelRegistry } from "./model/registry";
+import { docsPage } from "./http/docs";
 import { contentEncoding } from "./http/encoding";
 import { type AppEnv, limitsOf } from "./http/env";
 import { native } from "./http/native";
@@ -94,7 +94,7 @@ export function createApp(registry: ModelRegistry) {
       description: "MNIST and Fashion-MNIST networks at the edge. Every error is application/problem+json (RFC 9457).",
     },
   });
-  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "mnist-edge API" }));
+  app.get("/docs", docsPage);
   app.notFound((c) => problemResponse(c, 404, { detail: `no route ${c.req.method} ${c.req.path}; see GET /openapi.json or /docs` }));
   app.onError(onError);
   return routes;

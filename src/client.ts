@@ -7,13 +7,14 @@
 // compiles this project's server source.
 import type { Hono } from "hono";
 import { hc, type InferResponseType } from "hono/client";
-import type { Schema } from "hono/types";
+import type { BlankEnv, Schema } from "hono/types";
 import type { AppType as ServerApp } from "./app";
+import type { AppEnv } from "./http/env";
 
 // tsc prints an inferred type by its structure, not by the alias it came
 // from: the declarations then spell the route schema out in hono's own types
 // instead of importing the server's app (zod, the registry, ...).
-declare function routesOf<S extends Schema>(app: Hono<any, S, any>): Hono<{}, S, "/">;
+declare function routesOf<S extends Schema>(app: Hono<AppEnv, S, "/">): Hono<BlankEnv, S, "/">;
 function appType() {
   return routesOf(undefined as unknown as ServerApp);
 }

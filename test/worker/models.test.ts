@@ -195,9 +195,13 @@ describe("GET /openapi.json and /docs", () => {
     expect(Object.keys(predict.requestBody.content)).toEqual(["application/json", "application/octet-stream"]);
   });
 
-  it("should serve Swagger UI", async () => {
+  it("should serve Swagger UI from this origin, nothing from a CDN", async () => {
     const res = await freshApp().call("/docs");
     expect(res.status).toBe(200);
-    expect(await res.text()).toMatch(/swagger/i);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await res.text();
+    const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+    expect(refs).toEqual(["/swagger-ui/swagger-ui.css", "/openapi.json", "/swagger-ui/swagger-ui-bundle.js", "/swagger-ui/init.js"]);
+    expect(html).not.toMatch(/https?:\/\//);
   });
 });
