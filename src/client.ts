@@ -108,14 +108,14 @@ export interface Helpers {
 /** The routes (hono/client) and the helpers for binary and image bodies. */
 export type Client = Routes & Helpers;
 
-/** PNG and JPEG by their first bytes, for bodies that do not say their type. */
-function imageType(image: ImageBody): string {
+/**
+ * The image's Content-Type: a Blob's own, else JPEG or PNG by the first bytes.
+ * Bytes that are neither go as PNG, which the service refuses with a 400 that says so.
+ */
+async function imageType(image: ImageBody): Promise<string> {
   if (image instanceof Blob && image.type) return image.type;
-  const b = image instanceof Uint8Array ? image : undefined;
-  if (b && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "image/jpeg";
-  if (b && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return "image/png";
-  // Unknown bytes: let the service name what it accepts (415).
-  return image instanceof Blob ? "application/octet-stream" : "image/png";
+  const b = image instanceof Blob ? new Uint8Array(await image.slice(0, 3).arrayBuffer()) : image;
+  return b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff ? "image/jpeg" : "image/png";
 }
 
 /** A Blob over bytes; copies only when the view is not a plain ArrayBuffer (BodyInit's typing). */
@@ -158,16 +158,16 @@ function helpers(baseUrl: string, options: ClientOptions = {}): Helpers {
 
   return {
     predictPixels: (bytes, opts = {}) => post(opts, blobOf(bytes, "application/octet-stream"), "application/octet-stream"),
-    predictImage: (image, opts = {}) => {
-      const type = imageType(image);
+    predictImage: async (image, opts = {}) => {
+      const type = await imageType(image);
       return post(opts, blobOf(image, type), type);
     },
-    predictImages: (images, opts = {}) => {
+    predictImages: async (images, opts = {}) => {
       const form = new FormData();
-      images.forEach((image, i) => {
-        const type = imageType(image);
+      for (const [i, image] of images.entries()) {
+        const type = await imageType(image);
         form.append("image", blobOf(image, type), image instanceof File ? image.name : `image-${i}.${type === "image/jpeg" ? "jpg" : "png"}`);
-      });
+      }
       return post(opts, form, undefined);
     },
   };
