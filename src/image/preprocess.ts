@@ -126,14 +126,15 @@ function orient(img: Raster): Oriented {
 
 /**
  * Ink levels (H, W) in [0, 255] of a picture, ink high, stretched so the
- * ground plus its noise (four median deviations) is 0 and the strongest ink
+ * ground plus its noise (eight median deviations, over five standard
+ * deviations of Gaussian noise) is 0 and the strongest ink
  * 255: a scan's grey paper and JPEG speckle become background, a clean
  * picture is left as it is.
  * Throws ImageError 422 when ink and ground are too close to tell apart.
  */
 export function ink(img: Raster): { ink: Float32Array; inverted: boolean } {
   const { v, inverted, ground, peak, noise } = orient(img);
-  const black = Math.min(ground + 4 * noise, peak);
+  const black = Math.min(ground + 8 * noise, peak);
   if (peak - black < MIN_CONTRAST) throw blank();
   const k = 255 / (peak - black);
   for (let i = 0; i < v.length; i++) v[i] = v[i] <= black ? 0 : Math.min(255, (v[i] - black) * k);
