@@ -13,6 +13,7 @@
 // machine are for comparing changes, not a promise about production.
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
+import { rng } from "../src/nn/random";
 import { datasetPresent, loadSplit, MNIST_DIR } from "./lib/datasets";
 import { table } from "./lib/table";
 import { startWranglerDev, type WranglerDev } from "./lib/wrangler-dev";
@@ -39,10 +40,9 @@ const D = 784;
 const real = datasetPresent("mnist", "test");
 function images(n: number): Uint8Array {
   if (real) return loadSplit("mnist", "test").pixels.slice(0, n * D);
-  let s = 12345;
+  const r = rng(12345);
   return new Uint8Array(n * D).map(() => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const u = s / 4294967296;
+    const u = r();
     return u < 0.8 ? 0 : Math.floor(((u - 0.8) / 0.2) * 256);
   });
 }

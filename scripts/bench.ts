@@ -6,8 +6,9 @@ import { readFileSync, readdirSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Bench } from "tinybench";
 import { decodeModel } from "../src/model/format";
-import { affineNaive } from "../src/nn/affine";
 import { forward, predict } from "../src/nn/network";
+import { rng } from "../src/nn/random";
+import { forwardNaive } from "../test/reference";
 import { datasetPresent, loadSplit } from "./lib/datasets";
 import { toInput } from "./lib/evaluate";
 import { table } from "./lib/table";
@@ -25,8 +26,11 @@ const N = 1000;
 let pixels: Uint8Array;
 if (datasetPresent("mnist", "test")) pixels = loadSplit("mnist", "test").pixels.subarray(0, N * 784);
 else {
-  let s = 1;
-  pixels = new Uint8Array(N * 784).map(() => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 < 0.8 ? 0 : s >>> 24));
+  const r = rng(1);
+  pixels = new Uint8Array(N * 784).map(() => {
+    const u = r();
+    return u < 0.8 ? 0 : Math.floor(u * 256);
+  });
 }
 const x = toInput(pixels, 255);
 const one = x.subarray(0, 784);
@@ -49,7 +53,7 @@ for (const file of readdirSync("weights").filter((f) => f.endsWith(".safetensors
       forward(net, x, N, "label");
     })
     .add(`forward, batch ${N}, affineNaive`, () => {
-      forward(net, x, N, "probabilities", affineNaive);
+      forwardNaive(net, x, N);
     });
   await bench.run();
   const perImage = bench.tasks.map((t) => {

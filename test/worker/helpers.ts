@@ -2,6 +2,7 @@ import { createApp } from "../../src/app";
 import { BUNDLED } from "../../src/model/bundled";
 import { ModelRegistry } from "../../src/model/registry";
 import type { Bindings } from "../../src/http/env";
+import { rng } from "../../src/nn/random";
 
 /** A fresh app over the bundled weights with its own registry (nothing decoded yet). */
 export function freshApp(files: Record<string, ArrayBuffer> = BUNDLED, defaultModel = "mnist-mlp") {
@@ -25,11 +26,10 @@ export const binary = (bytes: Uint8Array, headers: Record<string, string> = {}):
 
 /** n deterministic "digit-like" images: mostly zeros, some ink, as bytes. */
 export function imageBytes(n: number, seed = 1): Uint8Array {
-  let s = seed >>> 0;
+  const r = rng(seed);
   const out = new Uint8Array(n * 784);
   for (let i = 0; i < out.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const u = s / 4294967296;
+    const u = r();
     out[i] = u < 0.75 ? 0 : Math.floor(u * 256);
   }
   return out;
@@ -50,4 +50,10 @@ export async function expectProblem(res: Response, status: number): Promise<Reco
   const body = JSON.parse(text) as Record<string, unknown>;
   if (body.status !== status || typeof body.detail !== "string" || body.error !== body.detail) throw new Error(`bad problem body: ${text}`);
   return body;
+}
+
+/** The value, after asserting it is there: a missing field fails the test instead of skipping its checks. */
+export function present<T>(v: T | undefined | null): T {
+  if (v === undefined || v === null) throw new Error("expected a value, got none");
+  return v;
 }
