@@ -10,6 +10,11 @@ export interface MnistOptions {
   size?: number;
   /** Side of the square the ink's bounding box is fitted into. @default 20 */
   box?: number;
+  /**
+   * What lands on the field's centre: the ink's centre of mass (MNIST), or
+   * the middle of its box (Fashion-MNIST, with box = size). @default "mass"
+   */
+  centre?: "mass" | "box";
 }
 
 export interface MnistImage {
@@ -260,7 +265,7 @@ export function toMnist(img: Raster, opts: MnistOptions = {}): MnistImage {
   const nw = Math.max(1, Math.min(B, Math.round(w * s)));
   const nh = Math.max(1, Math.min(B, Math.round(h * s)));
   const small = resampleArea(v, W, box, nw, nh).map((p) => Math.round(p));
-  const [cx, cy] = centreOfMass(small, nw, nh);
+  const [cx, cy] = opts.centre === "box" ? [nw / 2, nh / 2] : centreOfMass(small, nw, nh);
   const ox = Math.round(S / 2 - cx);
   const oy = Math.round(S / 2 - cy);
   const pixels = new Uint8Array(S * S);

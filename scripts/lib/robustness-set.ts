@@ -1,8 +1,10 @@
 // The robustness set: MNIST test digits made to look drawn, scanned or
 // photographed. Each variant takes a 28×28 digit (ink high) and gives a
 // picture as a client would send it, usually dark ink on white paper.
-// Deterministic: a variant's randomness comes from the digit's index.
+// Deterministic: each picture's randomness comes from a generator seeded
+// with the digit's index (src/nn/random.ts).
 import type { Raster } from "../../src/image/raster";
+import { morph } from "./augment";
 
 /** Ink levels (H, W) as floats in [0, 255]. */
 interface Ink {
@@ -55,13 +57,10 @@ export function rotate(a: Ink, deg: number): Ink {
   return { v, W: a.W, H: a.H };
 }
 
-/** Grey dilation (max) or erosion (min) over a 3×3 cross: strokes one pixel thicker or thinner on each side. */
-export function morph(a: Ink, op: "dilate" | "erode"): Ink {
-  const pick = op === "dilate" ? Math.max : Math.min;
-  const v = new Float32Array(a.W * a.H);
-  const at = (x: number, y: number) => (x >= 0 && y >= 0 && x < a.W && y < a.H ? a.v[y * a.W + x] : 0);
-  for (let y = 0; y < a.H; y++) for (let x = 0; x < a.W; x++) v[y * a.W + x] = pick(at(x, y), at(x - 1, y), at(x + 1, y), at(x, y - 1), at(x, y + 1));
-  return { v, W: a.W, H: a.H };
+/** Strokes one pixel thicker or thinner on each side, with the trainer's 3×3 cross morphology. */
+function thickness(a: Ink, op: "dilate" | "erode"): Ink {
+  if (a.W !== a.H) throw new Error("thickness: expects square ink");
+  return { v: Float32Array.from(morph(Uint8Array.from(a.v, Math.round), a.W, op)), W: a.W, H: a.H };
 }
 
 /** Puts ink on a larger canvas W × H at (x0, y0). */
@@ -95,20 +94,6 @@ export function print(a: Ink, opts: Paper = {}, rand: () => number = Math.random
   return { width: a.W, height: a.H, channels: 1, data };
 }
 
-/** The same picture with four channels, as jpeg-js's encoder wants. */
-export function rgba(img: Raster): Uint8Array {
-  if (img.channels !== 1) throw new Error("rgba: expects a grey raster");
-  const out = new Uint8Array(img.width * img.height * 4).fill(255);
-  for (let i = 0; i < img.data.length; i++) out[i * 4] = out[i * 4 + 1] = out[i * 4 + 2] = img.data[i];
-  return out;
-}
-
-/** A seeded uniform [0, 1) generator (LCG), so the set is the same on every run. */
-export function seeded(seed: number): () => number {
-  let s = (seed * 2654435761) >>> 0;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
-}
-
 export type Variant = { name: string; what: string; make: (digit: Uint8Array, rand: () => number) => Raster };
 
 const digitInk = (d: Uint8Array): Ink => ({ v: Float32Array.from(d), W: 28, H: 28 });
@@ -126,8 +111,8 @@ export const VARIANTS: Variant[] = [
     what: "280×280 turned 10–20° either way",
     make: (d, r) => print(rotate(resize(digitInk(d), 280, 280), (r() < 0.5 ? -1 : 1) * (10 + 10 * r()))),
   },
-  { name: "thicker", what: "strokes +1 px (of 28) wide, then 280×280", make: (d) => print(resize(morph(resize(digitInk(d), 56, 56), "dilate"), 280, 280)) },
-  { name: "thinner", what: "strokes −1 px (of 28) wide, then 280×280", make: (d) => print(resize(morph(resize(digitInk(d), 56, 56), "erode"), 280, 280)) },
+  { name: "thicker", what: "strokes +1 px (of 28) wide, then 280×280", make: (d) => print(resize(thickness(resize(digitInk(d), 56, 56), "dilate"), 280, 280)) },
+  { name: "thinner", what: "strokes −1 px (of 28) wide, then 280×280", make: (d) => print(resize(thickness(resize(digitInk(d), 56, 56), "erode"), 280, 280)) },
   { name: "inverted", what: "280×280, white on black", make: (d) => print(resize(digitInk(d), 280, 280), { paper: 0, ink: 255 }) },
   {
     name: "scanned",
