@@ -147,7 +147,7 @@ describe("toMnist", () => {
 describe("toMnist for Fashion-MNIST", () => {
   it("should fill the field and centre the box, not the mass", () => {
     // An L: most of its mass is low and left, its box is square.
-    const img = rect(rect(paper(100, 100), 20, 10, 10, 80), 20, 80, 60, 10);
+    const img = rect(rect(paper(110, 110), 20, 10, 10, 80), 20, 80, 80, 10);
     const { pixels } = toMnist(img, { box: 28, centre: "box" });
     expect(box(pixels)).toEqual([0, 0, 28, 28]);
     expect(toMnist(img).pixels).not.toEqual(pixels);
