@@ -68,7 +68,9 @@ export function onError(err: Error, c: Context): Response {
     const status = err.status as ContentfulStatusCode;
     let detail = err.message || TITLES[status] || "Error";
     if (status === 400 && /JSON/i.test(detail)) detail = 'the body is not valid JSON; send a JSON object such as {"input": [...784 numbers]}';
-    if (status === 415) detail = "unsupported Content-Type; send application/json or application/octet-stream";
+    if (status === 400 && /FormData/.test(detail))
+      detail = "the multipart body is malformed; send multipart/form-data (with its boundary) holding one file part per image";
+    if (status === 415) detail = "unsupported Content-Type; send application/json, application/octet-stream, image/png, image/jpeg or multipart/form-data";
     return problemResponse(c, status, { detail });
   }
   console.error(JSON.stringify({ level: "error", msg: "unhandled error", path: c.req.path, error: String(err?.stack ?? err) }));

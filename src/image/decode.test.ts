@@ -3,7 +3,7 @@ import { encode as encodeJpeg } from "jpeg-js";
 import { describe, expect, it } from "vitest";
 import { decodeImage } from "./decode";
 import { toMnist } from "./preprocess";
-import { ImageError } from "./raster";
+import { ImageError, toRgba } from "./raster";
 
 const W = 37;
 const H = 29;
@@ -121,7 +121,9 @@ describe("decodeImage: PNG", () => {
     const ink = new Uint8Array(40 * 40);
     for (let y = 8; y < 32; y++) for (let x = 15; x < 21; x++) ink[y * 40 + x] = 255;
     const ga = new Uint8Array(40 * 40 * 2);
-    ink.forEach((a, i) => ga.set([0, a], i * 2));
+    ink.forEach((a, i) => {
+      ga.set([0, a], i * 2);
+    });
     const onWhite = ink.map((a) => 255 - a);
     const fromAlpha = toMnist(decodeImage(encodePng({ width: 40, height: 40, data: ga, channels: 2, depth: 8 }), "image/png"));
     const fromGrey = toMnist(decodeImage(encodePng({ width: 40, height: 40, data: onWhite, channels: 1, depth: 8 }), "image/png"));
@@ -198,5 +200,12 @@ describe("decodeImage: types", () => {
     expect(e.status).toBe(400);
     expect(e.message).toMatch(/does not start with the PNG signature/);
     expect(refusal(() => decodeImage(new Uint8Array(0), "image/jpeg")).status).toBe(400);
+  });
+});
+
+describe("toRgba", () => {
+  it("should spread grey and keep alpha", () => {
+    expect([...toRgba({ width: 2, height: 1, channels: 2, data: new Uint8Array([10, 20, 30, 40]) })]).toEqual([10, 10, 10, 20, 30, 30, 30, 40]);
+    expect([...toRgba({ width: 1, height: 1, channels: 3, data: new Uint8Array([1, 2, 3]) })]).toEqual([1, 2, 3, 255]);
   });
 });

@@ -91,6 +91,35 @@ function jpegSize(b: Uint8Array): [number, number] {
   throw corrupt("JPEG", "no image data (SOS) was found");
 }
 
+/** What an image file's header says, read without decoding a pixel. */
+export interface ImageHeader {
+  format: Format;
+  width: number;
+  height: number;
+}
+
+/**
+ * Reads an image's format and size from its header, checking that the file
+ * is whole. Throws ImageError 415 for a type other than PNG or JPEG, 400 for
+ * corrupt or truncated data.
+ */
+export function imageHeader(bytes: Uint8Array, contentType: string): ImageHeader {
+  const declared = formatOf(contentType);
+  if (!declared) throw new ImageError(`unsupported image type "${contentType}"; send image/png or image/jpeg`, 415);
+  // The bytes decide: a JPEG sent as image/png (a renamed file) decodes all the same.
+  const format = sniff(bytes);
+  if (!format) throw corrupt(declared, `it does not start with the ${declared} signature`);
+  const [width, height] = format === "PNG" ? pngSize(bytes) : jpegSize(bytes);
+  if (width === 0 || height === 0) throw corrupt(format, `its header says ${width}×${height} pixels`);
+  return { format, width, height };
+}
+
+/** The 413 for an image over the pixel limit. */
+export function checkPixels({ width, height }: ImageHeader, maxPixels: number): void {
+  if (width * height > maxPixels)
+    throw new ImageError(`the image is ${width}×${height} = ${width * height} pixels; the limit is ${maxPixels} (MAX_IMAGE_PIXELS). Scale it down first.`, 413);
+}
+
 /**
  * Decodes a PNG or JPEG into 8-bit pixels.
  * Grey, grey + alpha, RGB, RGBA, palette (with or without transparency) and
@@ -103,15 +132,9 @@ function jpegSize(b: Uint8Array): [number, number] {
  * const img = decodeImage(new Uint8Array(await file.arrayBuffer()), file.type, 2048 * 2048);
  */
 export function decodeImage(bytes: Uint8Array, contentType: string, maxPixels: number = DEFAULT_MAX_IMAGE_PIXELS): Raster {
-  const declared = formatOf(contentType);
-  if (!declared) throw new ImageError(`unsupported image type "${contentType}"; send image/png or image/jpeg`, 415);
-  // The bytes decide: a JPEG sent as image/png (a renamed file) decodes all the same.
-  const format = sniff(bytes);
-  if (!format) throw corrupt(declared, `it does not start with the ${declared} signature`);
-  const [width, height] = format === "PNG" ? pngSize(bytes) : jpegSize(bytes);
-  if (width === 0 || height === 0) throw corrupt(format, `its header says ${width}×${height} pixels`);
-  if (width * height > maxPixels)
-    throw new ImageError(`the image is ${width}×${height} = ${width * height} pixels; the limit is ${maxPixels} (MAX_IMAGE_PIXELS). Scale it down first.`, 413);
+  const header = imageHeader(bytes, contentType);
+  checkPixels(header, maxPixels);
+  const { format } = header;
   try {
     return format === "PNG" ? png(bytes) : jpeg(bytes, maxPixels);
   } catch (e) {

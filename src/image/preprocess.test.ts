@@ -94,7 +94,9 @@ describe("toMnist", () => {
     const grey = zero(paper(90, 120));
     // Black ink whose alpha is the grey picture's darkness; the ground is fully transparent.
     const rgba: Raster = { width: 90, height: 120, channels: 4, data: new Uint8Array(90 * 120 * 4) };
-    grey.data.forEach((g, i) => rgba.data.set([0, 0, 0, 255 - g], i * 4));
+    grey.data.forEach((g, i) => {
+      rgba.data.set([0, 0, 0, 255 - g], i * 4);
+    });
     expect([...toMnist(rgba).pixels]).toEqual([...toMnist(grey).pixels]);
     // White ink on a transparent ground vanishes on white; its alpha still draws it.
     rgba.data.forEach((_, i) => {
@@ -106,7 +108,9 @@ describe("toMnist", () => {
   it("should read RGB by its luma", () => {
     const grey = zero(paper(60, 60));
     const rgb: Raster = { width: 60, height: 60, channels: 3, data: new Uint8Array(60 * 60 * 3) };
-    grey.data.forEach((g, i) => rgb.data.set(g === 0 ? [0, 0, 40] : [255, 255, 255], i * 3));
+    grey.data.forEach((g, i) => {
+      rgb.data.set(g === 0 ? [0, 0, 40] : [255, 255, 255], i * 3);
+    });
     expect([...toMnist(rgb).pixels]).toEqual([...toMnist(grey).pixels]);
   });
 
@@ -137,6 +141,16 @@ describe("toMnist", () => {
     const { pixels } = toMnist(rect(paper(50, 50), 5, 5, 10, 40), { size: 16, box: 12 });
     expect(pixels.length).toBe(256);
     expect(boundingBox(Float32Array.from(pixels), 16, 16)[3]).toBe(12);
+  });
+});
+
+describe("toMnist for Fashion-MNIST", () => {
+  it("should fill the field and centre the box, not the mass", () => {
+    // An L: most of its mass is low and left, its box is square.
+    const img = rect(rect(paper(110, 110), 20, 10, 10, 80), 20, 80, 80, 10);
+    const { pixels } = toMnist(img, { box: 28, centre: "box" });
+    expect(box(pixels)).toEqual([0, 0, 28, 28]);
+    expect(toMnist(img).pixels).not.toEqual(pixels);
   });
 });
 

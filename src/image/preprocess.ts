@@ -10,6 +10,11 @@ export interface MnistOptions {
   size?: number;
   /** Side of the square the ink's bounding box is fitted into. @default 20 */
   box?: number;
+  /**
+   * What lands on the field's centre: the ink's centre of mass (MNIST), or
+   * the middle of its box (Fashion-MNIST, with box = size). @default "mass"
+   */
+  centre?: "mass" | "box";
 }
 
 export interface MnistImage {
@@ -126,14 +131,15 @@ function orient(img: Raster): Oriented {
 
 /**
  * Ink levels (H, W) in [0, 255] of a picture, ink high, stretched so the
- * ground plus its noise (four median deviations) is 0 and the strongest ink
+ * ground plus its noise (eight median deviations, over five standard
+ * deviations of Gaussian noise) is 0 and the strongest ink
  * 255: a scan's grey paper and JPEG speckle become background, a clean
  * picture is left as it is.
  * Throws ImageError 422 when ink and ground are too close to tell apart.
  */
 export function ink(img: Raster): { ink: Float32Array; inverted: boolean } {
   const { v, inverted, ground, peak, noise } = orient(img);
-  const black = Math.min(ground + 4 * noise, peak);
+  const black = Math.min(ground + 8 * noise, peak);
   if (peak - black < MIN_CONTRAST) throw blank();
   const k = 255 / (peak - black);
   for (let i = 0; i < v.length; i++) v[i] = v[i] <= black ? 0 : Math.min(255, (v[i] - black) * k);
@@ -259,7 +265,7 @@ export function toMnist(img: Raster, opts: MnistOptions = {}): MnistImage {
   const nw = Math.max(1, Math.min(B, Math.round(w * s)));
   const nh = Math.max(1, Math.min(B, Math.round(h * s)));
   const small = resampleArea(v, W, box, nw, nh).map((p) => Math.round(p));
-  const [cx, cy] = centreOfMass(small, nw, nh);
+  const [cx, cy] = opts.centre === "box" ? [nw / 2, nh / 2] : centreOfMass(small, nw, nh);
   const ox = Math.round(S / 2 - cx);
   const oy = Math.round(S / 2 - cy);
   const pixels = new Uint8Array(S * S);

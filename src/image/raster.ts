@@ -21,3 +21,23 @@ export class ImageError extends Error {
     this.status = status;
   }
 }
+
+/**
+ * Any raster as RGBA bytes (grey spread to R, G and B; alpha 255 when there
+ * is none): what a canvas's ImageData and jpeg-js's encoder take.
+ * @example ctx.putImageData(new ImageData(new Uint8ClampedArray(toRgba(img)), img.width), 0, 0);
+ */
+export function toRgba(img: Raster): Uint8Array {
+  const { channels: ch, data } = img;
+  const n = img.width * img.height;
+  const out = new Uint8Array(n * 4);
+  for (let i = 0; i < n; i++) {
+    const p = i * ch;
+    const grey = ch < 3;
+    out[i * 4] = data[p];
+    out[i * 4 + 1] = grey ? data[p] : data[p + 1];
+    out[i * 4 + 2] = grey ? data[p] : data[p + 2];
+    out[i * 4 + 3] = ch === 2 || ch === 4 ? data[p + ch - 1] : 255;
+  }
+  return out;
+}

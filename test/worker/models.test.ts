@@ -192,7 +192,13 @@ describe("GET /openapi.json and /docs", () => {
     ])
       expect(Object.keys(doc.paths)).toContain(path);
     const predict = doc.paths["/v1/predict"].post as { requestBody: { content: Record<string, unknown> } };
-    expect(Object.keys(predict.requestBody.content)).toEqual(["application/json", "application/octet-stream"]);
+    expect(Object.keys(predict.requestBody.content)).toEqual([
+      "application/json",
+      "application/octet-stream",
+      "image/png",
+      "image/jpeg",
+      "multipart/form-data",
+    ]);
   });
 
   it("should serve Swagger UI from this origin, nothing from a CDN", async () => {
