@@ -26,9 +26,6 @@ function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** 28 rows of 28, or 784 numbers, flattened. */
-const flat = (input: number[] | number[][]): number[] => (input as (number | number[])[]).flat();
-
 async function classify(): Promise<void> {
   const gen = generation;
   const model = picker.value || undefined;
@@ -51,7 +48,7 @@ async function classify(): Promise<void> {
     } else {
       const res = await api.predictImage(source, { model, debug: true, top_k: 0 });
       shown = res as Shown;
-      seen = res.input ? flat(res.input) : undefined;
+      seen = res.input?.flat();
     }
     if (gen !== generation) return;
     if (!shown?.probabilities) throw new Error("the answer has no probabilities; reload the page");

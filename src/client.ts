@@ -6,7 +6,7 @@
 // package: the declarations there name only `hono` types, so a consumer never
 // compiles this project's server source.
 import type { Hono } from "hono";
-import { hc, type InferResponseType } from "hono/client";
+import { hc, type InferRequestType, type InferResponseType } from "hono/client";
 import type { BlankEnv, Schema } from "hono/types";
 import type { AppType as ServerApp } from "./app";
 import type { AppEnv } from "./http/env";
@@ -35,11 +35,11 @@ export type Prediction = NonNullable<PredictResponse["predictions"]>[number];
 export type ModelCard = InferResponseType<Routes["v1"]["models"][":model"]["$get"], 200>;
 /** GET /v1/models: the default model's name and every card. */
 export type ModelList = InferResponseType<Routes["v1"]["models"]["$get"], 200>;
+type PredictQuery = NonNullable<InferRequestType<Routes["v1"]["predict"]["$post"]>["query"]>;
 /** What to answer: probabilities (softmax), logits, or only the label. */
-export type OutputKind = "probabilities" | "logits" | "label";
-
-/** An image answer with `debug`: the 28×28 the network saw, 0 = background, 255 = ink. */
-export type ImagePredictResponse = PredictResponse & { input?: number[] | number[][] };
+export type OutputKind = NonNullable<PredictQuery["output"]>;
+/** How a picture becomes 28×28: MNIST's recipe (default), or none for a picture that is 28×28 already. */
+export type Preprocess = NonNullable<PredictQuery["preprocess"]>;
 
 /** An RFC 9457 problem, as every error of the service is. */
 export interface Problem {
@@ -76,8 +76,10 @@ export interface PredictOptions {
 }
 
 export interface ImageOptions extends PredictOptions {
-  /** Add `input`, the 28×28 image the network saw after preprocessing. @default false */
+  /** Add `input`, the 28 rows of 28 bytes the network saw (0 = background, 255 = ink), and `inverted`. @default false */
   debug?: boolean;
+  /** @default "mnist" */
+  preprocess?: Preprocess;
 }
 
 /** Image bodies: a File or Blob (its type is used), or the bytes of a PNG or JPEG file. */
@@ -97,7 +99,7 @@ export interface Helpers {
    * @example
    * const { label, input } = await api.predictImage(file, { debug: true });
    */
-  predictImage(image: ImageBody, options?: ImageOptions): Promise<ImagePredictResponse>;
+  predictImage(image: ImageBody, options?: ImageOptions): Promise<PredictResponse>;
   /**
    * Classifies several PNG/JPEG images in one multipart/form-data request; the
    * answer's `predictions` are in the order given.
@@ -128,11 +130,12 @@ function helpers(baseUrl: string, options: ClientOptions = {}): Helpers {
   const base = baseUrl.replace(/\/+$/, "");
   const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
 
-  async function post(opts: ImageOptions, body: BodyInit, contentType: string | undefined): Promise<PredictResponse & ImagePredictResponse> {
+  async function post(opts: ImageOptions, body: BodyInit, contentType: string | undefined): Promise<PredictResponse> {
     const path = opts.model === undefined ? "/v1/predict" : `/v1/models/${encodeURIComponent(opts.model)}/predict`;
     const query = new URLSearchParams();
     if (opts.output) query.set("output", opts.output);
     if (opts.top_k !== undefined) query.set("top_k", String(opts.top_k));
+    if (opts.preprocess) query.set("preprocess", opts.preprocess);
     if (opts.debug) query.set("debug", "1");
     const q = query.toString() ? `?${query}` : "";
     const extra = typeof options.headers === "function" ? await options.headers() : options.headers;
@@ -153,7 +156,7 @@ function helpers(baseUrl: string, options: ClientOptions = {}): Helpers {
     }
     if (json === undefined)
       throw new ApiError({ type: "about:blank", title: "not JSON", status: res.status, detail: `expected a JSON answer, got: ${text.slice(0, 200)}` });
-    return json as PredictResponse & ImagePredictResponse;
+    return json as PredictResponse;
   }
 
   return {

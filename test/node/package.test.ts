@@ -15,11 +15,14 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { encode as encodePng } from "fast-png";
+import jpeg from "jpeg-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/lib/wrangler-dev";
 import { createApp } from "../../src/app";
 import { encodeIdxImages } from "../../src/data/idx";
 import { ModelRegistry } from "../../src/model/registry";
+import { DIGITS, draw } from "../fixtures/drawn";
 
 interface PackedFile {
   path: string;
@@ -130,7 +133,10 @@ export async function main(pixels: Uint8Array): Promise<string> {
   // @ts-expect-error: pixels are bytes, not a number array
   await api.predictPixels([0, 0, 0]);
   const image = await api.predictImage(new Blob([new Uint8Array(8)], { type: "image/png" }), { debug: true });
-  const seen: number[] | number[][] | undefined = image.input;
+  const seen: number[][] | undefined = image.input;
+  const batch = await api.predictImages([new Blob([new Uint8Array(8)], { type: "image/jpeg" }), new Uint8Array(8)], { preprocess: "mnist" });
+  // @ts-expect-error: preprocess is mnist or none
+  await api.predictImage(new Uint8Array(8), { preprocess: "resize" });
   // @ts-expect-error: an image is a Blob or bytes
   await api.predictImage("digit.png");
   try {
@@ -138,7 +144,7 @@ export async function main(pixels: Uint8Array): Promise<string> {
   } catch (e) {
     if (e instanceof ApiError) return e.problem.detail;
   }
-  return JSON.stringify([unchecked, accuracy, layers, acc, p.label, labels, seen]);
+  return JSON.stringify([unchecked, accuracy, layers, acc, p.label, labels, seen, batch.predictions?.[0]?.label]);
 }
 `;
 
@@ -188,7 +194,7 @@ const NODENEXT_TSCONFIG = {
 const CONSUMER_MJS = `import { readFileSync } from "node:fs";
 import { ApiError, createClient } from "mnist-edge/client";
 
-const [url, pixelsPath, idxPath] = process.argv.slice(2);
+const [url, pixelsPath, idxPath, pngPath, jpgPath] = process.argv.slice(2);
 const pixels = new Uint8Array(readFileSync(pixelsPath));
 const one = pixels.subarray(0, 784);
 const api = createClient(url);
@@ -205,6 +211,11 @@ const infer = await api.v2.models[":model"].infer.$post({
   json: { inputs: [{ name: "input", shape: [1, 784], datatype: "UINT8", data: Array.from(one) }], outputs: [{ name: "label" }] },
 });
 out.oip = await infer.json();
+const png = new Uint8Array(readFileSync(pngPath));
+const jpg = new Blob([readFileSync(jpgPath)], { type: "image/jpeg" });
+out.png = await api.predictImage(png, { debug: true });
+out.jpg = await api.predictImage(jpg, { model: "mnist-book", top_k: 1 });
+out.images = await api.predictImages([png, jpg], { top_k: 1 });
 try {
   await api.predictPixels(new Uint8Array(100));
 } catch (e) {
@@ -335,6 +346,11 @@ describe("a plain-JavaScript consumer under Node", () => {
     writeFileSync(join(consumer, "consumer.mjs"), CONSUMER_MJS);
     writeFileSync(join(consumer, "pixels.bin"), pixels);
     writeFileSync(join(consumer, "images.idx"), encodeIdxImages(pixels, N));
+    // A drawn 7, 200×200, dark on white: as PNG (grey) and JPEG (RGBA in, quality 90).
+    const seven = draw(DIGITS["7"], 200, 200);
+    writeFileSync(join(consumer, "digit.png"), encodePng({ width: 200, height: 200, data: seven.data, channels: 1, depth: 8 }));
+    const rgba = new Uint8Array(200 * 200 * 4).map((_, i) => (i % 4 === 3 ? 255 : seven.data[i >> 2]));
+    writeFileSync(join(consumer, "digit.jpg"), jpeg.encode({ width: 200, height: 200, data: rgba }, 90).data);
   });
   afterAll(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
 
@@ -349,7 +365,7 @@ describe("a plain-JavaScript consumer under Node", () => {
   for (const node of nodes) {
     it(`should call every kind of route with ${node === process.execPath ? `this Node (${process.version})` : `${node} (${system.stdout.trim()})`}`, async () => {
       // Asynchronously: the server answering it runs in this process.
-      const { stdout } = await promisify(execFile)(node, ["consumer.mjs", url, "pixels.bin", "images.idx"], {
+      const { stdout } = await promisify(execFile)(node, ["consumer.mjs", url, "pixels.bin", "images.idx", "digit.png", "digit.jpg"], {
         cwd: consumer,
         encoding: "utf8",
         timeout: 60_000,
@@ -388,6 +404,18 @@ describe("a plain-JavaScript consumer under Node", () => {
 
       expect(out.oip.model_name).toBe("mnist-mlp");
       expect(out.oip.outputs).toEqual([{ name: "label", shape: [1], datatype: "INT64", data: [wantJson.label] }]);
+
+      const image = (file: string, type: string, query: string) =>
+        direct(`${query}`, { method: "POST", headers: { "Content-Type": type }, body: readFileSync(join(consumer, file)) });
+      const wantPng = await image("digit.png", "image/png", "/v1/predict?debug=1");
+      expect(out.png).toEqual(wantPng);
+      expect(out.png.label).toBe(7);
+      expect(out.png.input).toHaveLength(28);
+      const wantJpg = await image("digit.jpg", "image/jpeg", "/v1/models/mnist-book/predict?top_k=1");
+      expect(out.jpg).toEqual(wantJpg);
+      expect(out.jpg.label).toBe(7);
+      expect(out.images.model).toBe("mnist-mlp");
+      expect(out.images.predictions.map((p: { label: number }) => p.label)).toEqual([7, 7]);
 
       expect(out.error).toMatchObject({ apiError: true, status: 400 });
       expect(out.error.detail).toMatch(/784/);
