@@ -30,9 +30,9 @@ const offsite: string[] = [];
 /** Uncaught errors and console errors of the pages. */
 const pageErrors: string[] = [];
 
-async function open(path: string, viewport = { width: 1100, height: 900 }): Promise<Page> {
+async function open(path: string, viewport = { width: 1100, height: 900 }, phone = false): Promise<Page> {
   // Reduced motion: the bars are drawn at their final width for the screenshots.
-  const context = await browser.newContext({ viewport, reducedMotion: "reduce" });
+  const context = await browser.newContext({ viewport, reducedMotion: "reduce", hasTouch: phone, isMobile: phone });
   await context.route("**/*", (route) => {
     const url = route.request().url();
     if (url.startsWith(dev.url) || url.startsWith("data:")) return route.continue();
@@ -69,6 +69,18 @@ const litPixels = (page: Page) =>
     for (let i = 0; i < d.length; i += 4) if (d[i] > 127) n++;
     return n;
   })()`);
+/** A finger's stroke on the pad: touch events through the DevTools protocol (Playwright has no touch move). */
+async function swipe(page: Page, stroke: [number, number][]): Promise<void> {
+  const box = await page.getByTestId("pad").boundingBox();
+  if (!box) throw new Error("the pad is not visible");
+  const cdp = await page.context().newCDPSession(page);
+  const point = ([fx, fy]: [number, number]) => [{ x: box.x + fx * box.width, y: box.y + fy * box.height }];
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: point(stroke[0]) });
+  for (const p of stroke.slice(1)) await cdp.send("Input.dispatchTouchEvent", { type: "touchMove", touchPoints: point(p) });
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+  await cdp.detach();
+}
+
 const label = (page: Page) => page.getByTestId("prediction").getAttribute("data-label");
 const line = (from: [number, number], to: [number, number], n = 12): [number, number][] =>
   Array.from({ length: n + 1 }, (_, i) => [from[0] + ((to[0] - from[0]) * i) / n, from[1] + ((to[1] - from[1]) * i) / n]);
@@ -178,13 +190,18 @@ describe.skipIf(!present && !required)(`the page in Chromium (${present ? CHROMI
     expect(pageErrors).toEqual([]);
   });
 
-  it("should fit a phone's width and show a visible error for a non-image file", async () => {
-    const page = await open("/", { width: 360, height: 740 });
+  it("should fit a phone's width, draw with a finger, and show a visible error for a non-image file", async () => {
+    const page = await open("/", { width: 360, height: 740 }, true);
     await expect.poll(() => page.getByTestId("model").locator("option").count()).toBeGreaterThan(1);
     const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
     expect(overflow).toBeLessThanOrEqual(0);
     const pad = await page.getByTestId("pad").boundingBox();
     expect(pad && pad.width > 200 && pad.x >= 0 && pad.x + pad.width <= 360).toBe(true);
+    const scrolled = await page.evaluate<number>("window.scrollY");
+    await swipe(page, line([0.52, 0.15], [0.48, 0.85], 24));
+    await expect.poll(() => label(page), { timeout: 15_000 }).toBe("1");
+    // The finger drew; it did not scroll the page (touch-action: none).
+    expect(await page.evaluate<number>("window.scrollY")).toBe(scrolled);
     await page.locator("#file").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("seven") });
     await expect.poll(() => page.locator("#error").textContent()).toMatch(/PNG or JPEG/);
     expect(await page.locator("#error").isVisible()).toBe(true);
