@@ -3,7 +3,6 @@
 // can serve models of their own; the Worker serves the bundled ones.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { swaggerUI } from "@hono/swagger-ui";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { etag } from "hono/etag";
@@ -14,6 +13,7 @@ import { timing } from "hono/timing";
 import type { ModelRegistry } from "./model/registry";
 import { apiToken, rateLimit } from "./http/access";
 import { finishDocument } from "./http/document";
+import { docsPage } from "./http/docs";
 import { contentEncoding } from "./http/encoding";
 import { type AppEnv, limitsOf } from "./http/env";
 import { responseHeaders } from "./http/headers";
@@ -122,7 +122,7 @@ export function createApp(registry: ModelRegistry) {
     );
     return c.json(document);
   });
-  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "mnist-edge API" }));
+  app.get("/docs", docsPage);
   app.notFound((c) => problemResponse(c, 404, { detail: `no route ${c.req.method} ${excerpt(c.req.path, 80)}; see GET /openapi.json or /docs` }));
   app.onError(onError);
   return routes;

@@ -4,6 +4,9 @@
 // which names it with a JSON pointer.
 // N = batch, D = the model's inputs (784 for 28×28).
 import { IdxError, isIdxImages, parseIdxImages } from "../data/idx";
+import { checkPixels, decodeImage, imageHeader, sniff } from "../image/decode";
+import { asMnist, type MnistOptions, toMnist } from "../image/preprocess";
+import { ImageError } from "../image/raster";
 import type { ModelHeader } from "../model/format";
 import type { Limits } from "./env";
 import { GzipError, inflate, isGzip } from "./encoding";
@@ -19,13 +22,22 @@ export interface Batch {
 }
 
 /** What a body's Content-Type makes of it; decided once, here. */
-export type BodyKind = "json" | "binary";
+export type BodyKind = "json" | "binary" | "image" | "multipart";
 
 const JSON_TYPE = /^application\/([a-z-.]+\+)?json/i;
 
-/** JSON for application/json and its +json relatives; everything else is binary pixels. */
+/**
+ * JSON for application/json and its +json relatives; one picture for image/*
+ * (PNG and JPEG decode, other types are a 415); a batch of pictures for
+ * multipart/form-data; everything else is binary pixels.
+ */
 export function bodyKind(contentType: string | undefined): BodyKind {
-  return JSON_TYPE.test(contentType ?? "") ? "json" : "binary";
+  const ct = contentType ?? "";
+  if (JSON_TYPE.test(ct)) return "json";
+  const essence = ct.split(";")[0].trim().toLowerCase();
+  if (essence.startsWith("image/")) return "image";
+  if (essence === "multipart/form-data") return "multipart";
+  return "binary";
 }
 
 /** Checks the batch size: none is a 400, more than MAX_BATCH a 413. */
@@ -252,4 +264,103 @@ export function binaryImages(bytes: Uint8Array, model: ModelHeader, limits: Limi
   const k = inkScale(model);
   for (let i = 0; i < x.length; i++) x[i] = (pixels[i] / 255) * k;
   return { x, N };
+}
+
+/** One picture sent: its bytes, its Content-Type and, from a multipart body, its part's name. */
+export interface ImageFile {
+  bytes: Uint8Array;
+  type: string;
+  name?: string;
+}
+
+/** How a picture becomes the network's input: MNIST's recipe, or taken as it is (exactly 28×28). */
+export type Preprocess = "mnist" | "none";
+
+/** Pictures as the network saw them: x, and for ?debug=1 each one's D bytes (ink high) and polarity. */
+export interface ImageBatch extends Batch {
+  seen: Uint8Array[];
+  inverted: boolean[];
+}
+
+/**
+ * The pictures of one request together may hold this many times
+ * MAX_IMAGE_PIXELS: decoding, not the network, is what costs, and a small
+ * PNG can claim millions of blank pixels.
+ */
+export const IMAGE_PIXELS_PER_REQUEST = 8;
+
+/**
+ * The files of a multipart/form-data body, in order, whatever their field
+ * names. A part sent as application/octet-stream (or with no type) is taken
+ * by its bytes when they are a PNG or JPEG.
+ */
+export async function multipartFiles(form: FormData): Promise<ImageFile[]> {
+  const files: ImageFile[] = [];
+  for (const [name, value] of form.entries()) {
+    if (typeof value === "string") badRequest(`multipart field "${name}" is text, not a file; send each image as a file part (image/png or image/jpeg)`);
+    const bytes = new Uint8Array(await value.arrayBuffer());
+    let type = value.type.split(";")[0].trim().toLowerCase();
+    if (type === "" || type === "application/octet-stream")
+      type = sniff(bytes) === "PNG" ? "image/png" : sniff(bytes) === "JPEG" ? "image/jpeg" : type || "no type";
+    files.push({ bytes, type, name: value.name || name });
+  }
+  return files;
+}
+
+/**
+ * PNG and JPEG pictures into x: each decoded, made MNIST-style (or, with
+ * preprocess "none", taken as it is) and scaled by the one rule. Every header
+ * is read first, so an oversized picture, or too many pixels in all, is
+ * refused before anything is decoded. A bad picture's error names its part.
+ */
+export function imageImages(files: ImageFile[], model: ModelHeader, limits: Limits, preprocess: Preprocess): ImageBatch {
+  const D = model.sizes[0];
+  const [side, cols] = model.inputShape;
+  if (model.inputShape.length !== 2 || side !== cols || side * cols !== D)
+    throw new ProblemError(422, { detail: `this model takes ${D} inputs, not a square picture; send JSON or binary pixels` });
+  checkBatch(files.length, limits, "");
+  const many = files.length > 1;
+  const fail = (e: unknown, n: number): never => {
+    if (!(e instanceof ImageError)) throw e;
+    const f = files[n];
+    const where = many ? `image ${n + 1} of ${files.length}${f.name ? ` ("${f.name}")` : ""}: ` : "";
+    throw new ProblemError(e.status, { detail: `${where}${e.message}`, ...(many ? { part: n } : {}) });
+  };
+  let total = 0;
+  files.forEach((f, n) => {
+    try {
+      const h = imageHeader(f.bytes, f.type);
+      checkPixels(h, limits.maxImagePixels);
+      total += h.width * h.height;
+    } catch (e) {
+      fail(e, n);
+    }
+  });
+  const budget = IMAGE_PIXELS_PER_REQUEST * limits.maxImagePixels;
+  if (total > budget)
+    throw new ProblemError(413, {
+      detail: `the images hold ${total} pixels in all; one request may hold ${budget} (${IMAGE_PIXELS_PER_REQUEST} × MAX_IMAGE_PIXELS). Send fewer or smaller images per request.`,
+      limit: budget,
+    });
+  // Digits by MNIST's recipe (box 20 of 28, centred by mass); Fashion-MNIST
+  // filled its field and centred the box.
+  const recipe: MnistOptions =
+    model.metadata.dataset === "fashion" ? { size: side, box: side, centre: "box" } : { size: side, box: Math.round((side * 20) / 28) };
+  const k = inkScale(model);
+  const N = files.length;
+  const x = new Float32Array(N * D);
+  const seen: Uint8Array[] = [];
+  const inverted: boolean[] = [];
+  files.forEach((f, n) => {
+    try {
+      const img = decodeImage(f.bytes, f.type, limits.maxImagePixels);
+      const m = preprocess === "none" ? asMnist(img, side) : toMnist(img, recipe);
+      for (let i = 0; i < D; i++) x[n * D + i] = (m.pixels[i] / 255) * k;
+      seen.push(m.pixels);
+      inverted.push(m.inverted);
+    } catch (e) {
+      fail(e, n);
+    }
+  });
+  return { x, N, seen, inverted };
 }

@@ -95,7 +95,9 @@ export function onError(err: Error, c: Context): Response {
       detail = isOip(c.req.path)
         ? 'the body is not valid JSON; send an inference request such as {"inputs": [{"name": "input", "shape": [1, 784], "datatype": "FP32", "data": [...784 numbers]}]}'
         : 'the body is not valid JSON; send a JSON object such as {"input": [...784 numbers]}';
-    if (status === 415) detail = "unsupported Content-Type; send application/json or application/octet-stream";
+    if (status === 400 && /FormData/.test(detail))
+      detail = "the multipart body is malformed; send multipart/form-data (with its boundary) holding one file part per image";
+    if (status === 415) detail = "unsupported Content-Type; send application/json, application/octet-stream, image/png, image/jpeg or multipart/form-data";
     return problemResponse(c, status, { detail });
   }
   console.error(JSON.stringify({ level: "error", msg: "unhandled error", path: c.req.path, error: String(err?.stack ?? err) }));

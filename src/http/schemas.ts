@@ -47,6 +47,14 @@ export const PredictBody = z
 export const PredictQuery = z.object({
   top_k: z.coerce.number().int().min(0).max(1000).optional().openapi({ description: "How many best classes to list (a JSON body's top_k wins)" }),
   output: OutputKindSchema.optional().openapi({ description: "probabilities, logits or label (a JSON body's output wins)" }),
+  preprocess: z.enum(["mnist", "none"]).optional().openapi({
+    description:
+      "For PNG and JPEG bodies: mnist (default) fits any picture by MNIST's recipe (ink's box into 20×20, centre of mass at the centre of 28×28); none takes an exactly 28×28 picture as it is, only made grey and ink-high",
+  }),
+  debug: z
+    .enum(["0", "1"])
+    .optional()
+    .openapi({ description: "For PNG and JPEG bodies: 1 adds `input`, the 28 rows of 28 bytes the network saw, and `inverted`" }),
 });
 
 export const TopEntry = z.object({ label: z.number().int(), name: z.string(), probability: z.number() });
@@ -59,6 +67,14 @@ export const PredictionSchema = z
     top: z.array(TopEntry).optional(),
     probabilities: z.array(z.number()).optional(),
     logits: z.array(z.number()).optional(),
+    input: z
+      .array(z.array(z.number().int()))
+      .optional()
+      .openapi({
+        description:
+          "With ?debug=1, for a PNG or JPEG: the 28 rows of 28 bytes the network saw (0 = background, 255 = ink); send it back as JSON with scale 255",
+      }),
+    inverted: z.boolean().optional().openapi({ description: "With ?debug=1: true when the picture was dark ink on a light ground" }),
   })
   .openapi("Prediction");
 
@@ -128,6 +144,21 @@ export const BinaryBody = z.string().openapi({
   format: "binary",
   description: "N×784 uint8 pixels (0 = background, 255 = ink), or a whole IDX3 image file with its header (magic 2051); gzip with Content-Encoding: gzip",
 });
+
+export const ImageBody = z.string().openapi({
+  format: "binary",
+  description:
+    "One PNG or JPEG of a digit, any size up to MAX_IMAGE_PIXELS: grey, RGB or RGBA (transparent ground composited on white), dark ink on light or light on dark (detected). Fitted into MNIST's 28×28 unless ?preprocess=none.",
+});
+
+// A plain OpenAPI schema, not zod: a zod form schema would make the route
+// validate the form and turn the typed client's JSON body into a form. The
+// parts are read in order by the handler (src/http/input.ts multipartFiles).
+export const MultipartImages = {
+  type: "object" as const,
+  description: "A batch: one file part per image (image/png or image/jpeg), any field names; the answer lists one prediction per file, in order.",
+  additionalProperties: { type: "string" as const, format: "binary" },
+};
 
 // The Open Inference Protocol (KServe v2 REST) bodies.
 export const OipTensorMetadata = z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number().int()) }).openapi("OipTensorMetadata");

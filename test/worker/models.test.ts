@@ -194,12 +194,22 @@ describe("GET /openapi.json and /docs", () => {
     ])
       expect(Object.keys(doc.paths)).toContain(path);
     const predict = doc.paths["/v1/predict"].post as { requestBody: { content: Record<string, unknown> } };
-    expect(Object.keys(predict.requestBody.content)).toEqual(["application/json", "application/octet-stream"]);
+    expect(Object.keys(predict.requestBody.content)).toEqual([
+      "application/json",
+      "application/octet-stream",
+      "image/png",
+      "image/jpeg",
+      "multipart/form-data",
+    ]);
   });
 
-  it("should serve Swagger UI", async () => {
+  it("should serve Swagger UI from this origin, nothing from a CDN", async () => {
     const res = await freshApp().call("/docs");
     expect(res.status).toBe(200);
-    expect(await res.text()).toMatch(/swagger/i);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await res.text();
+    const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+    expect(refs).toEqual(["/swagger-ui/swagger-ui.css", "/openapi.json", "/swagger-ui/swagger-ui-bundle.js", "/swagger-ui/init.js"]);
+    expect(html).not.toMatch(/https?:\/\//);
   });
 });
