@@ -1,14 +1,24 @@
 // The native JSON API: health, model cards and predictions.
 import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { endTime } from "hono/timing";
 import { argmax } from "../nn/functions";
-import type { OutputKind } from "../nn/network";
 import type { AppEnv } from "./env";
-import { getModel, infer, prediction, requireModel, startParse } from "./inference";
-import { binaryImages, type JsonImage, jsonImages } from "./input";
-import { badRequest } from "./problem";
-import { BinaryBody, Health, ModelCardSchema, ModelList, ModelParam, PredictBody, PredictQuery, PredictResponse, problem } from "./schemas";
+import { infer, requireModel, toPrediction, withModel } from "./inference";
+import { binaryBody, binaryImages, bodyKind, type ImageFile, imageImages, type JsonImage, jsonImages, multipartFiles } from "./input";
+import { badRequest, ProblemError } from "./problem";
+import {
+  BinaryBody,
+  Health,
+  ImageBody,
+  ModelCardSchema,
+  ModelList,
+  ModelParam,
+  MultipartImages,
+  PredictBody,
+  PredictQuery,
+  PredictResponse,
+  problem,
+} from "./schemas";
 import { validationHook } from "./validation";
 
 const health = createRoute({
@@ -36,33 +46,48 @@ const getCard = createRoute({
   },
 });
 
+/** Picture bodies: read by the handler, not by a validator. */
+const pictures = {
+  "image/png": { schema: ImageBody },
+  "image/jpeg": { schema: ImageBody },
+  "multipart/form-data": { schema: MultipartImages },
+};
+
 const predictRequest = {
   query: PredictQuery,
   body: {
     required: false,
-    description: "JSON images, or N×784 uint8 pixels / a whole IDX3 file as application/octet-stream (optionally Content-Encoding: gzip)",
+    description:
+      "JSON images; N×784 uint8 pixels or a whole IDX3 file as application/octet-stream (optionally Content-Encoding: gzip); one PNG or JPEG picture of any size; or several as multipart/form-data",
     content: {
       "application/json": { schema: PredictBody },
       "application/octet-stream": { schema: BinaryBody },
+      // Documented and accepted, but kept out of the route's types: the typed
+      // client derives one body type from every entry, and a form entry would
+      // turn its JSON body into a form.
+      ...(pictures as Record<never, never>),
     },
   },
 };
 
 const predictResponses = {
   200: { description: "Predictions", content: { "application/json": { schema: PredictResponse } } },
-  400: problem("Malformed JSON, wrong lengths, non-numbers or out-of-range values; `pointer` names the first bad element"),
+  400: problem("Malformed JSON, wrong lengths, non-numbers or out-of-range values (`pointer` names the first bad element); a corrupt or truncated picture"),
+  401: problem("API_TOKEN is set and the request has no valid `Authorization: Bearer` token (see WWW-Authenticate)"),
   404: problem("Unknown model; the answer lists the models"),
   405: problem("Wrong method; see the Allow header"),
-  413: problem("Body larger than MAX_BODY_BYTES or more images than MAX_BATCH"),
-  415: problem("Content-Type other than application/json or application/octet-stream"),
-  503: problem("The model's weights failed to decode"),
+  413: problem("Body larger than MAX_BODY_BYTES (after gzip inflation too), more images than MAX_BATCH, or a picture over MAX_IMAGE_PIXELS"),
+  415: problem("A Content-Type, or a multipart part's type, that is not one of the request bodies above, or a Content-Encoding other than gzip or identity"),
+  422: problem("A blank picture (no ink to read), or preprocess=none with a picture that is not 28×28"),
+  429: problem("Rate limited (when the RATE_LIMITER binding is set); see Retry-After"),
+  503: problem("The model's weights are broken (digest check, header or decode); only a redeploy fixes it"),
 };
 
 const predictModel = createRoute({
   method: "post",
   path: "/v1/models/{model}/predict",
   summary: "Classify one image or a batch with a given model",
-  middleware: [startParse] as const,
+  middleware: [withModel] as const,
   request: { params: ModelParam, ...predictRequest },
   responses: predictResponses,
 });
@@ -71,31 +96,70 @@ const predictDefault = createRoute({
   method: "post",
   path: "/v1/predict",
   summary: "Classify with the default model (mnist-mlp)",
-  middleware: [startParse] as const,
+  middleware: [withModel] as const,
   request: predictRequest,
   responses: predictResponses,
 });
 
 type PredictJson = z.infer<typeof PredictBody>;
+type PredictOptions = z.infer<typeof PredictQuery>;
 
-async function predict(c: Context<AppEnv>, modelName: string, body: PredictJson | string | undefined, query: { top_k?: number; output?: OutputKind }) {
-  // The validator hands an empty object for non-JSON bodies: the Content-Type decides.
-  const json = typeof body === "object" && /^application\/([a-z-.]+\+)?json/i.test(c.req.header("content-type") ?? "") ? body : undefined;
+/** The native predict handler: a JSON or binary body in, predictions out. */
+async function answerPredict(c: Context<AppEnv>, validated: PredictJson | string | undefined, query: PredictOptions) {
+  const model = c.var.model;
+  const name = c.req.param("model") ?? c.var.registry.defaultModel;
+  const kind = bodyKind(c.req.header("content-type"));
+  if (kind === "image" || kind === "multipart") return answerImages(c, kind, name, query);
+  // The validator hands an empty object for non-JSON bodies: the body kind decides.
+  const json = kind === "json" && typeof validated === "object" ? validated : undefined;
   if (json && (json.input === undefined) === (json.inputs === undefined)) badRequest('send exactly one of "input" (one image) or "inputs" (a batch)', "");
-  const model = getModel(c, modelName);
   const single = json?.input !== undefined;
   const { x, N } = json
-    ? jsonImages(c, single ? [json.input as JsonImage] : (json.inputs as JsonImage[]), json.scale ?? 1, model, single ? "/input" : "/inputs", single)
-    : await binaryImages(c, model);
-  endTime(c, "parse");
+    ? jsonImages(single ? [json.input as JsonImage] : (json.inputs as JsonImage[]), json.scale ?? 1, model, c.var.limits, single ? "/input" : "/inputs", single)
+    : binaryImages(await binaryBody(new Uint8Array(await c.req.arrayBuffer()), c.var.inflated === true, c.var.limits, model.sizes[0]), model, c.var.limits);
   // Options in the body win; the query string's apply to every body.
   const output = json?.output ?? query.output ?? "probabilities";
   const C = model.labels.length;
   const topK = Math.min(json?.top_k ?? query.top_k ?? 3, C);
   const y = infer(c, model, x, N, output);
-  if (single) return { model: modelName, ...prediction(model, y, output, topK) };
-  if (!json && output === "label") return { model: modelName, labels: Array.from(argmax(y, C)) };
-  return { model: modelName, predictions: Array.from({ length: N }, (_, n) => prediction(model, y.subarray(n * C, n * C + C), output, topK)) };
+  if (single) return { model: name, ...toPrediction(model, y, output, topK) };
+  if (!json && output === "label") return { model: name, labels: Array.from(argmax(y, C)) };
+  return { model: name, predictions: Array.from({ length: N }, (_, n) => toPrediction(model, y.subarray(n * C, n * C + C), output, topK)) };
+}
+
+async function formData(c: Context<AppEnv>): Promise<FormData> {
+  try {
+    return await c.req.formData();
+  } catch (e) {
+    if (e instanceof ProblemError) throw e;
+    badRequest(`the multipart body is malformed (${(e as Error)?.message ?? e}); send multipart/form-data, with its boundary, holding one file part per image`);
+  }
+}
+
+/**
+ * Pictures in: one PNG or JPEG body answers with one prediction; a
+ * multipart body with one per file, in order. ?debug=1 adds what the network
+ * saw, as 28 rows of 28 bytes.
+ */
+async function answerImages(c: Context<AppEnv>, kind: "image" | "multipart", name: string, query: PredictOptions) {
+  const model = c.var.model;
+  const files: ImageFile[] =
+    kind === "image"
+      ? [{ bytes: new Uint8Array(await c.req.arrayBuffer()), type: c.req.header("content-type") ?? "" }]
+      : await multipartFiles(await formData(c));
+  const { x, N, seen, inverted } = imageImages(files, model, c.var.limits, query.preprocess ?? "mnist");
+  const output = query.output ?? "probabilities";
+  const C = model.labels.length;
+  const topK = Math.min(query.top_k ?? 3, C);
+  const y = infer(c, model, x, N, output);
+  const side = model.inputShape[0];
+  const debug = (n: number) =>
+    query.debug === "1"
+      ? { input: Array.from({ length: side }, (_, r) => Array.from(seen[n].subarray(r * side, r * side + side))), inverted: inverted[n] }
+      : {};
+  const predictionOf = (n: number) => ({ ...toPrediction(model, y.subarray(n * C, n * C + C), output, topK), ...debug(n) });
+  if (kind === "image") return { model: name, ...predictionOf(0) };
+  return { model: name, predictions: Array.from({ length: N }, (_, n) => predictionOf(n)) };
 }
 
 export const native = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
@@ -109,5 +173,5 @@ export const native = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
     requireModel(c, model);
     return c.json(await c.var.registry.card(model), 200);
   })
-  .openapi(predictModel, async (c) => c.json(await predict(c, c.req.valid("param").model, c.req.valid("json"), c.req.valid("query")), 200))
-  .openapi(predictDefault, async (c) => c.json(await predict(c, c.var.registry.defaultModel, c.req.valid("json"), c.req.valid("query")), 200));
+  .openapi(predictModel, async (c) => c.json(await answerPredict(c, c.req.valid("json"), c.req.valid("query")), 200))
+  .openapi(predictDefault, async (c) => c.json(await answerPredict(c, c.req.valid("json"), c.req.valid("query")), 200));

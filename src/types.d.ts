@@ -1,4 +1,0 @@
-declare module "*.safetensors" {
-  const bytes: ArrayBuffer;
-  export default bytes;
-}
