@@ -10,17 +10,21 @@ import { requestId } from "hono/request-id";
 import { timing } from "hono/timing";
 import type { ModelRegistry } from "./model/registry";
 import { contentEncoding } from "./http/encoding";
-import { type AppEnv, limits } from "./http/env";
+import { type AppEnv, limitsOf } from "./http/env";
 import { native } from "./http/native";
 import { oip } from "./http/oip";
 import { onError, ProblemError, problemResponse } from "./http/problem";
+import { VERSION } from "./version";
 
 /** Middleware built once per configuration value, not once per request. */
 function perConfig<K, V>(make: (key: K) => V): (key: K) => V {
   const cache = new Map<K, V>();
   return (key) => {
     let v = cache.get(key);
-    if (v === undefined) cache.set(key, (v = make(key)));
+    if (v === undefined) {
+      v = make(key);
+      cache.set(key, v);
+    }
     return v;
   };
 }
@@ -72,8 +76,10 @@ export function createApp(registry: ModelRegistry) {
     }),
   );
   app.use((c, next) => {
+    const limits = limitsOf(c.env);
     c.set("registry", registry);
-    return bodyLimitFor(limits(c.env).maxBodyBytes)(c, next);
+    c.set("limits", limits);
+    return bodyLimitFor(limits.maxBodyBytes)(c, next);
   });
 
   app.use(contentEncoding());
@@ -84,7 +90,7 @@ export function createApp(registry: ModelRegistry) {
     openapi: "3.1.0",
     info: {
       title: "mnist-edge",
-      version: "0.1.0",
+      version: VERSION,
       description: "MNIST and Fashion-MNIST networks at the edge. Every error is application/problem+json (RFC 9457).",
     },
   });

@@ -11,10 +11,14 @@ export interface Evaluation {
   confusion: number[][];
 }
 
-/** Scales bytes into a network input buffer: x = pixel / scale. */
+/**
+ * Scales bytes into a network input buffer by the service's rule
+ * (src/http/input.ts): x = (pixel / 255) · (255 / scale), so that evaluation
+ * and the service feed the network bit-identical inputs.
+ */
 export function toInput(pixels: Uint8Array, scale: number, out = new Float32Array(pixels.length)): Float32Array {
-  const inv = 1 / scale;
-  for (let i = 0; i < pixels.length; i++) out[i] = pixels[i] * inv;
+  const k = 255 / scale;
+  for (let i = 0; i < pixels.length; i++) out[i] = (pixels[i] / 255) * k;
   return out;
 }
 

@@ -18,6 +18,11 @@ export interface IdxImages {
   pixels: Uint8Array;
 }
 
+/** True when bytes start like an IDX3 image file: a 16-byte header with magic 2051. */
+export function isIdxImages(bytes: Uint8Array): boolean {
+  return bytes.byteLength >= 16 && new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0) === IDX_IMAGES_MAGIC;
+}
+
 function header(bytes: Uint8Array, words: number, what: string): DataView {
   if (bytes.byteLength < words * 4) throw new IdxError(`${what}: ${bytes.byteLength} bytes is too short for an IDX header of ${words * 4} bytes`);
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -1,24 +1,27 @@
-// Content-Encoding for every request body: gzip is inflated (never past
-// MAX_BODY_BYTES, so a small bomb cannot expand), identity passes, anything
-// else is a 415. Handlers then see the plain body, JSON or binary alike.
+// Content-Encoding for every request body: gzip is inflated once, here
+// (never past MAX_BODY_BYTES, so a small bomb cannot expand), identity
+// passes, anything else is a 415. The inflated bytes replace the body in
+// Hono's body cache, so validators and handlers read the plain body, JSON or
+// binary alike, without a second request or a second inflation.
 import type { MiddlewareHandler } from "hono";
-import { type AppEnv, limits } from "./env";
+import type { AppEnv } from "./env";
 import { badRequest, ProblemError } from "./problem";
+
+/** True when bytes start with the gzip magic (RFC 1952: 1f 8b). */
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
 
 export function contentEncoding(): MiddlewareHandler<AppEnv> {
   return async function contentEncoding(c, next) {
     const declared = c.req.header("content-encoding")?.trim().toLowerCase();
-    if (declared === undefined || declared === "" || !c.req.raw.body) return next();
-    c.set("contentEncoding", declared);
-    if (declared === "identity") return next();
+    if (declared === undefined || declared === "" || declared === "identity" || !c.req.raw.body) return next();
     if (declared !== "gzip") throw new ProblemError(415, { detail: `Content-Encoding "${declared}" is not supported; send identity or gzip` });
     const raw = new Uint8Array(await c.req.raw.arrayBuffer());
-    if (raw[0] !== 0x1f || raw[1] !== 0x8b) badRequest("Content-Encoding is gzip but the body is not gzip data");
-    const body = await inflate(raw, limits(c.env).maxBodyBytes, true);
-    const headers = new Headers(c.req.raw.headers);
-    headers.delete("content-encoding");
-    headers.set("content-length", String(body.byteLength));
-    c.req.raw = new Request(c.req.raw.url, { method: c.req.raw.method, headers, body });
+    if (!isGzip(raw)) badRequest("Content-Encoding is gzip but the body is not gzip data");
+    const body = await inflate(raw, c.var.limits.maxBodyBytes, true);
+    (c.req.bodyCache as { arrayBuffer?: Promise<ArrayBuffer> }).arrayBuffer = Promise.resolve(body.buffer as ArrayBuffer);
+    c.set("inflated", true);
     return next();
   };
 }
@@ -30,7 +33,7 @@ export function contentEncoding(): MiddlewareHandler<AppEnv> {
 export async function inflate(raw: Uint8Array, maxBytes: number, required: true): Promise<Uint8Array>;
 export async function inflate(raw: Uint8Array, maxBytes: number, required: false): Promise<Uint8Array | null>;
 export async function inflate(raw: Uint8Array, maxBytes: number, required: boolean): Promise<Uint8Array | null> {
-  const reader = new Blob([raw]).stream().pipeThrough(new DecompressionStream("gzip")).getReader();
+  const reader = new Blob([raw as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("gzip")).getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {

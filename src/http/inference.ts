@@ -1,14 +1,17 @@
 // Running a batch through a model and shaping the answer, shared by the
 // native API and the Open Inference Protocol routes.
 import type { z } from "@hono/zod-openapi";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { endTime, setMetric, startTime } from "hono/timing";
 import type { ModelFile } from "../model/format";
-import { forward, type OutputKind } from "../nn/network";
 import { argmax } from "../nn/functions";
+import { forward, type OutputKind } from "../nn/network";
 import type { AppEnv } from "./env";
 import { ProblemError } from "./problem";
-import type { Prediction as PredictionSchema } from "./schemas";
+import type { PredictionSchema } from "./schemas";
+
+/** The only model version: weights are versioned by redeploying. */
+export const MODEL_VERSION = "1";
 
 /** Throws the 404 that lists the models unless `name` is one of them. */
 export function requireModel(c: Context<AppEnv>, name: string): void {
@@ -18,19 +21,33 @@ export function requireModel(c: Context<AppEnv>, name: string): void {
   throw new ProblemError(404, { detail: `unknown model "${name}"; available: ${models.join(", ")}`, models });
 }
 
-/** The decoded model, or a 404 that lists the models (503 when it fails to decode). */
-export function getModel(c: Context<AppEnv>, name: string): ModelFile {
-  requireModel(c, name);
-  return c.var.registry.get(name, (ms) => setMetric(c, "decode", ms, "decode weights"));
+/** A 404 unless `version` is absent or the one version. */
+export function requireVersion(version: string | undefined): void {
+  if (version !== undefined && version !== MODEL_VERSION)
+    throw new ProblemError(404, { detail: `model version "${version}" not found; the only version is "${MODEL_VERSION}"` });
 }
 
-/** Route middleware: the Server-Timing "parse" span opens before the body is read and checked. */
-export async function startParse(c: Context, next: () => Promise<void>): Promise<void> {
+/**
+ * Route middleware for inference: finds the model named by the path (or the
+ * default), decodes it on first use (its own Server-Timing span, "decode"),
+ * then opens the "parse" span, so reading and checking the body is timed
+ * apart from decoding. 404 for an unknown model, 503 for broken weights.
+ */
+export const withModel: MiddlewareHandler<AppEnv> = async function withModel(c, next) {
+  requireVersion(c.req.param("version"));
+  const name = c.req.param("model") ?? c.var.registry.defaultModel;
+  requireModel(c, name);
+  c.set(
+    "model",
+    c.var.registry.get(name, (ms) => setMetric(c, "decode", ms, "decode weights")),
+  );
   startTime(c, "parse", "read and check input");
   await next();
-}
+};
 
+/** The forward pass, timed as "infer"; x is (N, D), the answer (N, C). */
 export function infer(c: Context<AppEnv>, model: ModelFile, x: Float32Array, N: number, output: OutputKind): Float32Array {
+  endTime(c, "parse");
   startTime(c, "infer", "forward pass");
   const y = forward(model.network, x, N, output);
   endTime(c, "infer");
@@ -40,7 +57,7 @@ export function infer(c: Context<AppEnv>, model: ModelFile, x: Float32Array, N: 
 export type Prediction = z.infer<typeof PredictionSchema>;
 
 /** One row of the output as the native API answers it. */
-export function prediction(model: ModelFile, row: Float32Array, output: OutputKind, topK: number): Prediction {
+export function toPrediction(model: ModelFile, row: Float32Array, output: OutputKind, topK: number): Prediction {
   const label = argmax(row)[0];
   const name = model.labels[label];
   if (output === "label") return { label, name };

@@ -1,12 +1,10 @@
 // The native JSON API: health, model cards and predictions.
 import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { endTime } from "hono/timing";
 import { argmax } from "../nn/functions";
-import type { OutputKind } from "../nn/network";
 import type { AppEnv } from "./env";
-import { getModel, infer, prediction, requireModel, startParse } from "./inference";
-import { binaryImages, type JsonImage, jsonImages } from "./input";
+import { infer, requireModel, toPrediction, withModel } from "./inference";
+import { binaryBody, binaryImages, bodyKind, type JsonImage, jsonImages } from "./input";
 import { badRequest } from "./problem";
 import { BinaryBody, Health, ModelCardSchema, ModelList, ModelParam, PredictBody, PredictQuery, PredictResponse, problem } from "./schemas";
 import { validationHook } from "./validation";
@@ -62,7 +60,7 @@ const predictModel = createRoute({
   method: "post",
   path: "/v1/models/{model}/predict",
   summary: "Classify one image or a batch with a given model",
-  middleware: [startParse] as const,
+  middleware: [withModel] as const,
   request: { params: ModelParam, ...predictRequest },
   responses: predictResponses,
 });
@@ -71,31 +69,33 @@ const predictDefault = createRoute({
   method: "post",
   path: "/v1/predict",
   summary: "Classify with the default model (mnist-mlp)",
-  middleware: [startParse] as const,
+  middleware: [withModel] as const,
   request: predictRequest,
   responses: predictResponses,
 });
 
 type PredictJson = z.infer<typeof PredictBody>;
+type PredictOptions = z.infer<typeof PredictQuery>;
 
-async function predict(c: Context<AppEnv>, modelName: string, body: PredictJson | string | undefined, query: { top_k?: number; output?: OutputKind }) {
-  // The validator hands an empty object for non-JSON bodies: the Content-Type decides.
-  const json = typeof body === "object" && /^application\/([a-z-.]+\+)?json/i.test(c.req.header("content-type") ?? "") ? body : undefined;
+/** The native predict handler: a JSON or binary body in, predictions out. */
+async function answerPredict(c: Context<AppEnv>, validated: PredictJson | string | undefined, query: PredictOptions) {
+  const model = c.var.model;
+  const name = c.req.param("model") ?? c.var.registry.defaultModel;
+  // The validator hands an empty object for non-JSON bodies: the body kind decides.
+  const json = bodyKind(c.req.header("content-type")) === "json" && typeof validated === "object" ? validated : undefined;
   if (json && (json.input === undefined) === (json.inputs === undefined)) badRequest('send exactly one of "input" (one image) or "inputs" (a batch)', "");
-  const model = getModel(c, modelName);
   const single = json?.input !== undefined;
   const { x, N } = json
-    ? jsonImages(c, single ? [json.input as JsonImage] : (json.inputs as JsonImage[]), json.scale ?? 1, model, single ? "/input" : "/inputs", single)
-    : await binaryImages(c, model);
-  endTime(c, "parse");
+    ? jsonImages(single ? [json.input as JsonImage] : (json.inputs as JsonImage[]), json.scale ?? 1, model, c.var.limits, single ? "/input" : "/inputs", single)
+    : binaryImages(await binaryBody(new Uint8Array(await c.req.arrayBuffer()), c.var.inflated === true, c.var.limits), model, c.var.limits);
   // Options in the body win; the query string's apply to every body.
   const output = json?.output ?? query.output ?? "probabilities";
   const C = model.labels.length;
   const topK = Math.min(json?.top_k ?? query.top_k ?? 3, C);
   const y = infer(c, model, x, N, output);
-  if (single) return { model: modelName, ...prediction(model, y, output, topK) };
-  if (!json && output === "label") return { model: modelName, labels: Array.from(argmax(y, C)) };
-  return { model: modelName, predictions: Array.from({ length: N }, (_, n) => prediction(model, y.subarray(n * C, n * C + C), output, topK)) };
+  if (single) return { model: name, ...toPrediction(model, y, output, topK) };
+  if (!json && output === "label") return { model: name, labels: Array.from(argmax(y, C)) };
+  return { model: name, predictions: Array.from({ length: N }, (_, n) => toPrediction(model, y.subarray(n * C, n * C + C), output, topK)) };
 }
 
 export const native = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
@@ -109,5 +109,5 @@ export const native = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
     requireModel(c, model);
     return c.json(await c.var.registry.card(model), 200);
   })
-  .openapi(predictModel, async (c) => c.json(await predict(c, c.req.valid("param").model, c.req.valid("json"), c.req.valid("query")), 200))
-  .openapi(predictDefault, async (c) => c.json(await predict(c, c.var.registry.defaultModel, c.req.valid("json"), c.req.valid("query")), 200));
+  .openapi(predictModel, async (c) => c.json(await answerPredict(c, c.req.valid("json"), c.req.valid("query")), 200))
+  .openapi(predictDefault, async (c) => c.json(await answerPredict(c, c.req.valid("json"), c.req.valid("query")), 200));

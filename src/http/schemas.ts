@@ -1,6 +1,8 @@
 // The request and response schemas: the routes validate with them and the
 // OpenAPI document is generated from them, so the two cannot drift apart.
 import { z } from "@hono/zod-openapi";
+import type { ModelCard } from "../model/registry";
+import type { OutputKind } from "../nn/network";
 
 // An image is checked element by element by the handler (src/http/input.ts),
 // which names the first bad pixel with a JSON pointer. The schema checks only
@@ -19,14 +21,14 @@ export const Image = z
     },
   });
 
-export const OutputKind = z
-  .enum(["probabilities", "logits", "label"])
+export const OutputKindSchema = z
+  .enum(["probabilities", "logits", "label"] satisfies OutputKind[])
   .openapi({ description: "probabilities (softmax); logits (last affine output); label (arg-max only, softmax skipped)" });
 
 export const PredictOptions = {
   scale: z.number().positive().optional().openapi({ description: "Values are in [0, scale]: 1 (default) for intensities, 255 for raw bytes", example: 1 }),
   top_k: z.number().int().min(0).max(1000).optional().openapi({ description: "How many best classes to list in `top` (default 3)", example: 3 }),
-  output: OutputKind.optional(),
+  output: OutputKindSchema.optional(),
 };
 
 export const PredictBody = z
@@ -41,14 +43,15 @@ export const PredictBody = z
     example: { input: new Array(784).fill(0), top_k: 3 },
   });
 
+// Query options apply to every body; for a JSON body, the body's own fields win.
 export const PredictQuery = z.object({
-  top_k: z.coerce.number().int().min(0).max(1000).optional().openapi({ description: "For binary bodies: how many best classes to list" }),
-  output: OutputKind.optional().openapi({ description: "For binary bodies: probabilities, logits or label" }),
+  top_k: z.coerce.number().int().min(0).max(1000).optional().openapi({ description: "How many best classes to list (a JSON body's top_k wins)" }),
+  output: OutputKindSchema.optional().openapi({ description: "probabilities, logits or label (a JSON body's output wins)" }),
 });
 
 export const TopEntry = z.object({ label: z.number().int(), name: z.string(), probability: z.number() });
 
-export const Prediction = z
+export const PredictionSchema = z
   .object({
     label: z.number().int().openapi({ description: "Index of the most likely class" }),
     name: z.string().openapi({ description: "Its class name" }),
@@ -59,10 +62,10 @@ export const Prediction = z
   })
   .openapi("Prediction");
 
-export const PredictResponse = Prediction.partial()
+export const PredictResponse = PredictionSchema.partial()
   .extend({
     model: z.string(),
-    predictions: z.array(Prediction).optional().openapi({ description: "For a batch" }),
+    predictions: z.array(PredictionSchema).optional().openapi({ description: "For a batch" }),
     labels: z.array(z.number().int()).optional().openapi({ description: "Binary bodies with output=label: just the labels" }),
   })
   .openapi("PredictResponse");
@@ -99,7 +102,12 @@ export const ModelCardSchema = z
     error: z.string().optional(),
     metadata: z.record(z.string(), z.string()),
   })
-  .openapi("ModelCard");
+  .openapi("ModelCard") satisfies z.ZodType<ModelCard>;
+
+// The card's type lives with the registry; the schema must describe exactly it.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const cardSchemaMatchesType: Same<z.infer<typeof ModelCardSchema>, ModelCard> = true;
+void cardSchemaMatchesType;
 
 export const Health = z.object({ status: z.literal("ok") }).openapi("Health");
 
@@ -118,3 +126,35 @@ export const BinaryBody = z.string().openapi({
   format: "binary",
   description: "N×784 uint8 pixels (0 = background, 255 = ink), or a whole IDX3 image file with its header (magic 2051); gzip with Content-Encoding: gzip",
 });
+
+// The Open Inference Protocol (KServe v2 REST) bodies.
+export const OipTensorMetadata = z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number().int()) }).openapi("OipTensorMetadata");
+export const OipServerMetadata = z.object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) }).openapi("OipServerMetadata");
+export const OipModelMetadata = z
+  .object({ name: z.string(), versions: z.array(z.string()), platform: z.string(), inputs: z.array(OipTensorMetadata), outputs: z.array(OipTensorMetadata) })
+  .openapi("OipModelMetadata");
+export const OipReady = z.object({ name: z.string().optional(), ready: z.boolean() });
+export const OipLive = z.object({ live: z.boolean() });
+export const OipInferInput = z.object({
+  name: z.string(),
+  shape: z.array(z.number().int().nonnegative()),
+  datatype: z.string().openapi({ example: "FP32", description: "FP32 (values in [0, 1]) or UINT8 (0-255)" }),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  // Checked value by value by tensorImages (src/http/input.ts), which points
+  // at the first bad one (a zod array schema would visit every value again).
+  data: z
+    .custom<unknown[]>((v) => Array.isArray(v), { message: "expected an array of values" })
+    .openapi({ type: "array", items: {}, description: "Row-major values, flat or nested to the shape" }),
+});
+export const OipInferRequest = z
+  .object({
+    id: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    inputs: z.array(OipInferInput).min(1),
+    outputs: z.array(z.object({ name: z.string(), parameters: z.record(z.string(), z.unknown()).optional() })).optional(),
+  })
+  .openapi("OipInferRequest");
+export const OipInferOutput = z.object({ name: z.string(), shape: z.array(z.number().int()), datatype: z.string(), data: z.array(z.number()) });
+export const OipInferResponse = z
+  .object({ model_name: z.string(), model_version: z.string().optional(), id: z.string().optional(), outputs: z.array(OipInferOutput) })
+  .openapi("OipInferResponse");

@@ -42,7 +42,9 @@ describe("weights contract", () => {
     const x = new Float32Array(784).fill(0.3);
     const a = forward(model.network, x, 1);
     const b = forward(net, x, 1);
-    a.forEach((v, i) => expect(Math.abs(v - b[i])).toBeLessThan(2e-3));
+    a.forEach((v, i) => {
+      expect(Math.abs(v - b[i])).toBeLessThan(2e-3);
+    });
   });
 
   it("should accept a valid small model", () => {

@@ -6,31 +6,56 @@
 //                 input_scale = "255", plus free provenance keys.
 import { type Activation, isActivation } from "../nn/functions";
 import type { Layer, Network } from "../nn/network";
-import { parseSafetensors, SafetensorsError, serializeSafetensors, type TensorToWrite } from "./safetensors";
+import {
+  parseSafetensors,
+  readSafetensorsHeader,
+  SafetensorsError,
+  type SafetensorsHeader,
+  serializeSafetensors,
+  type TensorInfo,
+  type TensorToWrite,
+} from "./safetensors";
 
-export interface ModelFile {
-  network: Network;
-  metadata: Record<string, string>;
+/** What the contract says of a model, read from its header alone. */
+export interface ModelHeader {
+  /** Layer sizes: the inputs, then each layer's outputs, e.g. [784, 50, 100, 10]. */
+  sizes: number[];
+  /** One per layer. */
+  activations: Activation[];
+  /** Class names, one per output. */
   labels: string[];
   inputShape: number[];
   /** Raw pixel bytes are divided by this to give the network's input. */
   inputScale: number;
+  /** The weights' dtype ("F32", "F16", or "mixed"). */
   dtype: string;
+  /** Number of weights and biases. */
+  parameters: number;
+  metadata: Record<string, string>;
+}
+
+/** A decoded model: its header and the network ready to run. */
+export interface ModelFile extends ModelHeader {
+  network: Network;
 }
 
 export const DEFAULT_LABELS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
-/** Checks and decodes a weights file; every error names the tensor and the problem. */
-export function decodeModel(buffer: ArrayBuffer | Uint8Array): ModelFile {
-  const file = parseSafetensors(buffer);
-  const { tensors, metadata } = file;
-  const fail = (msg: string): never => {
-    throw new SafetensorsError(msg);
-  };
+function fail(msg: string): never {
+  throw new SafetensorsError(msg);
+}
 
-  const L = [...tensors.keys()].filter((k) => /^layers\.\d+\.weight$/.test(k)).length;
+/**
+ * Reads the contract from a safetensors header, touching no tensor data:
+ * layer sizes, activations, labels, input shape and scale, with their
+ * defaults. Every error names the tensor or key and the problem.
+ */
+export function describeHeader(header: SafetensorsHeader): ModelHeader {
+  const { entries, metadata } = header;
+  const byName = new Map(entries.map((e) => [e.name, e]));
+  const L = entries.filter((e) => /^layers\.\d+\.weight$/.test(e.name)).length;
   if (L === 0) fail('no tensor "layers.0.weight"; a model needs layers.{i}.weight [in, out] and layers.{i}.bias [out]');
-  for (const name of tensors.keys()) {
+  for (const { name } of entries) {
     const m = /^layers\.(\d+)\.(weight|bias)$/.exec(name);
     if (!m || Number(m[1]) >= L || String(Number(m[1])) !== m[1])
       fail(`tensor "${name}" is not part of the contract; expected layers.0..${L - 1}.weight and .bias only`);
@@ -38,26 +63,20 @@ export function decodeModel(buffer: ArrayBuffer | Uint8Array): ModelFile {
   const acts = (metadata.activations ?? "").split(",").map((s) => s.trim());
   if (!metadata.activations) fail('metadata "activations" is missing; give one per layer, e.g. "sigmoid,sigmoid,softmax"');
   if (acts.length !== L) fail(`metadata "activations" lists ${acts.length} activations for ${L} layers`);
-
-  const layers: Layer[] = [];
-  let dtype = "";
+  const sizes: number[] = [];
+  const dtypes = new Set<string>();
   for (let i = 0; i < L; i++) {
-    const W = tensors.get(`layers.${i}.weight`) ?? fail(`tensor "layers.${i}.weight" is missing`);
-    const b = tensors.get(`layers.${i}.bias`) ?? fail(`tensor "layers.${i}.bias" is missing`);
+    const W = byName.get(`layers.${i}.weight`) ?? fail(`tensor "layers.${i}.weight" is missing`);
+    const b = byName.get(`layers.${i}.bias`) ?? fail(`tensor "layers.${i}.bias" is missing`);
     if (W.shape.length !== 2) fail(`tensor "${W.name}" has shape [${W.shape}]; a weight is 2-D [in, out]`);
     if (b.shape.length !== 1 || b.shape[0] !== W.shape[1]) fail(`tensor "${b.name}" has shape [${b.shape}]; expected [${W.shape[1]}] to match ${W.name}`);
-    if (i > 0 && W.shape[0] !== layers[i - 1].outSize)
-      fail(`tensor "${W.name}" takes ${W.shape[0]} inputs but layer ${i - 1} gives ${layers[i - 1].outSize}; layer shapes must chain`);
-    const activation = acts[i];
-    if (!isActivation(activation)) fail(`layer ${i}: unknown activation "${activation}"; use step, sigmoid, relu, identity or softmax`);
-    for (const t of [W, b]) {
-      for (let j = 0; j < t.data.length; j++) if (!Number.isFinite(t.data[j])) fail(`tensor "${t.name}" holds a non-finite value (${t.data[j]}) at index ${j}`);
-    }
-    dtype = dtype && dtype !== W.dtype ? "mixed" : W.dtype;
-    layers.push({ W: W.data, b: b.data, inSize: W.shape[0], outSize: W.shape[1], activation: activation as Activation });
+    if (i > 0 && W.shape[0] !== sizes[i]) fail(`tensor "${W.name}" takes ${W.shape[0]} inputs but layer ${i - 1} gives ${sizes[i]}; layer shapes must chain`);
+    if (!isActivation(acts[i])) fail(`layer ${i}: unknown activation "${acts[i]}"; use step, sigmoid, relu, identity or softmax`);
+    if (i === 0) sizes.push(W.shape[0]);
+    sizes.push(W.shape[1]);
+    dtypes.add(W.dtype);
   }
-
-  const outSize = layers[L - 1].outSize;
+  const outSize = sizes[L];
   let labels: string[] = DEFAULT_LABELS.slice(0, outSize);
   if (metadata.labels !== undefined) {
     let parsed: unknown;
@@ -70,14 +89,37 @@ export function decodeModel(buffer: ArrayBuffer | Uint8Array): ModelFile {
     labels = parsed as string[];
   }
   if (labels.length !== outSize) fail(`metadata "labels" names ${labels.length} classes but the last layer gives ${outSize}`);
-
-  const inputShape = (metadata.input_shape ?? String(layers[0].inSize)).split(",").map(Number);
-  if (!inputShape.every((d) => Number.isSafeInteger(d) && d > 0) || inputShape.reduce((a, b) => a * b, 1) !== layers[0].inSize)
-    fail(`metadata "input_shape" ${metadata.input_shape} does not multiply to the ${layers[0].inSize} inputs of layers.0.weight`);
+  const inputShape = (metadata.input_shape ?? String(sizes[0])).split(",").map(Number);
+  if (!inputShape.every((d) => Number.isSafeInteger(d) && d > 0) || inputShape.reduce((a, b) => a * b, 1) !== sizes[0])
+    fail(`metadata "input_shape" ${metadata.input_shape} does not multiply to the ${sizes[0]} inputs of layers.0.weight`);
   const inputScale = Number(metadata.input_scale ?? "1");
   if (!(inputScale > 0 && Number.isFinite(inputScale))) fail(`metadata "input_scale" must be a positive number, got "${metadata.input_scale}"`);
+  return {
+    sizes,
+    activations: acts as Activation[],
+    labels,
+    inputShape,
+    inputScale,
+    dtype: dtypes.size === 1 ? [...dtypes][0] : "mixed",
+    parameters: entries.reduce((s, e) => s + e.shape.reduce((a, b) => a * b, 1), 0),
+    metadata,
+  };
+}
 
-  return { network: { layers }, metadata, labels, inputShape, inputScale, dtype };
+/** Checks and decodes a weights file: the header first, then every value. */
+export function decodeModel(buffer: ArrayBuffer | Uint8Array): ModelFile {
+  const header = readSafetensorsHeader(buffer);
+  const described = describeHeader(header);
+  const { tensors } = parseSafetensors(buffer, header);
+  const layers: Layer[] = described.activations.map((activation, i) => {
+    const W = tensors.get(`layers.${i}.weight`) as TensorInfo;
+    const b = tensors.get(`layers.${i}.bias`) as TensorInfo;
+    for (const t of [W, b]) {
+      for (let j = 0; j < t.data.length; j++) if (!Number.isFinite(t.data[j])) fail(`tensor "${t.name}" holds a non-finite value (${t.data[j]}) at index ${j}`);
+    }
+    return { W: W.data, b: b.data, inSize: described.sizes[i], outSize: described.sizes[i + 1], activation };
+  });
+  return { ...described, network: { layers } };
 }
 
 export interface EncodeOptions {

@@ -3,7 +3,7 @@ import { f16ToF32, f32ToF16 } from "./f16";
 import { MAX_HEADER_BYTES, parseSafetensors, SafetensorsError, serializeSafetensors } from "./safetensors";
 
 /** Builds a file from a header object and raw data bytes, exactly as given. */
-export function rawFile(header: unknown, data: Uint8Array = new Uint8Array(0), headerText?: string): Uint8Array {
+function rawFile(header: unknown, data: Uint8Array = new Uint8Array(0), headerText?: string): Uint8Array {
   const json = new TextEncoder().encode(headerText ?? JSON.stringify(header));
   const out = new Uint8Array(8 + json.length + data.length);
   new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
@@ -60,11 +60,13 @@ describe("safetensors", () => {
   });
 
   it("should store F16 and decode it to F32 within half precision", () => {
-    const a = new Float32Array([0, 1, -2, 0.1, 65504, 1e-6, 3.14159]);
+    const a = new Float32Array([0, 1, -2, 0.1, 65504, 1e-6, 3.3]);
     const bytes = serializeSafetensors([{ name: "h", shape: [7], data: a, dtype: "F16" }]);
     const h = parseSafetensors(bytes).tensors.get("h");
     expect(h?.dtype).toBe("F16");
-    h?.data.forEach((v, i) => expect(Math.abs(v - a[i])).toBeLessThanOrEqual(Math.abs(a[i]) * 2 ** -11 + 6e-8));
+    h?.data.forEach((v, i) => {
+      expect(Math.abs(v - a[i])).toBeLessThanOrEqual(Math.abs(a[i]) * 2 ** -11 + 6e-8);
+    });
   });
 
   it("should convert F16 exactly for every finite half value", () => {

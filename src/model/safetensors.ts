@@ -152,12 +152,13 @@ export function readSafetensorsHeader(buffer: ArrayBuffer | Uint8Array): Safeten
 }
 
 /**
- * Parses a safetensors file held in memory and decodes every tensor to F32.
+ * Parses a safetensors file held in memory and decodes every tensor to F32;
+ * `header` spares a second read when the caller has read it already.
  * Throws SafetensorsError on anything the reference implementation refuses.
  */
-export function parseSafetensors(buffer: ArrayBuffer | Uint8Array): SafetensorsFile {
+export function parseSafetensors(buffer: ArrayBuffer | Uint8Array, header: SafetensorsHeader = readSafetensorsHeader(buffer)): SafetensorsFile {
   const bytes = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
-  const { entries, metadata, headerBytes, dataStart } = readSafetensorsHeader(bytes);
+  const { entries, metadata, headerBytes, dataStart } = header;
   const tensors = new Map<string, TensorInfo>();
   for (const e of entries) {
     if (!DECODABLE.includes(e.dtype)) fail(`tensor "${e.name}": dtype ${e.dtype} is not supported here; store weights as F32, F16 or BF16`);

@@ -121,6 +121,22 @@ async function withServedWeights<T>(name: string, check: (model: ModelFile) => P
   throw new Error(`weights/${name}.safetensors changed under every one of 3 attempts`);
 }
 
+/**
+ * fetch, sent again once when the pooled keep-alive socket turned out closed.
+ * The local forward pass before a big POST can outlast the server's idle
+ * timeout; fetch never resends a POST by itself, so a stale socket surfaces as
+ * EPIPE or ECONNRESET although the server is fine.
+ */
+async function postOnFreshSocket(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    const code = ((e as Error).cause as { code?: string } | undefined)?.code;
+    if (code !== "EPIPE" && code !== "ECONNRESET" && code !== "UND_ERR_SOCKET") throw e;
+    return fetch(url, init);
+  }
+}
+
 async function postJson(path: string, body: unknown): Promise<{ status: number; type: string; body: Record<string, unknown> }> {
   const res = await fetch(`${dev.url}${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   return { status: res.status, type: res.headers.get("content-type") ?? "", body: (await res.json()) as Record<string, unknown> };
@@ -239,7 +255,7 @@ describe("wrangler dev, end to end", () => {
           const want = nodeLabels(model, split.pixels, split.count);
           for (const [kind, headers, body] of variants) {
             const t0 = performance.now();
-            const res = await fetch(`${dev.url}/v1/models/${name}/predict?output=label`, {
+            const res = await postOnFreshSocket(`${dev.url}/v1/models/${name}/predict?output=label`, {
               method: "POST",
               headers: { "Content-Type": "application/octet-stream", ...headers },
               body,

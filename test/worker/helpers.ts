@@ -51,3 +51,9 @@ export async function expectProblem(res: Response, status: number): Promise<Reco
   if (body.status !== status || typeof body.detail !== "string" || body.error !== body.detail) throw new Error(`bad problem body: ${text}`);
   return body;
 }
+
+/** The value, after asserting it is there: a missing field fails the test instead of skipping its checks. */
+export function present<T>(v: T | undefined | null): T {
+  if (v === undefined || v === null) throw new Error("expected a value, got none");
+  return v;
+}

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { encodeModel } from "../../src/model/format";
 import { expectProblem, freshApp, imageBytes, json, toRows } from "./helpers";
 
 interface Out {
@@ -27,8 +28,18 @@ describe("Open Inference Protocol: health and metadata", () => {
   });
 
   it("should be live and ready", async () => {
-    expect((await call("/v2/health/live")).status).toBe(200);
+    const live = await call("/v2/health/live");
+    expect(live.status).toBe(200);
+    // Liveness says only that the process answers; readiness is its own probe.
+    expect(await live.json()).toEqual({ live: true });
     expect((await call("/v2/health/ready")).status).toBe(200);
+  });
+
+  it("should describe a model from its header without decoding it", async () => {
+    const fresh = freshApp();
+    expect((await fresh.call("/v2/models/mnist-mlp")).status).toBe(200);
+    const card = (await (await fresh.call("/v1/models/mnist-mlp")).json()) as { decoded: boolean };
+    expect(card.decoded).toBe(false);
   });
 
   it("should report a model ready (200) or unknown (404)", async () => {
@@ -85,7 +96,9 @@ describe("POST /v2/models/{model}/infer", () => {
       await call("/v2/models/mnist-mlp/infer", infer([{ name: "input", shape: [n, 784], datatype: "FP32", data: rows.flat() }]))
     ).json()) as InferResponse;
     expect(a.outputs[1].data).toEqual(b.outputs[1].data);
-    a.outputs[0].data.forEach((v, i) => expect(Math.abs(v - b.outputs[0].data[i])).toBeLessThan(1e-6));
+    a.outputs[0].data.forEach((v, i) => {
+      expect(Math.abs(v - b.outputs[0].data[i])).toBeLessThan(1e-6);
+    });
   });
 
   it("should return only the outputs asked for, logits included", async () => {
@@ -145,8 +158,20 @@ describe("POST /v2/models/{model}/infer", () => {
         "/v2/models/mnist-mlp/infer",
         infer([{ name: "input", shape, datatype: "FP32", data: shape[0] === 2 ? [...data, ...data] : data }]),
       );
-      expect((await expectProblem(res, 400)).pointer).toBe("/inputs/0/shape");
+      const problem = await expectProblem(res, 400);
+      expect(problem.pointer).toBe("/inputs/0/shape");
+      expect(problem.detail).toMatch(/\[N, 784\]/);
     }
+  });
+
+  it("should name the model's own input size in shape errors", async () => {
+    const layer = { W: new Float32Array(4 * 3).fill(0.1), b: new Float32Array(3), inSize: 4, outSize: 3, activation: "softmax" as const };
+    const bytes = encodeModel({ layers: [layer] }, { inputShape: [2, 2], labels: ["a", "b", "c"] });
+    const tiny = freshApp({ tiny: bytes.slice().buffer }, "tiny");
+    const res = await tiny.call("/v2/models/tiny/infer", infer([{ name: "input", shape: [1, 784], datatype: "FP32", data: new Array(784).fill(0) }]));
+    expect((await expectProblem(res, 400)).detail).toMatch(/\[N, 4\] or \[N, 2, 2\]/);
+    const ok = await tiny.call("/v2/models/tiny/infer", infer([{ name: "input", shape: [1, 2, 2], datatype: "FP32", data: [0, 1, 0.5, 0] }]));
+    expect(ok.status).toBe(200);
   });
 
   it("should return the declared outputs for an empty outputs list", async () => {
