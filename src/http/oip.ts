@@ -69,13 +69,14 @@ function runInfer(c: Context<AppEnv>, body: InferBody) {
     if (!(OUTPUTS as readonly string[]).includes(o)) badRequest(`unknown output "${o}"; available: ${OUTPUTS.join(", ")}`, `/outputs/${i}/name`);
   });
   const C = model.labels.length;
-  const { x, N } = tensorImages(body.inputs[0], model, c.var.limits, "/inputs/0");
+  const batch = tensorImages(body.inputs[0], model, c.var.limits, "/inputs/0");
+  const { N } = batch;
   // One forward pass. Logits when they are wanted, or when only labels are
   // (the arg-max of softmax(a) is the arg-max of a); probabilities then come
   // from a softmax of a copy.
   const wantsLogits = wanted.includes("logits");
   const wantsProbabilities = wanted.includes("probabilities");
-  const y = infer(c, model, x, N, wantsProbabilities && !wantsLogits ? "probabilities" : "logits");
+  const y = infer(c, model, batch, wantsProbabilities && !wantsLogits ? "probabilities" : "logits");
   const probabilities = wantsProbabilities && wantsLogits ? softmax(new Float32Array(y), C) : y;
   const labels = Array.from(argmax(y, C));
   const outputs = wanted.map((o) => {
