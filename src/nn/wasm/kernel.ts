@@ -27,13 +27,16 @@ export function affine(out: usize, x: usize, W: usize, b: usize, N: i32, K: i32,
     const xr = x + ((<usize>n * <usize>K) << 2);
     const o = out + ((<usize>n * <usize>M) << 2);
     const nz = gather(xr, K, rowBytes, idx, val);
+    // Eight independent sums in flight hide the multiply-add latency: narrow
+    // blocks split the inputs between two or four sets of sums instead.
     let j = 0;
     for (; j + 32 <= M; j += 32) block8(o, W, b, j, nz, idx, val);
     if (j + 16 <= M) {
       block4(o, W, b, j, nz, idx, val);
       j += 16;
     }
-    for (; j < M; j += 4) block1(o, W, b, j, nz, idx, val);
+    for (; M - j > 4; j += 8) block2(o, W, b, j, nz, idx, val);
+    if (j < M) block1(o, W, b, j, nz, idx, val);
   }
 }
 
@@ -110,8 +113,28 @@ function block4(o: usize, W: usize, b: usize, j: i32, nz: i32, idx: usize, val: 
   let a1 = v128.load(bj, 16);
   let a2 = v128.load(bj, 32);
   let a3 = v128.load(bj, 48);
+  let e0 = f32x4.splat(0);
+  let e1 = e0;
+  let e2 = e0;
+  let e3 = e0;
   const Wj = W + c;
-  for (let t = 0; t < nz; t++) {
+  let t = 0;
+  for (; t + 2 <= nz; t += 2) {
+    const tt = (<usize>t) << 2;
+    const s = v128.load32_splat(val + tt);
+    const w = Wj + <usize>load<u32>(idx + tt);
+    const u = v128.load32_splat(val + tt + 4);
+    const x = Wj + <usize>load<u32>(idx + tt + 4);
+    a0 = madd(s, v128.load(w, 0), a0);
+    a1 = madd(s, v128.load(w, 16), a1);
+    a2 = madd(s, v128.load(w, 32), a2);
+    a3 = madd(s, v128.load(w, 48), a3);
+    e0 = madd(u, v128.load(x, 0), e0);
+    e1 = madd(u, v128.load(x, 16), e1);
+    e2 = madd(u, v128.load(x, 32), e2);
+    e3 = madd(u, v128.load(x, 48), e3);
+  }
+  if (t < nz) {
     const tt = (<usize>t) << 2;
     const s = v128.load32_splat(val + tt);
     const w = Wj + <usize>load<u32>(idx + tt);
@@ -121,22 +144,78 @@ function block4(o: usize, W: usize, b: usize, j: i32, nz: i32, idx: usize, val: 
     a3 = madd(s, v128.load(w, 48), a3);
   }
   const oj = o + c;
-  v128.store(oj, a0, 0);
-  v128.store(oj, a1, 16);
-  v128.store(oj, a2, 32);
-  v128.store(oj, a3, 48);
+  v128.store(oj, f32x4.add(a0, e0), 0);
+  v128.store(oj, f32x4.add(a1, e1), 16);
+  v128.store(oj, f32x4.add(a2, e2), 32);
+  v128.store(oj, f32x4.add(a3, e3), 48);
+}
+
+@inline
+function block2(o: usize, W: usize, b: usize, j: i32, nz: i32, idx: usize, val: usize): void {
+  const c = (<usize>j) << 2;
+  const bj = b + c;
+  let a0 = v128.load(bj, 0);
+  let a1 = v128.load(bj, 16);
+  let e0 = f32x4.splat(0);
+  let e1 = e0;
+  let f0 = e0;
+  let f1 = e0;
+  let g0 = e0;
+  let g1 = e0;
+  const Wj = W + c;
+  let t = 0;
+  for (; t + 4 <= nz; t += 4) {
+    const tt = (<usize>t) << 2;
+    const s0 = v128.load32_splat(val + tt);
+    const s1 = v128.load32_splat(val + tt + 4);
+    const s2 = v128.load32_splat(val + tt + 8);
+    const s3 = v128.load32_splat(val + tt + 12);
+    const w0 = Wj + <usize>load<u32>(idx + tt);
+    const w1 = Wj + <usize>load<u32>(idx + tt + 4);
+    const w2 = Wj + <usize>load<u32>(idx + tt + 8);
+    const w3 = Wj + <usize>load<u32>(idx + tt + 12);
+    a0 = madd(s0, v128.load(w0, 0), a0);
+    a1 = madd(s0, v128.load(w0, 16), a1);
+    e0 = madd(s1, v128.load(w1, 0), e0);
+    e1 = madd(s1, v128.load(w1, 16), e1);
+    f0 = madd(s2, v128.load(w2, 0), f0);
+    f1 = madd(s2, v128.load(w2, 16), f1);
+    g0 = madd(s3, v128.load(w3, 0), g0);
+    g1 = madd(s3, v128.load(w3, 16), g1);
+  }
+  for (; t < nz; t++) {
+    const tt = (<usize>t) << 2;
+    const s = v128.load32_splat(val + tt);
+    const w = Wj + <usize>load<u32>(idx + tt);
+    a0 = madd(s, v128.load(w, 0), a0);
+    a1 = madd(s, v128.load(w, 16), a1);
+  }
+  const oj = o + c;
+  v128.store(oj, f32x4.add(f32x4.add(a0, e0), f32x4.add(f0, g0)), 0);
+  v128.store(oj, f32x4.add(f32x4.add(a1, e1), f32x4.add(f1, g1)), 16);
 }
 
 @inline
 function block1(o: usize, W: usize, b: usize, j: i32, nz: i32, idx: usize, val: usize): void {
   const c = (<usize>j) << 2;
   let a0 = v128.load(b + c);
+  let e0 = f32x4.splat(0);
+  let f0 = e0;
+  let g0 = e0;
   const Wj = W + c;
-  for (let t = 0; t < nz; t++) {
+  let t = 0;
+  for (; t + 4 <= nz; t += 4) {
+    const tt = (<usize>t) << 2;
+    a0 = madd(v128.load32_splat(val + tt), v128.load(Wj + <usize>load<u32>(idx + tt)), a0);
+    e0 = madd(v128.load32_splat(val + tt + 4), v128.load(Wj + <usize>load<u32>(idx + tt + 4)), e0);
+    f0 = madd(v128.load32_splat(val + tt + 8), v128.load(Wj + <usize>load<u32>(idx + tt + 8)), f0);
+    g0 = madd(v128.load32_splat(val + tt + 12), v128.load(Wj + <usize>load<u32>(idx + tt + 12)), g0);
+  }
+  for (; t < nz; t++) {
     const tt = (<usize>t) << 2;
     a0 = madd(v128.load32_splat(val + tt), v128.load(Wj + <usize>load<u32>(idx + tt)), a0);
   }
-  v128.store(o + c, a0);
+  v128.store(o + c, f32x4.add(f32x4.add(a0, e0), f32x4.add(f0, g0)));
 }
 
 // e^x for four lanes: x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in two so r
