@@ -2,6 +2,7 @@
 // UTF-8 JSON {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?},
 // then the raw little-endian tensor bytes. The checks mirror the reference
 // implementation (huggingface/safetensors) so a file we accept loads there too.
+import { wasmKernel } from "../nn/wasm";
 import { bf16ToF32, decodeF16, f32ToF16 } from "./f16";
 
 /** Largest header the reference reader accepts. */
@@ -175,6 +176,10 @@ export function parseSafetensors(buffer: ArrayBuffer | Uint8Array, header: Safet
         at % 4 === 0
           ? new Float32Array(bytes.buffer, at, count)
           : new Float32Array(bytes.slice(at - bytes.byteOffset, at - bytes.byteOffset + count * 4).buffer);
+      // Checked in the Wasm kernel where there is one: a JS loop over every
+      // value is slow in code that has not been optimised yet.
+      const bad = wasmKernel()?.firstNonFinite(data);
+      if (bad === -1) finite = true;
     } else {
       data = new Float32Array(count);
       const dv = new DataView(bytes.buffer, at, count * 2);

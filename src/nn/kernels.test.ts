@@ -230,6 +230,17 @@ describe.each([
       expect(k.f16ToF32(new Uint8Array(h.buffer), 201)).toBe(at);
     }
   });
+
+  it.skipIf(!kernel)("should find the first non-finite F32 value, or none", () => {
+    const k = kernel as WasmKernel;
+    expect(k.firstNonFinite(random(203, 1).map((v) => v * 3e38))).toBe(-1);
+    for (const at of [0, 3, 4, 101, 202]) {
+      const x = random(203, at);
+      x[at] = [Infinity, -Infinity, Number.NaN][at % 3];
+      x[202] = at === 202 ? x[202] : Number.NaN; // a later one does not hide the first
+      expect(k.firstNonFinite(x)).toBe(at);
+    }
+  });
 });
 
 /** The F16 values through the project's own decoder (a one-tensor safetensors file). */

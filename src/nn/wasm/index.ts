@@ -18,6 +18,7 @@ interface Exports {
   softmax(p: number, N: number, C: number): void;
   f16ToF32(src: number, dst: number, n: number): number;
   pixels(src: number, dst: number, n: number, scale: number): void;
+  firstNonFiniteF32(src: number, n: number): number;
 }
 
 /** Floats of slack after every buffer: the kernel's last vector of a row may run 15 floats past it. */
@@ -191,6 +192,15 @@ export class WasmKernel {
     const out = bad < 0 ? this.f32().slice(pd >> 2, (pd >> 2) + n) : bad;
     this.top = top;
     return out;
+  }
+
+  /** The index of the first Infinity or NaN in `data`, or -1: a scan compiled ahead, fast even on a first request. */
+  firstNonFinite(data: Float32Array): number {
+    const p = this.alloc(data.length);
+    this.f32().set(data, p >> 2);
+    const at = this.ex.firstNonFiniteF32(p, data.length);
+    this.top = p;
+    return at;
   }
 }
 

@@ -358,3 +358,14 @@ export function pixels(src: usize, dst: usize, n: i32, scale: f32): void {
   }
   for (; i < n; i++) store<f32>(dst + ((<usize>i) << 2), <f32>load<u8>(src + <usize>i) / scale);
 }
+
+/** The index of the first Infinity or NaN among n F32 values (exponent bits all ones), or -1. */
+export function firstNonFiniteF32(src: usize, n: i32): i32 {
+  const expMask = i32x4.splat(0x7f800000);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    if (v128.any_true(i32x4.eq(v128.and(v128.load(src + ((<usize>i) << 2)), expMask), expMask))) break;
+  }
+  for (; i < n; i++) if ((load<u32>(src + ((<usize>i) << 2)) & 0x7f800000) == 0x7f800000) return i;
+  return -1;
+}
