@@ -17,7 +17,7 @@ interface Exports {
   step(p: number, n: number): void;
   softmax(p: number, N: number, C: number): void;
   f16ToF32(src: number, dst: number, n: number): number;
-  pixels(src: number, dst: number, n: number, scale: number): void;
+  pixels(src: number, dst: number, n: number, inv: number): void;
   firstNonFiniteF32(src: number, n: number): number;
 }
 
@@ -125,7 +125,7 @@ export class WasmKernel {
       if (bytes) {
         // Pixels go into the second activation buffer as bytes, then become floats in x.
         bytes.set(x.subarray(n * D, (n + r) * D), s.z);
-        this.ex.pixels(s.z, s.x, r * D, scale);
+        this.ex.pixels(s.z, s.x, r * D, 1 / scale);
       } else heap.set(x.subarray(n * D, (n + r) * D), s.x >> 2);
       let z = s.x;
       for (let i = 0; i < L; i++) {

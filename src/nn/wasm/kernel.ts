@@ -342,21 +342,20 @@ function firstNonFinite(src: usize, from: i32, n: i32): i32 {
   return -1;
 }
 
-/** Pixels to inputs: dst[i] = src[i] / scale, n bytes to n floats. */
-export function pixels(src: usize, dst: usize, n: i32, scale: f32): void {
-  const inv = f32x4.splat(1 / scale);
+/**
+ * Pixels to inputs: dst[i] = src[i] · inv, n bytes to n floats, the product
+ * taken in f64 and rounded once, exactly as the JS conversion does.
+ */
+export function pixels(src: usize, dst: usize, n: i32, inv: f64): void {
+  const k = f64x2.splat(inv);
   let i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const v = v128.load(src + <usize>i);
-    const lo = i16x8.extend_low_i8x16_u(v);
-    const hi = i16x8.extend_high_i8x16_u(v);
-    const d = dst + ((<usize>i) << 2);
-    v128.store(d, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo)), inv), 0);
-    v128.store(d, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo)), inv), 16);
-    v128.store(d, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi)), inv), 32);
-    v128.store(d, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi)), inv), 48);
+  for (; i + 4 <= n; i += 4) {
+    const v = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(src + <usize>i)));
+    const lo = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.convert_low_i32x4_u(v), k));
+    const hi = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.convert_low_i32x4_u(i32x4.shuffle(v, v, 2, 3, 0, 1)), k));
+    v128.store(dst + ((<usize>i) << 2), i64x2.shuffle(lo, hi, 0, 2));
   }
-  for (; i < n; i++) store<f32>(dst + ((<usize>i) << 2), <f32>load<u8>(src + <usize>i) / scale);
+  for (; i < n; i++) store<f32>(dst + ((<usize>i) << 2), <f32>(<f64>load<u8>(src + <usize>i) * inv));
 }
 
 /** The index of the first Infinity or NaN among n F32 values (exponent bits all ones), or -1. */
