@@ -6,7 +6,7 @@
 // at batch 1, 100 and 10000 (best of --rounds interleaved rounds), each peer's
 // time over ours, and the accuracy each got; writes BENCHMARKS.md and
 // bench/results.json. Figures are printed, never asserted.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { arch, cpus, loadavg, platform } from "node:os";
 import { dirname, join } from "node:path";
@@ -179,6 +179,9 @@ const date = new Date().toISOString();
 mkdirSync("bench", { recursive: true });
 writeFileSync("bench/results.json", `${JSON.stringify({ date, machine, versions, rounds, single, cells: [...best.values()], accuracy }, null, 2)}\n`);
 
+// Hand-written notes (from "## Notes" on) survive a rerun; the rest is regenerated.
+const previous = existsSync("BENCHMARKS.md") ? readFileSync("BENCHMARKS.md", "utf8") : "";
+const notes = previous.includes("\n## Notes") ? previous.slice(previous.indexOf("\n## Notes")) : "";
 const md = (h: string[], r: string[][]) => [`| ${h.join(" | ")} |`, `|${h.map(() => "---").join("|")}|`, ...r.map((x) => `| ${x.join(" | ")} |`)].join("\n");
 writeFileSync(
   "BENCHMARKS.md",
@@ -201,6 +204,6 @@ ${md(head, rows)}
 Correct predictions of the 10000 test images (batch 10000):
 
 ${md(accHead, accRows)}
-`,
+${notes}`,
 );
 console.log("wrote BENCHMARKS.md and bench/results.json");
