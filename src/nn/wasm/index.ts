@@ -31,6 +31,8 @@ interface Placed {
   /** Byte offsets of each layer's W and b in the kernel's memory. */
   W: number[];
   b: number[];
+  /** The widest layer input or output, for sizing the scratch. */
+  width: number;
 }
 
 /**
@@ -43,7 +45,7 @@ export class WasmKernel {
   private heap: Float32Array;
   private placed = new WeakMap<Network, Placed>();
   // Reused per forward pass: input chunk, two activation buffers, gather scratch.
-  private scratch = { rows: 0, width: 0, x: 0, a: 0, z: 0, idx: 0, val: 0, bytes: 0 };
+  private scratch = { rows: 0, width: 0, x: 0, a: 0, z: 0, idx: 0, val: 0 };
 
   constructor(
     module: WebAssembly.Module,
@@ -79,7 +81,11 @@ export class WasmKernel {
     let p = this.placed.get(net);
     if (p && !replace) return p;
     if (!p) {
-      p = { W: net.layers.map((l) => this.alloc(l.W.length)), b: net.layers.map((l) => this.alloc(l.b.length)) };
+      p = {
+        W: net.layers.map((l) => this.alloc(l.W.length)),
+        b: net.layers.map((l) => this.alloc(l.b.length)),
+        width: Math.max(...net.layers.map((l) => Math.max(l.inSize, l.outSize))),
+      };
       this.placed.set(net, p);
     }
     const heap = this.f32();
@@ -114,9 +120,7 @@ export class WasmKernel {
     const L = net.layers.length;
     const D = net.layers[0].inSize;
     const C = net.layers[L - 1].outSize;
-    const width = Math.max(...net.layers.map((l) => Math.max(l.inSize, l.outSize)));
-    const rows = Math.min(N, CHUNK);
-    const s = this.ensureScratch(rows, width);
+    const s = this.ensureScratch(Math.min(N, CHUNK), p.width);
     const y = new Float32Array(N * C);
     let heap = this.f32();
     const bytes = x instanceof Uint8Array ? new Uint8Array(this.ex.memory.buffer) : undefined;
