@@ -20,6 +20,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
+import { rng } from "../src/nn/random";
 import { datasetPresent, loadSplit, MNIST_DIR } from "./lib/datasets";
 import { requestMemory } from "./lib/memory";
 import { table } from "./lib/table";
@@ -47,10 +48,9 @@ const D = 784;
 const real = datasetPresent("mnist", "test");
 function images(n: number): Uint8Array {
   if (real) return loadSplit("mnist", "test").pixels.slice(0, n * D);
-  let s = 12345;
+  const r = rng(12345);
   return new Uint8Array(n * D).map(() => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const u = s / 4294967296;
+    const u = r();
     return u < 0.8 ? 0 : Math.floor(((u - 0.8) / 0.2) * 256);
   });
 }

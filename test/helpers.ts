@@ -1,6 +1,7 @@
 // Shared by the test suites: fixtures and the tolerance checker.
 import { expect } from "vitest";
 import type { Network } from "../src/nn/network";
+import { rand } from "./reference";
 
 /** llm.c-style checker: max |difference| and the first mismatches, then assert. */
 export function expectClose(got: Float32Array, want: Float32Array, tol = 1e-4): void {
@@ -15,12 +16,7 @@ export function expectClose(got: Float32Array, want: Float32Array, tol = 1e-4): 
   expect(bad, `max diff ${maxDiff}; first mismatches: ${bad.join(", ")}`).toEqual([]);
 }
 
-function rand(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296) * 2 - 1;
-}
-
-export { rand };
+export { forwardNaive, rand } from "./reference";
 
 /** A book-shaped network (784→50→100→10, sigmoid, sigmoid, softmax) with random weights. */
 export function bookNetwork(seed = 1): Network {

@@ -1,12 +1,15 @@
 // Mini-batch training of a dense network from scratch: Adam, softmax +
 // cross-entropy, He/Xavier initialisation, cosine learning-rate decay, random
-// shifts for augmentation, a validation split held out of the training set.
+// shifts and distortions for augmentation, a validation split held out of the
+// training set.
 // Every random draw comes from one seeded generator, so two runs with the
 // same options give bit-identical weights.
-import { affine } from "../../src/nn/affine";
-import { activationBackward, Adam, affineBackward, softmaxCrossEntropyBackward } from "../../src/nn/backward";
+import { gradient, workspace } from "../../src/nn/backward";
 import { type Activation, activate, argmax } from "../../src/nn/functions";
 import { forward, type Layer, type Network } from "../../src/nn/network";
+import { Adam } from "../../src/nn/optimizer";
+import { rng } from "../../src/nn/random";
+import { type AugmentOptions, augment, augments, drawWarp, elasticBank } from "./augment";
 import type { Split } from "./datasets";
 
 export interface TrainOptions {
@@ -23,6 +26,8 @@ export interface TrainOptions {
   /** Images held out of the training set for validation. */
   validation: number;
   seed: number;
+  /** Distortions drawn per image on top of the shifts; none when absent. */
+  augment?: AugmentOptions;
   /** Train on only the first N shuffled images (quick runs and tests). */
   limit?: number;
 }
@@ -36,16 +41,8 @@ export interface EpochReport {
   etaSeconds: number;
 }
 
-/** mulberry32: a small, fast, well-mixed 32-bit generator. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Elastic fields drawn once per run; each distorted image picks one. */
+const FIELDS = 512;
 
 function shuffle(a: Uint32Array, rand: () => number): void {
   for (let i = a.length - 1; i > 0; i--) {
@@ -75,14 +72,22 @@ export function initNetwork(sizes: number[], activation: Activation, rand: () =>
   return { layers };
 }
 
-/** Copies image `src` into `dst` as floats in [0, 1], shifted by (dx, dy). */
-function loadImage(dst: Float32Array, at: number, pixels: Uint8Array, src: number, dx: number, dy: number): void {
-  const o = src * 784;
-  for (let y = 0; y < 28; y++) {
+/** Input size and class count of a data set: its image size and its largest label + 1. */
+export function shapeOf(data: Split): { D: number; C: number; side: number } {
+  const D = data.pixels.length / data.count;
+  let C = 0;
+  for (let i = 0; i < data.count; i++) if (data.labels[i] >= C) C = data.labels[i] + 1;
+  return { D, C, side: Math.round(Math.sqrt(D)) };
+}
+
+/** Copies image `src` (side×side) into `dst` as floats in [0, 1], shifted by (dx, dy). */
+function loadImage(dst: Float32Array, at: number, pixels: Uint8Array, src: number, side: number, dx: number, dy: number): void {
+  const o = src * side * side;
+  for (let y = 0; y < side; y++) {
     const sy = y - dy;
-    for (let x = 0; x < 28; x++) {
+    for (let x = 0; x < side; x++) {
       const sx = x - dx;
-      dst[at + y * 28 + x] = sy >= 0 && sy < 28 && sx >= 0 && sx < 28 ? pixels[o + sy * 28 + sx] / 255 : 0;
+      dst[at + y * side + x] = sy >= 0 && sy < side && sx >= 0 && sx < side ? pixels[o + sy * side + sx] / 255 : 0;
     }
   }
 }
@@ -90,11 +95,13 @@ function loadImage(dst: Float32Array, at: number, pixels: Uint8Array, src: numbe
 export function accuracyOn(net: Network, split: Split, indices: Uint32Array): number {
   let correct = 0;
   const chunk = 1000;
-  const x = new Float32Array(chunk * 784);
+  const { D, side } = shapeOf(split);
+  const C = net.layers[net.layers.length - 1].outSize;
+  const x = new Float32Array(chunk * D);
   for (let s = 0; s < indices.length; s += chunk) {
     const n = Math.min(chunk, indices.length - s);
-    for (let i = 0; i < n; i++) loadImage(x, i * 784, split.pixels, indices[s + i], 0, 0);
-    const labels = argmax(forward(net, x.subarray(0, n * 784), n, "label"), 10);
+    for (let i = 0; i < n; i++) loadImage(x, i * D, split.pixels, indices[s + i], side, 0, 0);
+    const labels = argmax(forward(net, x.subarray(0, n * D), n, "label"), C);
     for (let i = 0; i < n; i++) if (labels[i] === split.labels[indices[s + i]]) correct++;
   }
   return correct / indices.length;
@@ -108,16 +115,20 @@ export function train(data: Split, opts: TrainOptions, onEpoch: (r: EpochReport)
   let trainIdx = order.slice(opts.validation);
   if (opts.limit) trainIdx = trainIdx.slice(0, opts.limit);
 
-  const sizes = [784, ...opts.hidden, 10];
+  const { D, C, side } = shapeOf(data);
+  const sizes = [D, ...opts.hidden, C];
   const net = initNetwork(sizes, opts.activation, rand);
-  const L = net.layers.length;
+  // Drawn only when asked for, so runs without distortions keep their random stream.
+  const aug = opts.augment && augments(opts.augment) ? opts.augment : null;
+  if (aug && side * side !== D) throw new Error(`augmentation needs square images; these have ${D} pixels`);
+  const bank = aug ? elasticBank(FIELDS, side, aug, rand) : [];
+  const warped = new Uint8Array(D);
   const B = opts.batch;
   const params = net.layers.flatMap((l) => [l.W, l.b]);
   const adam = new Adam(params);
-  const grads = params.map((p) => new Float32Array(p.length));
-  // z[0] is the input batch; z[i+1] the output of layer i. dz mirrors it.
-  const z = sizes.map((s) => new Float32Array(B * s));
-  const dz = sizes.map((s) => new Float32Array(B * s));
+  const ws = workspace(net, B);
+  const grads = ws.grads.flatMap((g) => [g.dW, g.db]);
+  const x = ws.z[0];
   const t = new Uint8Array(B);
   const steps = opts.epochs * Math.floor(trainIdx.length / B);
   const started = performance.now();
@@ -132,21 +143,16 @@ export function train(data: Split, opts: TrainOptions, onEpoch: (r: EpochReport)
         const src = trainIdx[s + i];
         const dx = opts.shift ? Math.floor(rand() * (2 * opts.shift + 1)) - opts.shift : 0;
         const dy = opts.shift ? Math.floor(rand() * (2 * opts.shift + 1)) - opts.shift : 0;
-        loadImage(z[0], i * 784, data.pixels, src, dx, dy);
+        if (aug && rand() < aug.p) {
+          const w = drawWarp(aug, bank, rand);
+          w.dx = dx;
+          w.dy = dy;
+          augment(data.pixels.subarray(src * D, (src + 1) * D), side, w, warped);
+          for (let k = 0; k < D; k++) x[i * D + k] = warped[k] / 255;
+        } else loadImage(x, i * D, data.pixels, src, side, dx, dy);
         t[i] = data.labels[src];
       }
-      for (let i = 0; i < L; i++) {
-        const l = net.layers[i];
-        affine(z[i + 1], z[i], l.W, l.b, B, l.inSize, l.outSize);
-        activate(l.activation, z[i + 1], l.outSize);
-      }
-      dz[L].set(z[L]);
-      lossSum += softmaxCrossEntropyBackward(dz[L], t, B, 10);
-      for (let i = L - 1; i >= 0; i--) {
-        const l = net.layers[i];
-        if (i < L - 1) activationBackward(l.activation, dz[i + 1], z[i + 1]);
-        affineBackward(z[i], l.W, dz[i + 1], grads[2 * i], grads[2 * i + 1], i > 0 ? dz[i] : null, B, l.inSize, l.outSize);
-      }
+      lossSum += gradient(net, x, t, B, ws);
       const progress = adam.t / steps;
       const lr = opts.lrMin + 0.5 * (opts.lr - opts.lrMin) * (1 + Math.cos(Math.PI * progress));
       adam.tick();

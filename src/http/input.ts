@@ -4,10 +4,13 @@
 // which names it with a JSON pointer.
 // N = batch, D = the model's inputs (784 for 28×28).
 import { IdxError, isIdxImages, parseIdxImages } from "../data/idx";
+import { checkPixels, decodeImage, imageHeader, sniff } from "../image/decode";
+import { asMnist, type MnistOptions, toMnist } from "../image/preprocess";
+import { ImageError } from "../image/raster";
 import type { ModelHeader } from "../model/format";
 import type { Limits } from "./env";
-import { inflate, isGzip } from "./encoding";
-import { badRequest, ProblemError } from "./problem";
+import { GzipError, inflate, isGzip } from "./encoding";
+import { badRequest, excerpt, ProblemError } from "./problem";
 
 /** A JSON image: D numbers, or rows × cols nested arrays (28 rows of 28). */
 export type JsonImage = (number | number[])[];
@@ -21,13 +24,22 @@ export type JsonImage = (number | number[])[];
 export type Batch = { N: number; x: Float32Array } | { N: number; pixels: Uint8Array; scale: number };
 
 /** What a body's Content-Type makes of it; decided once, here. */
-export type BodyKind = "json" | "binary";
+export type BodyKind = "json" | "binary" | "image" | "multipart";
 
 const JSON_TYPE = /^application\/([a-z-.]+\+)?json/i;
 
-/** JSON for application/json and its +json relatives; everything else is binary pixels. */
+/**
+ * JSON for application/json and its +json relatives; one picture for image/*
+ * (PNG and JPEG decode, other types are a 415); a batch of pictures for
+ * multipart/form-data; everything else is binary pixels.
+ */
 export function bodyKind(contentType: string | undefined): BodyKind {
-  return JSON_TYPE.test(contentType ?? "") ? "json" : "binary";
+  const ct = contentType ?? "";
+  if (JSON_TYPE.test(ct)) return "json";
+  const essence = ct.split(";")[0].trim().toLowerCase();
+  if (essence.startsWith("image/")) return "image";
+  if (essence === "multipart/form-data") return "multipart";
+  return "binary";
 }
 
 /** Checks the batch size: none is a 400, more than MAX_BATCH a 413. */
@@ -53,6 +65,10 @@ function inkScale(model: ModelHeader): number {
 export interface PixelRule {
   max: number;
   integer: boolean;
+  /** The lowest value the datatype holds, when a value below 0 is a datatype error rather than a pixel error. */
+  typeMin?: number;
+  /** The highest value the datatype holds, below `max` for INT8. */
+  typeMax?: number;
   /** Names the accepted values in errors, e.g. "a pixel value in [0, 1]". */
   what: string;
   hint?: string;
@@ -78,9 +94,10 @@ function copyPixels(
   at: (i: number) => string,
 ): void {
   const { max, integer } = rule;
+  const top = Math.min(max, rule.typeMax ?? max);
   for (let i = 0; i < count; i++) {
     const v = src[from + i];
-    if (typeof v !== "number" || !(v >= 0 && v <= max) || (integer && !Number.isInteger(v))) badPixel(v, rule, at(i));
+    if (typeof v !== "number" || !(v >= 0 && v <= top) || (integer && !Number.isInteger(v))) badPixel(v, rule, at(i));
     x[to + i] = (v / max) * k;
   }
 }
@@ -124,9 +141,28 @@ export interface Tensor {
   data: unknown[];
 }
 
+const float = (t: string): PixelRule => ({ max: 1, integer: false, what: `an ${t} pixel value in [0, 1]` });
+/** Integer types carry 0-255 pixels; a value must also fit the type (INT8 stops at 127). */
+const int = (t: string, typeMax: number): PixelRule => ({
+  max: 255,
+  integer: true,
+  typeMax,
+  what: `a whole number in [0, ${Math.min(255, typeMax)}] (a ${t} pixel${typeMax < 255 ? `; ${t} holds at most ${typeMax}` : ""})`,
+});
+
+/** The protocol's numeric datatypes and what each accepts; BOOL and BYTES are not pixels. */
 const TENSOR_RULES: Record<string, PixelRule> = {
-  FP32: { max: 1, integer: false, what: "an FP32 pixel value in [0, 1]" },
-  UINT8: { max: 255, integer: true, what: "a UINT8 pixel value in [0, 255]" },
+  FP16: float("FP16"),
+  FP32: float("FP32"),
+  FP64: float("FP64"),
+  UINT8: int("UINT8", 255),
+  UINT16: int("UINT16", 65535),
+  UINT32: int("UINT32", 4294967295),
+  UINT64: int("UINT64", Number.MAX_SAFE_INTEGER),
+  INT8: int("INT8", 127),
+  INT16: int("INT16", 32767),
+  INT32: int("INT32", 2147483647),
+  INT64: int("INT64", Number.MAX_SAFE_INTEGER),
 };
 
 /**
@@ -137,7 +173,11 @@ export function tensorImages(tensor: Tensor, model: ModelHeader, limits: Limits,
   const { shape, datatype } = tensor;
   const D = model.sizes[0];
   const rule = TENSOR_RULES[datatype];
-  if (!rule) badRequest(`datatype "${datatype}" is not supported; use FP32 (values in [0, 1]) or UINT8 (0-255)`, `${at}/datatype`);
+  if (!rule)
+    badRequest(
+      `datatype "${excerpt(datatype)}" is not supported; use FP16, FP32 or FP64 (values in [0, 1]), or UINT8 or another integer type (0-255)`,
+      `${at}/datatype`,
+    );
   const image = shape.slice(1).filter((d, i) => !(d === 1 && i === 0 && shape.length === 4));
   const N = shape[0];
   const fits = shape.length >= 2 && N >= 1 && (image.join() === String(D) || image.join() === model.inputShape.join());
@@ -152,20 +192,22 @@ export function tensorImages(tensor: Tensor, model: ModelHeader, limits: Limits,
     copyPixels(data, 0, total, x, 0, rule, k, (i) => `${at}/data/${i}`);
     return { x, N };
   }
+  if (!Array.isArray(data[0])) badRequest(`${data.length} values but shape [${shape}] needs ${total}, flat or nested exactly to the shape`, `${at}/data`);
+  // Nested data must match the shape at every depth: ragged rows are refused,
+  // never re-split. The depth is bounded by the shape, so is the recursion.
   let n = 0;
-  // Nested data may go no deeper than the shape: the depth is bounded, so is
-  // the recursion, whatever the client sends.
-  const walk = (v: unknown, ptr: string, depth: number): void => {
-    if (Array.isArray(v)) {
-      if (depth >= shape.length) badRequest(`data is nested deeper than shape [${shape}]`, ptr);
-      for (let i = 0; i < v.length; i++) walk(v[i], `${ptr}/${i}`, depth + 1);
-      return;
+  const walk = (v: unknown[], ptr: string, depth: number): void => {
+    if (v.length !== shape[depth])
+      badRequest(`${v.length} elements where shape [${shape}] has ${shape[depth]} (dimension ${depth}); nest data exactly to the shape, or send it flat`, ptr);
+    const leaf = depth === shape.length - 1;
+    for (let i = 0; i < v.length; i++) {
+      const e = v[i];
+      if (leaf) copyPixels(v, i, 1, x, n++, rule, k, () => `${ptr}/${i}`);
+      else if (Array.isArray(e)) walk(e, `${ptr}/${i}`, depth + 1);
+      else badRequest(`${describeValue(e)} where shape [${shape}] needs an array of ${shape[depth + 1]}`, `${ptr}/${i}`);
     }
-    if (n >= total) badRequest(`more values than shape [${shape}] holds (${total})`, ptr);
-    copyPixels([v], 0, 1, x, n++, rule, k, () => ptr);
   };
   walk(data, `${at}/data`, 0);
-  if (n !== total) badRequest(`${n} values but shape [${shape}] needs ${total}`, `${at}/data`);
   return { x, N };
 }
 
@@ -180,12 +222,19 @@ export function describeValue(v: unknown): string {
 /**
  * The body's bytes. A declared Content-Encoding was decoded already
  * (src/http/encoding.ts). Without one, gzip magic suggests a compressed
- * upload; raw pixels may start with the same two bytes, so they are taken as
- * they are when inflating fails.
+ * upload; raw pixels may start with the same two bytes, so whole images (a
+ * multiple of D bytes) are taken as they are when inflating fails. Anything
+ * else that fails to inflate is a corrupt gzip body, and the answer says so.
  */
-export async function binaryBody(raw: Uint8Array, inflated: boolean, limits: Limits): Promise<Uint8Array> {
-  if (!inflated && isGzip(raw)) return (await inflate(raw, limits.maxBodyBytes, false)) ?? raw;
-  return raw;
+export async function binaryBody(raw: Uint8Array, inflated: boolean, limits: Limits, D: number): Promise<Uint8Array> {
+  if (inflated || !isGzip(raw)) return raw;
+  try {
+    return await inflate(raw, limits.maxBodyBytes, false);
+  } catch (e) {
+    if (!(e instanceof GzipError)) throw e;
+    if (raw.length % D === 0) return raw;
+    badRequest(`the body starts like gzip (1f 8b) but does not inflate (${e.message}), and is not whole images of ${D} bytes either; compress it again`);
+  }
 }
 
 /**
@@ -215,4 +264,105 @@ export function binaryImages(bytes: Uint8Array, model: ModelHeader, limits: Limi
   // Bytes are always in range: nothing to check, and (pixels / 255) · 255 /
   // input_scale is pixels / input_scale, applied by the forward pass.
   return { N, pixels: pixels.subarray(0, N * D), scale: model.inputScale };
+}
+
+/** One picture sent: its bytes, its Content-Type and, from a multipart body, its part's name. */
+export interface ImageFile {
+  bytes: Uint8Array;
+  type: string;
+  name?: string;
+}
+
+/** How a picture becomes the network's input: MNIST's recipe, or taken as it is (exactly 28×28). */
+export type Preprocess = "mnist" | "none";
+
+/** Pictures as the network saw them: x, and for ?debug=1 each one's D bytes (ink high) and polarity. */
+export interface ImageBatch {
+  N: number;
+  x: Float32Array;
+  seen: Uint8Array[];
+  inverted: boolean[];
+}
+
+/**
+ * The pictures of one request together may hold this many times
+ * MAX_IMAGE_PIXELS: decoding, not the network, is what costs, and a small
+ * PNG can claim millions of blank pixels.
+ */
+export const IMAGE_PIXELS_PER_REQUEST = 8;
+
+/**
+ * The files of a multipart/form-data body, in order, whatever their field
+ * names. A part sent as application/octet-stream (or with no type) is taken
+ * by its bytes when they are a PNG or JPEG.
+ */
+export async function multipartFiles(form: FormData): Promise<ImageFile[]> {
+  const files: ImageFile[] = [];
+  for (const [name, value] of form.entries()) {
+    if (typeof value === "string") badRequest(`multipart field "${name}" is text, not a file; send each image as a file part (image/png or image/jpeg)`);
+    const bytes = new Uint8Array(await value.arrayBuffer());
+    let type = value.type.split(";")[0].trim().toLowerCase();
+    if (type === "" || type === "application/octet-stream")
+      type = sniff(bytes) === "PNG" ? "image/png" : sniff(bytes) === "JPEG" ? "image/jpeg" : type || "no type";
+    files.push({ bytes, type, name: value.name || name });
+  }
+  return files;
+}
+
+/**
+ * PNG and JPEG pictures into x: each decoded, made MNIST-style (or, with
+ * preprocess "none", taken as it is) and scaled by the one rule. Every header
+ * is read first, so an oversized picture, or too many pixels in all, is
+ * refused before anything is decoded. A bad picture's error names its part.
+ */
+export function imageImages(files: ImageFile[], model: ModelHeader, limits: Limits, preprocess: Preprocess): ImageBatch {
+  const D = model.sizes[0];
+  const [side, cols] = model.inputShape;
+  if (model.inputShape.length !== 2 || side !== cols || side * cols !== D)
+    throw new ProblemError(422, { detail: `this model takes ${D} inputs, not a square picture; send JSON or binary pixels` });
+  checkBatch(files.length, limits, "");
+  const many = files.length > 1;
+  const fail = (e: unknown, n: number): never => {
+    if (!(e instanceof ImageError)) throw e;
+    const f = files[n];
+    const where = many ? `image ${n + 1} of ${files.length}${f.name ? ` ("${f.name}")` : ""}: ` : "";
+    throw new ProblemError(e.status, { detail: `${where}${e.message}`, ...(many ? { part: n } : {}) });
+  };
+  let total = 0;
+  files.forEach((f, n) => {
+    try {
+      const h = imageHeader(f.bytes, f.type);
+      checkPixels(h, limits.maxImagePixels);
+      total += h.width * h.height;
+    } catch (e) {
+      fail(e, n);
+    }
+  });
+  const budget = IMAGE_PIXELS_PER_REQUEST * limits.maxImagePixels;
+  if (total > budget)
+    throw new ProblemError(413, {
+      detail: `the images hold ${total} pixels in all; one request may hold ${budget} (${IMAGE_PIXELS_PER_REQUEST} × MAX_IMAGE_PIXELS). Send fewer or smaller images per request.`,
+      limit: budget,
+    });
+  // Digits by MNIST's recipe (box 20 of 28, centred by mass); Fashion-MNIST
+  // filled its field and centred the box.
+  const recipe: MnistOptions =
+    model.metadata.dataset === "fashion" ? { size: side, box: side, centre: "box" } : { size: side, box: Math.round((side * 20) / 28) };
+  const k = inkScale(model);
+  const N = files.length;
+  const x = new Float32Array(N * D);
+  const seen: Uint8Array[] = [];
+  const inverted: boolean[] = [];
+  files.forEach((f, n) => {
+    try {
+      const img = decodeImage(f.bytes, f.type, limits.maxImagePixels);
+      const m = preprocess === "none" ? asMnist(img, side) : toMnist(img, recipe);
+      for (let i = 0; i < D; i++) x[n * D + i] = (m.pixels[i] / 255) * k;
+      seen.push(m.pixels);
+      inverted.push(m.inverted);
+    } catch (e) {
+      fail(e, n);
+    }
+  });
+  return { x, N, seen, inverted };
 }

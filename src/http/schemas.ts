@@ -47,6 +47,14 @@ export const PredictBody = z
 export const PredictQuery = z.object({
   top_k: z.coerce.number().int().min(0).max(1000).optional().openapi({ description: "How many best classes to list (a JSON body's top_k wins)" }),
   output: OutputKindSchema.optional().openapi({ description: "probabilities, logits or label (a JSON body's output wins)" }),
+  preprocess: z.enum(["mnist", "none"]).optional().openapi({
+    description:
+      "For PNG and JPEG bodies: mnist (default) fits any picture by MNIST's recipe (ink's box into 20×20, centre of mass at the centre of 28×28); none takes an exactly 28×28 picture as it is, only made grey and ink-high",
+  }),
+  debug: z
+    .enum(["0", "1"])
+    .optional()
+    .openapi({ description: "For PNG and JPEG bodies: 1 adds `input`, the 28 rows of 28 bytes the network saw, and `inverted`" }),
 });
 
 export const TopEntry = z.object({ label: z.number().int(), name: z.string(), probability: z.number() });
@@ -59,6 +67,14 @@ export const PredictionSchema = z
     top: z.array(TopEntry).optional(),
     probabilities: z.array(z.number()).optional(),
     logits: z.array(z.number()).optional(),
+    input: z
+      .array(z.array(z.number().int()))
+      .optional()
+      .openapi({
+        description:
+          "With ?debug=1, for a PNG or JPEG: the 28 rows of 28 bytes the network saw (0 = background, 255 = ink); send it back as JSON with scale 255",
+      }),
+    inverted: z.boolean().optional().openapi({ description: "With ?debug=1: true when the picture was dark ink on a light ground" }),
   })
   .openapi("Prediction");
 
@@ -98,7 +114,9 @@ export const ModelCardSchema = z
     input_scale: z.number(),
     test_accuracy: z.number().nullable(),
     decoded: z.boolean(),
-    available: z.boolean().openapi({ description: "False when the weights fail to decode; `error` says why" }),
+    available: z
+      .boolean()
+      .openapi({ description: "False when the weights are broken (digest differs from the bundle's manifest, or they fail to decode); `error` says why" }),
     error: z.string().optional(),
     metadata: z.record(z.string(), z.string()),
   })
@@ -127,33 +145,72 @@ export const BinaryBody = z.string().openapi({
   description: "N×784 uint8 pixels (0 = background, 255 = ink), or a whole IDX3 image file with its header (magic 2051); gzip with Content-Encoding: gzip",
 });
 
+export const ImageBody = z.string().openapi({
+  format: "binary",
+  description:
+    "One PNG or JPEG of a digit, any size up to MAX_IMAGE_PIXELS: grey, RGB or RGBA (transparent ground composited on white), dark ink on light or light on dark (detected). Fitted into MNIST's 28×28 unless ?preprocess=none.",
+});
+
+// A plain OpenAPI schema, not zod: a zod form schema would make the route
+// validate the form and turn the typed client's JSON body into a form. The
+// parts are read in order by the handler (src/http/input.ts multipartFiles).
+export const MultipartImages = {
+  type: "object" as const,
+  description: "A batch: one file part per image (image/png or image/jpeg), any field names; the answer lists one prediction per file, in order.",
+  additionalProperties: { type: "string" as const, format: "binary" },
+};
+
 // The Open Inference Protocol (KServe v2 REST) bodies.
 export const OipTensorMetadata = z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number().int()) }).openapi("OipTensorMetadata");
 export const OipServerMetadata = z.object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) }).openapi("OipServerMetadata");
 export const OipModelMetadata = z
   .object({ name: z.string(), versions: z.array(z.string()), platform: z.string(), inputs: z.array(OipTensorMetadata), outputs: z.array(OipTensorMetadata) })
   .openapi("OipModelMetadata");
+export const OipError = z
+  .object({
+    error: z.string().openapi({ description: "What went wrong and what to do" }),
+    pointer: z.string().optional().openapi({ description: "JSON pointer to the first bad element, e.g. /inputs/0/data/17" }),
+    request_id: z.string().optional(),
+  })
+  .passthrough()
+  .openapi("OipError");
 export const OipReady = z.object({ name: z.string().optional(), ready: z.boolean() });
 export const OipLive = z.object({ live: z.boolean() });
+// Optional fields may be sent as null (KServe's own request model serialises
+// unset fields so): null is read as absent.
+const Parameters = z.record(z.string(), z.unknown()).nullish();
 export const OipInferInput = z.object({
   name: z.string(),
   shape: z.array(z.number().int().nonnegative()),
-  datatype: z.string().openapi({ example: "FP32", description: "FP32 (values in [0, 1]) or UINT8 (0-255)" }),
-  parameters: z.record(z.string(), z.unknown()).optional(),
+  datatype: z.string().openapi({
+    example: "FP32",
+    description:
+      "FP16, FP32 or FP64: values in [0, 1]; UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32 or INT64: whole numbers 0-255 within the type's range",
+  }),
+  parameters: Parameters,
   // Checked value by value by tensorImages (src/http/input.ts), which points
   // at the first bad one (a zod array schema would visit every value again).
   data: z
     .custom<unknown[]>((v) => Array.isArray(v), { message: "expected an array of values" })
-    .openapi({ type: "array", items: {}, description: "Row-major values, flat or nested to the shape" }),
+    .openapi({ type: "array", items: {}, description: "Row-major values, flat, or nested exactly to the shape" }),
 });
 export const OipInferRequest = z
   .object({
-    id: z.string().optional(),
-    parameters: z.record(z.string(), z.unknown()).optional(),
+    id: z.string().nullish(),
+    parameters: Parameters,
     inputs: z.array(OipInferInput).min(1),
-    outputs: z.array(z.object({ name: z.string(), parameters: z.record(z.string(), z.unknown()).optional() })).optional(),
+    outputs: z
+      .array(z.object({ name: z.string().openapi({ example: "label" }), parameters: Parameters }))
+      .nullish()
+      .openapi({ description: "The outputs wanted, each once: probabilities, label, logits; all of them when absent or empty" }),
   })
-  .openapi("OipInferRequest");
+  .openapi("OipInferRequest", {
+    example: {
+      id: "42",
+      inputs: [{ name: "input", shape: [1, 784], datatype: "UINT8", data: new Array(784).fill(0) }],
+      outputs: [{ name: "label" }, { name: "probabilities" }],
+    },
+  });
 export const OipInferOutput = z.object({ name: z.string(), shape: z.array(z.number().int()), datatype: z.string(), data: z.array(z.number()) });
 export const OipInferResponse = z
   .object({ model_name: z.string(), model_version: z.string().optional(), id: z.string().optional(), outputs: z.array(OipInferOutput) })

@@ -1,15 +1,12 @@
-// Backpropagation held to the slow obvious numerical gradient, as the book's
-// ch05/gradient_check.py does.
+// The trainer's backpropagation (`gradient`) held to the slow obvious
+// numerical gradient, as the book's ch05/gradient_check.py does.
 import { describe, expect, it } from "vitest";
-import { activationBackward, Adam, affineBackward, softmaxCrossEntropyBackward } from "./backward";
+import { rand } from "../../test/reference";
+import { gradient, softmaxCrossEntropyBackward, workspace } from "./backward";
 import { affine } from "./affine";
 import { activate } from "./functions";
 import type { Network } from "./network";
-
-function rand(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296) * 2 - 1;
-}
+import { Adam } from "./optimizer";
 
 function tiny(activation: "relu" | "sigmoid", sizes = [6, 5, 4, 3]): Network {
   const r = rand(11);
@@ -24,6 +21,7 @@ function tiny(activation: "relu" | "sigmoid", sizes = [6, 5, 4, 3]): Network {
   };
 }
 
+/** The loss written out: forward pass, then the mean of -log y[t]. */
 function loss(net: Network, x: Float32Array, t: number[], B: number): number {
   let z = x;
   for (const l of net.layers) {
@@ -34,30 +32,7 @@ function loss(net: Network, x: Float32Array, t: number[], B: number): number {
   return -t.reduce((s, c, n) => s + Math.log(z[n * C + c] + 1e-7), 0) / B;
 }
 
-function backprop(net: Network, x: Float32Array, t: number[], B: number): Float32Array[] {
-  const zs = [x];
-  for (const l of net.layers) {
-    const a = affine(new Float32Array(B * l.outSize), zs[zs.length - 1], l.W, l.b, B, l.inSize, l.outSize);
-    zs.push(activate(l.activation, a, l.outSize));
-  }
-  const L = net.layers.length;
-  let d = new Float32Array(zs[L]);
-  softmaxCrossEntropyBackward(d, t, B, net.layers[L - 1].outSize);
-  const grads: Float32Array[] = [];
-  for (let i = L - 1; i >= 0; i--) {
-    const l = net.layers[i];
-    if (i < L - 1) activationBackward(l.activation, d, zs[i + 1]);
-    const dW = new Float32Array(l.W.length);
-    const db = new Float32Array(l.b.length);
-    const dx = new Float32Array(B * l.inSize);
-    affineBackward(zs[i], l.W, d, dW, db, dx, B, l.inSize, l.outSize);
-    grads.unshift(dW, db);
-    d = dx;
-  }
-  return grads;
-}
-
-describe("backpropagation", () => {
+describe("gradient", () => {
   for (const activation of ["sigmoid", "relu"] as const) {
     for (const B of [1, 5]) {
       it(`should match the numerical gradient (${activation}, batch ${B})`, () => {
@@ -65,9 +40,12 @@ describe("backpropagation", () => {
         const r = rand(B);
         const x = new Float32Array(B * 6).map(() => (r() > 0 ? r() : 0));
         const t = Array.from({ length: B }, (_, n) => n % 3);
-        const grads = backprop(net, x, t, B);
+        const ws = workspace(net, B);
+        const value = gradient(net, x, t, B, ws);
+        expect(value).toBeCloseTo(loss(net, x, t, B), 5);
+        const grads = ws.grads.flatMap((g) => [g.dW, g.db]);
         const params = net.layers.flatMap((l) => [l.W, l.b]);
-        const h = 1e-3;
+        const h = 1e-4;
         let worst = 0;
         params.forEach((p, pi) => {
           for (let k = 0; k < p.length; k++) {
@@ -86,6 +64,24 @@ describe("backpropagation", () => {
     }
   }
 
+  it("should give the same gradients with a reused workspace as with a fresh one", () => {
+    const net = tiny("relu");
+    const r = rand(4);
+    const ws = workspace(net, 4);
+    const x1 = new Float32Array(4 * 6).map(() => r());
+    const x2 = new Float32Array(4 * 6).map(() => r());
+    gradient(net, x1, [0, 1, 2, 0], 4, ws);
+    gradient(net, x2, [2, 1, 0, 1], 4, ws);
+    const fresh = workspace(net, 4);
+    gradient(net, x2, [2, 1, 0, 1], 4, fresh);
+    expect(ws.grads).toEqual(fresh.grads);
+  });
+
+  it("should refuse a workspace made for another batch size", () => {
+    const net = tiny("relu");
+    expect(() => gradient(net, new Float32Array(12), [0, 1], 2, workspace(net, 3))).toThrow(/workspace\(net, 2\)/);
+  });
+
   it("should return the mean cross-entropy loss", () => {
     const y = new Float32Array([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0]);
     expect(softmaxCrossEntropyBackward(y, [2], 1, 10)).toBeCloseTo(0.510825, 5);
@@ -98,10 +94,14 @@ describe("backpropagation", () => {
     const before = loss(net, x, t, 4);
     const params = net.layers.flatMap((l) => [l.W, l.b]);
     const adam = new Adam(params);
+    const ws = workspace(net, 4);
     for (let s = 0; s < 50; s++) {
-      const g = backprop(net, x, t, 4);
+      gradient(net, x, t, 4, ws);
       adam.tick();
-      params.forEach((p, i) => adam.update(i, p, g[i], 0.01));
+      ws.grads.forEach((g, i) => {
+        adam.update(2 * i, params[2 * i], g.dW, 0.01);
+        adam.update(2 * i + 1, params[2 * i + 1], g.db, 0.01);
+      });
     }
     expect(loss(net, x, t, 4)).toBeLessThan(before / 2);
   });

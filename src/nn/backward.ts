@@ -1,7 +1,9 @@
 // Gradients for training, by backpropagation (chapter 5), held to a slow
 // numerical gradient by the tests (as ch05/gradient_check.py does).
 // B = batch, K = layer inputs, M = layer outputs, C = classes.
-import type { Activation } from "./functions";
+import { affine } from "./affine";
+import { type Activation, activate } from "./functions";
+import type { Network } from "./network";
 
 /**
  * Softmax followed by cross-entropy, for a batch. y holds softmax outputs (B, C)
@@ -113,39 +115,53 @@ export function affineBackward(
   }
 }
 
-/** Adam (Kingma & Ba) with decoupled weight decay, one parameter tensor at a time. */
-export class Adam {
-  private m: Float32Array[] = [];
-  private v: Float32Array[] = [];
-  t = 0;
-  constructor(
-    params: Float32Array[],
-    public beta1 = 0.9,
-    public beta2 = 0.999,
-    public eps = 1e-8,
-  ) {
-    this.m = params.map((p) => new Float32Array(p.length));
-    this.v = params.map((p) => new Float32Array(p.length));
-  }
+/** Buffers for one batch size: z[0] the input, z[i+1] layer i's output, dz their gradients, and dW/db per layer. */
+export interface Workspace {
+  N: number;
+  z: Float32Array[];
+  dz: Float32Array[];
+  grads: { dW: Float32Array; db: Float32Array }[];
+}
 
-  /** Advances the step count (bias correction); call once per batch, before that batch's updates. */
-  tick(): void {
-    this.t++;
-  }
+/** Allocates the buffers `gradient` needs for batches of N; reuse it across batches. */
+export function workspace(net: Network, N: number): Workspace {
+  const sizes = [net.layers[0].inSize, ...net.layers.map((l) => l.outSize)];
+  return {
+    N,
+    z: sizes.map((s) => new Float32Array(N * s)),
+    dz: sizes.map((s) => new Float32Array(N * s)),
+    grads: net.layers.map((l) => ({ dW: new Float32Array(l.W.length), db: new Float32Array(l.b.length) })),
+  };
+}
 
-  update(i: number, p: Float32Array, g: Float32Array, lr: number, weightDecay = 0): void {
-    const m = this.m[i];
-    const v = this.v[i];
-    const b1 = this.beta1;
-    const b2 = this.beta2;
-    const c1 = 1 - b1 ** this.t;
-    const c2 = 1 - b2 ** this.t;
-    const step = lr / c1;
-    for (let k = 0; k < p.length; k++) {
-      const gk = g[k];
-      m[k] = b1 * m[k] + (1 - b1) * gk;
-      v[k] = b2 * v[k] + (1 - b2) * gk * gk;
-      p[k] -= (step * m[k]) / (Math.sqrt(v[k] / c2) + this.eps) + lr * weightDecay * p[k];
-    }
+/**
+ * One training step's gradients, the book's `gradient` (ch05 two_layer_net):
+ * the forward pass keeping every activation, then backward through
+ * softmax-with-loss and each layer. x is (N, D), t holds N class indices.
+ * Returns the mean cross-entropy loss; per-layer dW and db are in ws.grads
+ * (overwritten). The trainer runs exactly this, and the tests hold it to the
+ * numerical gradient.
+ *
+ * @example
+ * const ws = workspace(net, 100);
+ * const loss = gradient(net, x, t, 100, ws); // then step with ws.grads[i].dW, .db
+ */
+export function gradient(net: Network, x: Float32Array, t: ArrayLike<number>, N: number, ws: Workspace = workspace(net, N)): number {
+  if (ws.N !== N) throw new Error(`workspace is for batches of ${ws.N}, not ${N}: make one with workspace(net, ${N})`);
+  const { z, dz, grads } = ws;
+  const L = net.layers.length;
+  if (x !== z[0]) z[0].set(x.subarray(0, N * net.layers[0].inSize));
+  for (let i = 0; i < L; i++) {
+    const l = net.layers[i];
+    affine(z[i + 1], z[i], l.W, l.b, N, l.inSize, l.outSize);
+    activate(l.activation, z[i + 1], l.outSize);
   }
+  dz[L].set(z[L]);
+  const loss = softmaxCrossEntropyBackward(dz[L], t, N, net.layers[L - 1].outSize);
+  for (let i = L - 1; i >= 0; i--) {
+    const l = net.layers[i];
+    if (i < L - 1) activationBackward(l.activation, dz[i + 1], z[i + 1]);
+    affineBackward(z[i], l.W, dz[i + 1], grads[i].dW, grads[i].db, i > 0 ? dz[i] : null, N, l.inSize, l.outSize);
+  }
+  return loss;
 }

@@ -1,187 +1,30 @@
-// The weights importer (scripts/import.ts) and its readers: a safe pickle
-// reader, .npz and PyTorch-style safetensors. Fixtures are built here, in a
-// temp dir; nothing is written into weights/.
+// The weights importer (scripts/import.ts) and its readers
+// (scripts/lib/sources.ts): book-style pickles and .npz, PyTorch-style
+// safetensors. Fixture files are written by test/fixtures/ into a temp dir;
+// nothing is written into weights/. The pickle reader's own tests are in
+// scripts/lib/pickle.test.ts.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { zipSync } from "fflate";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../scripts/import";
 import { BOOK_WEIGHTS, datasetPresent, loadSplit, skipWithoutData } from "../../scripts/lib/datasets";
 import { evaluate } from "../../scripts/lib/evaluate";
 import { type NdArray, parseNpz } from "../../scripts/lib/npz";
-import { loadPickledArrays, PickleError } from "../../scripts/lib/pickle";
+import { loadPickledArrays } from "../../scripts/lib/pickle";
 import { decodeModel, encodeModel } from "../../src/model/format";
 import { serializeSafetensors } from "../../src/model/safetensors";
-import { forward } from "../../src/nn/network";
-import { expectClose, rand } from "../helpers";
+import { forward, type Network } from "../../src/nn/network";
+import { type Arr, bookArrays, randomArr } from "../fixtures/arrays";
+import { npz } from "../fixtures/npy";
+import { numpyPickle } from "../fixtures/pickle";
+import { expectClose, forwardNaive, rand } from "../helpers";
 
 const tmp = mkdtempSync(join(tmpdir(), "mnist-edge-import-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-// ---------------------------------------------------------------- fixtures
-
-interface Arr {
-  shape: number[];
-  data: Float32Array | Float64Array;
-  fortran?: boolean;
-}
-
-function randomArr(shape: number[], seed: number, f64 = false): Arr {
-  const r = rand(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = f64 ? new Float64Array(n) : new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = r() * 0.5;
-  return { shape, data };
-}
-
-/** The C-order values of a 2-D array laid out in Fortran (column-major) order. */
-function fortranBytes(a: Arr): Uint8Array {
-  const [rows, cols] = a.shape;
-  const f = a.data instanceof Float64Array ? new Float64Array(a.data.length) : new Float32Array(a.data.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) f[j * rows + i] = a.data[i * cols + j];
-  return new Uint8Array(f.buffer);
-}
-
-const rawBytes = (a: Arr) => (a.fortran ? fortranBytes(a) : new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength));
 const enc = new TextEncoder();
-
-/** Writes pickles the way numpy's ndarray.__reduce_ex__ does, opcode by opcode. */
-class PickleWriter {
-  private parts: number[] = [];
-  private memo = new Map<string, number>();
-  constructor(readonly protocol: 2 | 3 | 5) {
-    this.op(0x80, protocol);
-    if (protocol >= 4) this.op(0x95, 0, 0, 0, 0, 0, 0, 0, 0); // FRAME (a hint; the reader ignores its length)
-  }
-  op(...b: number[]) {
-    this.parts.push(...b);
-    return this;
-  }
-  u32(n: number) {
-    return this.op(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff);
-  }
-  bytes(b: Uint8Array) {
-    for (const x of b) this.parts.push(x);
-    return this;
-  }
-  str(s: string) {
-    const b = enc.encode(s);
-    if (this.protocol >= 4 && b.length < 256) return this.op(0x8c, b.length).bytes(b); // SHORT_BINUNICODE
-    return this.op(0x58).u32(b.length).bytes(b); // BINUNICODE
-  }
-  int(n: number) {
-    if (n >= 0 && n < 256) return this.op(0x4b, n); // BININT1
-    if (n >= 0 && n < 65536) return this.op(0x4d, n & 0xff, n >> 8); // BININT2
-    return this.op(0x4a).u32(n >>> 0); // BININT
-  }
-  put() {
-    const i = this.memo.size;
-    this.memo.set(`#${i}`, i);
-    return this.protocol >= 4 ? this.op(0x94) : this.op(0x71, i); // MEMOIZE / BINPUT
-  }
-  /** A global, memoized on first use and fetched with BINGET after, as pickle does. */
-  global(module: string, name: string) {
-    const key = `${module} ${name}`;
-    const at = this.memo.get(key);
-    if (at !== undefined) return this.op(0x68, at); // BINGET
-    if (this.protocol >= 4)
-      this.str(module).str(name).op(0x93); // STACK_GLOBAL
-    else this.op(0x63).bytes(enc.encode(`${module}\n${name}\n`)); // GLOBAL
-    this.memo.set(key, this.memo.size);
-    return this.protocol >= 4 ? this.op(0x94) : this.op(0x71, this.memo.size - 1);
-  }
-  /** Python bytes: _codecs.encode(latin-1 str) under protocol 2, BINBYTES after. */
-  pyBytes(b: Uint8Array) {
-    if (this.protocol === 2) {
-      this.global("_codecs", "encode");
-      return this.str(String.fromCharCode(...b))
-        .str("latin1")
-        .op(0x86, 0x52); // TUPLE2 REDUCE
-    }
-    return b.length < 256 ? this.op(0x43, b.length).bytes(b) : this.op(0x42).u32(b.length).bytes(b);
-  }
-  shape(s: number[]) {
-    this.op(0x28);
-    for (const d of s) this.int(d);
-    return this.op(0x74); // TUPLE
-  }
-  dtype(a: Arr) {
-    this.global("numpy", "dtype")
-      .str(a.data instanceof Float64Array ? "f8" : "f4")
-      .op(0x89, 0x88, 0x87, 0x52) // False True TUPLE3 REDUCE
-      .put();
-    // BUILD with the state (3, '<', None, None, None, -1, -1, 0)
-    this.op(0x28).int(3).str("<").op(0x4e, 0x4e, 0x4e, 0x4a, 0xff, 0xff, 0xff, 0xff, 0x4a, 0xff, 0xff, 0xff, 0xff).int(0).op(0x74, 0x62);
-    return this;
-  }
-  array(a: Arr) {
-    if (this.protocol === 5) {
-      // _frombuffer(bytearray, dtype, shape, order)
-      this.global("numpy._core.numeric", "_frombuffer").op(0x28, 0x96);
-      const b = rawBytes(a);
-      this.u32(b.length).u32(0).bytes(b);
-      this.dtype(a)
-        .shape(a.shape)
-        .str(a.fortran ? "F" : "C")
-        .op(0x74, 0x52);
-      return this.put();
-    }
-    // _reconstruct(ndarray, (0,), b"b"), then BUILD (1, shape, dtype, is_fortran, data)
-    this.global("numpy.core.multiarray", "_reconstruct").global("numpy", "ndarray").int(0).op(0x85);
-    this.pyBytes(enc.encode("b")).op(0x87, 0x52).put();
-    this.op(0x28)
-      .int(1)
-      .shape(a.shape)
-      .dtype(a)
-      .op(a.fortran ? 0x88 : 0x89)
-      .pyBytes(rawBytes(a))
-      .op(0x74, 0x62);
-    return this;
-  }
-  dict(entries: [string, Arr][]) {
-    this.op(0x7d).put().op(0x28); // EMPTY_DICT MARK
-    for (const [k, a] of entries) this.str(k).array(a);
-    return this.op(0x75); // SETITEMS
-  }
-  done(): Uint8Array {
-    return new Uint8Array([...this.parts, 0x2e]); // STOP
-  }
-}
-
-const numpyPickle = (entries: [string, Arr][], protocol: 2 | 3 | 5 = 3) => new PickleWriter(protocol).dict(entries).done();
-
-/** One .npy file, format 1.0 (or 2.0), header padded to 64 bytes as numpy does. */
-function npy(a: Arr, version: 1 | 2 = 1): Uint8Array {
-  const descr = a.data instanceof Float64Array ? "<f8" : "<f4";
-  let header = `{'descr': '${descr}', 'fortran_order': ${a.fortran ? "True" : "False"}, 'shape': (${a.shape.join(", ")}${a.shape.length === 1 ? "," : ""}), }`;
-  const pre = version === 1 ? 10 : 12;
-  header = header.padEnd(Math.ceil((pre + header.length + 1) / 64) * 64 - pre - 1) + "\n";
-  const data = rawBytes(a);
-  const out = new Uint8Array(pre + header.length + data.length);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
-  const dv = new DataView(out.buffer);
-  if (version === 1) dv.setUint16(8, header.length, true);
-  else dv.setUint32(8, header.length, true);
-  out.set(enc.encode(header), pre);
-  out.set(data, pre + header.length);
-  return out;
-}
-
-function npz(entries: [string, Arr][], level: 0 | 6): Uint8Array {
-  return zipSync(Object.fromEntries(entries.map(([k, a], i) => [`${k}.npy`, npy(a, i % 2 ? 2 : 1)])), { level });
-}
-
-/** A book-style network: W1..Wn [in, out] and b1..bn, 784 → 8 → 6 → 10. */
-function bookArrays(seed = 7, sizes = [784, 8, 6, 10]): [string, Arr][] {
-  const out: [string, Arr][] = [];
-  for (let i = 0; i < sizes.length - 1; i++) {
-    out.push([`W${i + 1}`, randomArr([sizes[i], sizes[i + 1]], seed + 10 * i)]);
-    out.push([`b${i + 1}`, randomArr([sizes[i + 1]], seed + 10 * i + 1)]);
-  }
-  return out;
-}
 
 const write = (name: string, bytes: Uint8Array) => {
   const p = join(tmp, name);
@@ -198,7 +41,11 @@ function runImport(...argv: string[]) {
 }
 
 type Act = "sigmoid" | "relu" | "softmax" | "identity";
-/** An independent float64 forward pass; w(i, k, j) is layer i's weight from input k to output j. */
+/**
+ * What the source computes, read straight from its own arrays: w(i, k, j) is
+ * layer i's weight from input k to output j, in the source's layout; through
+ * the reference forward pass.
+ */
 function referenceForward(
   x: Float32Array,
   N: number,
@@ -207,22 +54,19 @@ function referenceForward(
   b: (i: number, j: number) => number,
   acts: Act[],
 ): Float32Array {
-  let z = Array.from({ length: N }, (_, n) => Array.from(x.subarray(n * sizes[0], (n + 1) * sizes[0])));
-  for (let i = 0; i < sizes.length - 1; i++) {
-    z = z.map((row) => {
-      const a = Array.from({ length: sizes[i + 1] }, (_, j) => row.reduce((s, v, k) => s + v * w(i, k, j), b(i, j)));
-      if (acts[i] === "sigmoid") return a.map((v) => 1 / (1 + Math.exp(-v)));
-      if (acts[i] === "relu") return a.map((v) => Math.max(0, v));
-      if (acts[i] === "softmax") {
-        const m = Math.max(...a);
-        const e = a.map((v) => Math.exp(v - m));
-        const s = e.reduce((p, q) => p + q, 0);
-        return e.map((v) => v / s);
-      }
-      return a;
-    });
-  }
-  return Float32Array.from(z.flat());
+  const net: Network = {
+    layers: acts.map((activation, i) => {
+      const [K, M] = [sizes[i], sizes[i + 1]];
+      return {
+        W: Float32Array.from({ length: K * M }, (_, at) => w(i, Math.floor(at / M), at % M)),
+        b: Float32Array.from({ length: M }, (_, j) => b(i, j)),
+        inSize: K,
+        outSize: M,
+        activation,
+      };
+    }),
+  };
+  return forwardNaive(net, x, N);
 }
 
 function randomInput(N: number, D = 784, seed = 3): Float32Array {
@@ -252,62 +96,9 @@ function expectBookForward(outPath: string, arrays: [string, Arr][], acts: Act[]
   return model;
 }
 
-// ---------------------------------------------------------------- pickle reader
+// ---------------------------------------------------------------- numpy's own files
 
-describe("pickle reader", () => {
-  const arrays: [string, Arr][] = [
-    ["W1", { ...randomArr([3, 4], 1), fortran: true }],
-    ["b1", randomArr([4], 2, true)],
-    ["W2", randomArr([4, 2], 3)],
-  ];
-
-  for (const protocol of [2, 3, 5] as const) {
-    it(`should read a numpy-style protocol ${protocol} pickle of float32/float64, C and Fortran order arrays`, () => {
-      const got = loadPickledArrays(numpyPickle(arrays, protocol));
-      expect([...got.keys()]).toEqual(["W1", "b1", "W2"]);
-      for (const [k, a] of arrays) {
-        expect(got.get(k)!.shape).toEqual(a.shape);
-        expect(Array.from(got.get(k)!.data)).toEqual(Array.from(Float32Array.from(a.data)));
-      }
-    });
-  }
-
-  it("should refuse a global outside the numpy allow-list without executing anything", () => {
-    // pickle.dumps(os.system, ("echo hi",)) as a REDUCE: GLOBAL 'os system', 'echo hi', TUPLE1, REDUCE, STOP
-    const evil = new Uint8Array([0x80, 2, 0x63, ...enc.encode("os\nsystem\n"), 0x58, 7, 0, 0, 0, ...enc.encode("echo hi"), 0x85, 0x52, 0x2e]);
-    expect(() => loadPickledArrays(evil)).toThrow(PickleError);
-    expect(() => loadPickledArrays(evil)).toThrow(/os\.system.*refuses.*nothing was executed/);
-    // The same through STACK_GLOBAL (protocol 4+), and a plausible-looking numpy name.
-    const stackGlobal = new Uint8Array([0x80, 4, 0x8c, 8, ...enc.encode("builtins"), 0x8c, 4, ...enc.encode("eval"), 0x93, 0x2e]);
-    expect(() => loadPickledArrays(stackGlobal)).toThrow(/builtins\.eval/);
-    const scalar = new Uint8Array([0x80, 2, 0x63, ...enc.encode("numpy.core.multiarray\nscalar\n"), 0x2e]);
-    expect(() => loadPickledArrays(scalar)).toThrow(/numpy\.core\.multiarray\.scalar/);
-  });
-
-  it("should refuse object-building opcodes, truncated streams and non-dict roots", () => {
-    expect(() => loadPickledArrays(new Uint8Array([0x80, 2, 0x81, 0x2e]))).toThrow(/NEWOBJ/);
-    const full = numpyPickle(arrays, 3);
-    expect(() => loadPickledArrays(full.subarray(0, full.length - 40))).toThrow(/truncated/);
-    expect(() => loadPickledArrays(new Uint8Array([0x80, 2, 0x5d, 0x2e]))).toThrow(/holds a list; expected a dict/);
-    expect(() => loadPickledArrays(enc.encode("(dp0\n."))).toThrow(/not a binary pickle/);
-  });
-
-  it("should refuse arrays that are not floats", () => {
-    const w = new PickleWriter(3);
-    w.op(0x7d, 0x28)
-      .str("W1")
-      .global("numpy.core.multiarray", "_reconstruct")
-      .global("numpy", "ndarray")
-      .int(0)
-      .op(0x85)
-      .pyBytes(enc.encode("b"))
-      .op(0x87, 0x52);
-    w.op(0x28).int(1).shape([2]).global("numpy", "dtype").str("i8").op(0x89, 0x88, 0x87, 0x52);
-    w.op(0x28).int(3).str("<").op(0x4e, 0x4e, 0x4e).int(0).int(0).int(0).op(0x74, 0x62);
-    w.op(0x89).pyBytes(new Uint8Array(16)).op(0x74, 0x62, 0x75);
-    expect(() => loadPickledArrays(w.done())).toThrow(/array "W1": dtype "i8" is not a float type/);
-  });
-
+describe("numpy's own files", () => {
   const hasNumpy = spawnSync("python3", ["-c", "import numpy"], { stdio: "ignore" }).status === 0;
   it.skipIf(!hasNumpy)("should read what numpy's own pickle.dump (protocols 2-5) and np.savez write (needs python3 with numpy)", () => {
     const dir = join(tmp, "numpy");

@@ -5,20 +5,22 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeModel } from "../../src/model/format";
 import { datasetPresent, MNIST_DIR, type Split, skipWithoutData } from "../../scripts/lib/datasets";
-import { accuracyOn, rng, type TrainOptions, train } from "../../scripts/lib/trainer";
+import { accuracyOn, type TrainOptions, train } from "../../scripts/lib/trainer";
+import { rng } from "../../src/nn/random";
 
-/** A learnable toy set: class c lights up a 4-row band at row 2c, plus noise. */
-function toySplit(count: number, seed: number): Split {
+/** A learnable toy set: class c lights up a 4-row band at row 2c, plus noise; side×side images. */
+function toySplit(count: number, seed: number, side = 28, classes = 10): Split {
   const r = rng(seed);
-  const pixels = new Uint8Array(count * 784);
+  const D = side * side;
+  const pixels = new Uint8Array(count * D);
   const labels = new Uint8Array(count);
   for (let n = 0; n < count; n++) {
-    const c = Math.floor(r() * 10);
+    const c = Math.floor(r() * classes);
     labels[n] = c;
-    for (let i = 0; i < 784; i++) {
-      const row = Math.floor(i / 28);
+    for (let i = 0; i < D; i++) {
+      const row = Math.floor(i / side);
       const ink = row >= 2 * c + 3 && row < 2 * c + 7 ? 200 : 0;
-      pixels[n * 784 + i] = r() < 0.05 ? 255 : ink;
+      pixels[n * D + i] = r() < 0.05 ? 255 : ink;
     }
   }
   return { count, pixels, labels };
@@ -61,6 +63,33 @@ describe("train", () => {
     const a = bytes(7);
     expect(bytes(7)).toEqual(a);
     expect(bytes(8)).not.toEqual(a);
+  });
+
+  it("should take the input size and class count from the data", () => {
+    const small = toySplit(600, 2, 12, 3);
+    const net = train(small, { ...opts, validation: 100, epochs: 2 });
+    expect(net.layers.map((l) => [l.inSize, l.outSize])).toEqual([
+      [144, 16],
+      [16, 3],
+    ]);
+    expect(
+      accuracyOn(
+        net,
+        small,
+        new Uint32Array(600).map((_, i) => i),
+      ),
+    ).toBeGreaterThan(0.9);
+  });
+
+  it("should keep the random stream of runs without distortions, and distort reproducibly when asked", () => {
+    const bytes = (o: TrainOptions) => train(data, { ...o, epochs: 1 }).layers.map((l) => new Uint8Array(l.W.buffer.slice(0)));
+    const none = { rotate: 0, scale: 0, thickness: 0, elastic: 0, elasticSigma: 5, p: 1 };
+    const plain = bytes(opts);
+    expect(bytes({ ...opts, augment: none })).toEqual(plain);
+    const distorted = { ...opts, augment: { ...none, rotate: 15, scale: 0.15, thickness: 0.7, elastic: 30, p: 0.8 } };
+    const a = bytes(distorted);
+    expect(a).not.toEqual(plain);
+    expect(bytes(distorted)).toEqual(a);
   });
 
   it("should train the book's sigmoid network too", () => {
@@ -130,6 +159,14 @@ describe("npm run train", () => {
     );
     expect(ma.metadata.seed).toBe("1");
     expect(Number(ma.metadata.test_accuracy)).toBeGreaterThan(0.6);
+  });
+
+  it("should refuse --activation step: its gradient is zero everywhere", () => {
+    const r = spawnSync("npm", ["run", "--silent", "train", "--", "--model", "x", "--hidden", "8", "--dataset", "mnist", "--activation", "step"], {
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--activation step cannot be trained: its gradient is zero everywhere/);
   });
 
   it("should refuse bad options with a usage message", () => {

@@ -1,0 +1,63 @@
+// npx tsx scripts/distortions.ts [--weights a.safetensors,b.safetensors] [--limit N]
+// Accuracy of digit models on the MNIST test digits distorted one way at a
+// time, with the trainer's own augmentation (scripts/lib/augment.ts): tilted,
+// larger, smaller, bolder, finer, wobblier, off-centre. A quick proxy for
+// drawn and scanned digits; the images are made here, nothing is written.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { basename, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { decodeModel } from "../src/model/format";
+import { rng } from "../src/nn/random";
+import { augment, elasticField, IDENTITY, type Warp } from "./lib/augment";
+import { DATASET_HINT, datasetPresent, loadSplit, type Split } from "./lib/datasets";
+import { evaluate } from "./lib/evaluate";
+import { table } from "./lib/table";
+
+const usage = "usage: npx tsx scripts/distortions.ts [--weights a.safetensors,b.safetensors] [--limit N]";
+function die(msg: string): never {
+  console.error(`distortions: ${msg}\n${usage}`);
+  process.exit(2);
+}
+
+const { values: v } = parseArgs({ options: { weights: { type: "string" }, limit: { type: "string" } } });
+const files = v.weights
+  ? v.weights.split(",").map((f) => resolve(f))
+  : readdirSync("weights")
+      .filter((f) => f.startsWith("mnist") && f.endsWith(".safetensors"))
+      .map((f) => resolve("weights", f));
+for (const f of files) if (!existsSync(f)) die(`${f} not found`);
+if (!datasetPresent("mnist", "test")) die(`the MNIST test files are missing: ${DATASET_HINT.mnist}`);
+const test = loadSplit("mnist", "test");
+const count = v.limit ? Number(v.limit) : test.count;
+if (!(Number.isInteger(count) && count > 0 && count <= test.count)) die(`--limit must be 1..${test.count}, got "${v.limit}"`);
+
+const S = 28;
+const deg = Math.PI / 180;
+/** One seeded elastic field per image (Simard's α = 30, σ = 5, as the mnist-mlp preset trains with). */
+const rand = rng(2026);
+const fields = Array.from({ length: 64 }, () => elasticField(S, 30, 5, rand));
+const conditions: [string, (n: number) => Warp][] = [
+  ["clean", () => IDENTITY],
+  ["rotated +15°", () => ({ ...IDENTITY, angle: 15 * deg })],
+  ["rotated -15°", () => ({ ...IDENTITY, angle: -15 * deg })],
+  ["scaled 0.8", () => ({ ...IDENTITY, scale: 0.8 })],
+  ["scaled 1.2", () => ({ ...IDENTITY, scale: 1.2 })],
+  ["thicker (dilated)", () => ({ ...IDENTITY, thickness: 1 })],
+  ["thinner (eroded 0.7)", () => ({ ...IDENTITY, thickness: -0.7 })],
+  ["elastic α30 σ5", (n) => ({ ...IDENTITY, field: fields[n % fields.length] })],
+  ["shifted (3, 2) px", () => ({ ...IDENTITY, dx: 3, dy: 2 })],
+];
+
+function distorted(warp: (n: number) => Warp): Split {
+  const pixels = new Uint8Array(count * S * S);
+  for (let n = 0; n < count; n++) augment(test.pixels.subarray(n * S * S, (n + 1) * S * S), S, warp(n), pixels.subarray(n * S * S, (n + 1) * S * S));
+  return { count, pixels, labels: test.labels.subarray(0, count) };
+}
+
+const sets = conditions.map(([name, warp]) => [name, distorted(warp)] as const);
+const models = files.map((f) => decodeModel(readFileSync(f)));
+const rows = sets.map(([name, split]) => [name, ...models.map((m) => evaluate(m.network, split, m.inputScale, m.labels.length).accuracy.toFixed(4))]);
+const mean = models.map((_, i) => (rows.slice(1).reduce((s, r) => s + Number(r[i + 1]), 0) / (rows.length - 1)).toFixed(4));
+rows.push(["mean of the distorted", ...mean]);
+console.log(table(["test digits", ...files.map((f) => basename(f, ".safetensors"))], rows));
+console.log(`${count} MNIST test digits per row`);

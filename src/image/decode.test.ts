@@ -1,0 +1,211 @@
+import { encode as encodePng } from "fast-png";
+import { encode as encodeJpeg } from "jpeg-js";
+import { describe, expect, it } from "vitest";
+import { decodeImage } from "./decode";
+import { toMnist } from "./preprocess";
+import { ImageError, toRgba } from "./raster";
+
+const W = 37;
+const H = 29;
+
+/** A smooth test pattern, channel c of pixel (x, y). */
+const level = (x: number, y: number, c: number) => (x * 5 + y * 3 + c * 60) % 256;
+
+function pattern(channels: number): Uint8Array {
+  const out = new Uint8Array(W * H * channels);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < channels; c++) out[(y * W + x) * channels + c] = level(x, y, c);
+  return out;
+}
+
+function refusal(f: () => unknown): ImageError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof ImageError) return e;
+    throw e;
+  }
+  throw new Error("expected an ImageError");
+}
+
+/** A PNG with only a signature, an IHDR claiming width × height, and IEND. */
+function pngHeader(width: number, height: number): Uint8Array {
+  const b = new Uint8Array(8 + 25 + 12);
+  b.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const dv = new DataView(b.buffer);
+  dv.setUint32(8, 13);
+  b.set([73, 72, 68, 82], 12); // IHDR
+  dv.setUint32(16, width);
+  dv.setUint32(20, height);
+  b.set([8, 0, 0, 0, 0], 24); // 8-bit grey
+  b.set([73, 69, 78, 68], 8 + 25 + 4); // IEND
+  return b;
+}
+
+/** A JPEG with SOI, a baseline frame header claiming width × height, an empty scan and EOI. */
+function jpegHeader(width: number, height: number): Uint8Array {
+  return new Uint8Array([
+    0xff,
+    0xd8,
+    0xff,
+    0xc0,
+    0,
+    11,
+    8,
+    height >> 8,
+    height & 255,
+    width >> 8,
+    width & 255,
+    1,
+    1,
+    0x11,
+    0,
+    0xff,
+    0xda,
+    0,
+    8,
+    1,
+    1,
+    0,
+    0,
+    63,
+    0,
+    0xff,
+    0xd9,
+  ]);
+}
+
+describe("decodeImage: PNG", () => {
+  for (const channels of [1, 2, 3, 4] as const) {
+    it(`should round-trip ${channels}-channel 8-bit pixels exactly`, () => {
+      const data = pattern(channels);
+      const img = decodeImage(encodePng({ width: W, height: H, data, channels, depth: 8 }), "image/png", W * H);
+      expect(img).toMatchObject({ width: W, height: H, channels });
+      expect([...img.data]).toEqual([...data]);
+    });
+  }
+
+  it("should bring 16-bit samples down to 8 bits", () => {
+    const data8 = pattern(3);
+    const data = Uint16Array.from(data8, (v) => v * 257 + (v < 255 ? 100 : 0));
+    const img = decodeImage(encodePng({ width: W, height: H, data, channels: 3, depth: 16 }), "image/png", W * H);
+    expect(img.channels).toBe(3);
+    expect([...img.data]).toEqual([...data8]);
+  });
+
+  it("should look up palette colours, with their transparency", () => {
+    // Translucent colours first: fast-png's encoder writes the alphas that are not 255, in order.
+    const palette = [
+      [255, 255, 255, 0],
+      [200, 100, 0, 128],
+      [10, 20, 30, 255],
+    ];
+    const index = Uint8Array.from({ length: W * H }, (_, i) => i % 3);
+    const img = decodeImage(encodePng({ width: W, height: H, data: index, channels: 1, depth: 8, palette }), "image/png", W * H);
+    expect(img.channels).toBe(4);
+    expect([...img.data]).toEqual([...index].flatMap((i) => palette[i]));
+    const opaque = palette.map((c) => c.slice(0, 3));
+    const rgb = decodeImage(encodePng({ width: W, height: H, data: index, channels: 1, depth: 8, palette: opaque }), "image/png");
+    expect(rgb.channels).toBe(3);
+    expect([...rgb.data]).toEqual([...index].flatMap((i) => opaque[i]));
+  });
+
+  it("should unpack 1-bit grey to 0 and 255", () => {
+    const bits = [1, 0, 0, 1, 1, 1, 0, 1, 0, 1];
+    // One row of 10 pixels is 2 bytes, most significant bit first.
+    const data = new Uint8Array([0b10011101, 0b01000000]);
+    const img = decodeImage(encodePng({ width: 10, height: 1, data, channels: 1, depth: 1 }), "image/png");
+    expect([...img.data]).toEqual(bits.map((b) => b * 255));
+  });
+
+  it("should read a grey + alpha drawing as the same digit on white", () => {
+    const ink = new Uint8Array(40 * 40);
+    for (let y = 8; y < 32; y++) for (let x = 15; x < 21; x++) ink[y * 40 + x] = 255;
+    const ga = new Uint8Array(40 * 40 * 2);
+    ink.forEach((a, i) => {
+      ga.set([0, a], i * 2);
+    });
+    const onWhite = ink.map((a) => 255 - a);
+    const fromAlpha = toMnist(decodeImage(encodePng({ width: 40, height: 40, data: ga, channels: 2, depth: 8 }), "image/png"));
+    const fromGrey = toMnist(decodeImage(encodePng({ width: 40, height: 40, data: onWhite, channels: 1, depth: 8 }), "image/png"));
+    expect([...fromAlpha.pixels]).toEqual([...fromGrey.pixels]);
+  });
+
+  it("should refuse a header claiming 100000×100000 before decoding (413)", () => {
+    const e = refusal(() => decodeImage(pngHeader(100_000, 100_000), "image/png", 4_194_304));
+    expect(e.status).toBe(413);
+    expect(e.message).toMatch(/100000×100000 = 10000000000 pixels; the limit is 4194304 \(MAX_IMAGE_PIXELS\)/);
+    expect(refusal(() => decodeImage(pngHeader(W, H), "image/png", W * H - 1)).status).toBe(413);
+  });
+
+  it("should refuse truncated and corrupt files with a 400 naming the format", () => {
+    const good = encodePng({ width: W, height: H, data: pattern(3), channels: 3, depth: 8 });
+    for (const cut of [4, 20, 40, good.length >> 1, good.length - 1]) {
+      const e = refusal(() => decodeImage(good.slice(0, cut), "image/png"));
+      expect(e.status, `cut at ${cut}`).toBe(400);
+      expect(e.message).toMatch(/PNG image is corrupt or truncated/);
+    }
+    // Scrambled compressed data: the inflater's own message is passed on.
+    const bad = good.slice();
+    for (let i = 41; i < bad.length - 16; i++) bad[i] = (i * 151) & 255;
+    expect(refusal(() => decodeImage(bad, "image/png")).message).toMatch(/^the PNG image is corrupt or truncated: .+\. Send the whole file/);
+    // A zero-sized image.
+    expect(refusal(() => decodeImage(pngHeader(0, 5), "image/png")).message).toMatch(/0×5 pixels/);
+  });
+});
+
+describe("decodeImage: JPEG", () => {
+  const rgba = pattern(4).map((v, i) => (i % 4 === 3 ? 255 : v));
+  const jpeg = new Uint8Array(encodeJpeg({ width: W, height: H, data: rgba }, 95).data);
+
+  it("should round-trip within JPEG's loss, as RGB", () => {
+    const img = decodeImage(jpeg, "image/jpeg", W * H);
+    expect(img).toMatchObject({ width: W, height: H, channels: 3 });
+    let worst = 0;
+    for (let i = 0; i < W * H; i++) for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(img.data[i * 3 + c] - rgba[i * 4 + c]));
+    expect(worst).toBeLessThan(24);
+  });
+
+  it("should go by the bytes when the Content-Type names the other format", () => {
+    expect(decodeImage(jpeg, "image/png").channels).toBe(3);
+    expect(decodeImage(jpeg, "IMAGE/JPG; q=1").width).toBe(W);
+  });
+
+  it("should refuse a frame header claiming 60000×60000 before decoding (413)", () => {
+    const e = refusal(() => decodeImage(jpegHeader(60_000, 60_000), "image/jpeg", 4_194_304));
+    expect(e.status).toBe(413);
+    expect(e.message).toMatch(/60000×60000/);
+  });
+
+  it("should refuse truncated and corrupt files with a 400 naming the format", () => {
+    for (const cut of [3, 10, 100, jpeg.length >> 1, jpeg.length - 1]) {
+      const e = refusal(() => decodeImage(jpeg.slice(0, cut), "image/jpeg"));
+      expect(e.status, `cut at ${cut}`).toBe(400);
+      expect(e.message).toMatch(/JPEG image is corrupt or truncated/);
+    }
+    const noise = Uint8Array.from({ length: 200 }, (_, i) => (i * 97) & 255);
+    noise.set([0xff, 0xd8, 0xff]);
+    expect(refusal(() => decodeImage(noise, "image/jpeg")).status).toBe(400);
+  });
+});
+
+describe("decodeImage: types", () => {
+  it("should refuse a type it does not decode with a 415", () => {
+    const e = refusal(() => decodeImage(new Uint8Array([71, 73, 70, 56]), "image/gif"));
+    expect(e.status).toBe(415);
+    expect(e.message).toMatch(/send image\/png or image\/jpeg/);
+  });
+
+  it("should refuse bytes that are neither PNG nor JPEG with a 400", () => {
+    const e = refusal(() => decodeImage(new TextEncoder().encode("hello, not an image"), "image/png"));
+    expect(e.status).toBe(400);
+    expect(e.message).toMatch(/does not start with the PNG signature/);
+    expect(refusal(() => decodeImage(new Uint8Array(0), "image/jpeg")).status).toBe(400);
+  });
+});
+
+describe("toRgba", () => {
+  it("should spread grey and keep alpha", () => {
+    expect([...toRgba({ width: 2, height: 1, channels: 2, data: new Uint8Array([10, 20, 30, 40]) })]).toEqual([10, 10, 10, 20, 30, 30, 30, 40]);
+    expect([...toRgba({ width: 1, height: 1, channels: 3, data: new Uint8Array([1, 2, 3]) })]).toEqual([1, 2, 3, 255]);
+  });
+});

@@ -1,0 +1,298 @@
+// Any picture of a digit into MNIST's format, by MNIST's own recipe: the
+// ink's bounding box is fitted into 20×20 pixels (aspect kept, anti-aliased)
+// and placed in a 28×28 field so that its centre of mass sits at the centre.
+// Shapes: H, W = the picture's height and width; h, w = the ink's box;
+// nh, nw = the box after fitting; S = the field's side (28).
+import { ImageError, type Raster } from "./raster";
+
+export interface MnistOptions {
+  /** Side of the square field. @default 28 */
+  size?: number;
+  /** Side of the square the ink's bounding box is fitted into. @default 20 */
+  box?: number;
+  /**
+   * What lands on the field's centre: the ink's centre of mass (MNIST), or
+   * the middle of its box (Fashion-MNIST, with box = size). @default "mass"
+   */
+  centre?: "mass" | "box";
+}
+
+export interface MnistImage {
+  /** size × size bytes, row-major: 0 = background, 255 = full ink. */
+  pixels: Uint8Array;
+  /** True when the picture was dark ink on a light ground (and so was inverted). */
+  inverted: boolean;
+}
+
+/** Background and ink closer than this many grey levels is a blank picture. */
+const MIN_CONTRAST = 32;
+
+/**
+ * Grey levels of a picture composited on white.
+ * img is (H, W, channels); out is (H, W) in [0, 255], luma 0.299 R + 0.587 G + 0.114 B.
+ */
+export function grey(img: Raster): Float32Array {
+  const { width: W, height: H, channels: ch, data: d } = img;
+  const out = new Float32Array(W * H);
+  // One loop per layout: this runs over every pixel of pictures of millions.
+  if (ch === 1) for (let i = 0; i < out.length; i++) out[i] = d[i];
+  else if (ch === 2) for (let i = 0, p = 0; i < out.length; i++, p += 2) out[i] = 255 - (d[p + 1] * (255 - d[p])) / 255;
+  else if (ch === 3) for (let i = 0, p = 0; i < out.length; i++, p += 3) out[i] = 0.299 * d[p] + 0.587 * d[p + 1] + 0.114 * d[p + 2];
+  else {
+    for (let i = 0, p = 0; i < out.length; i++, p += 4) {
+      // y·a + 255·(1 − a) with a in [0, 1]: on white, ink shows by its alpha.
+      const y = 0.299 * d[p] + 0.587 * d[p + 1] + 0.114 * d[p + 2];
+      out[i] = 255 - (d[p + 3] * (255 - y)) / 255;
+    }
+  }
+  return out;
+}
+
+/** Alpha of each pixel, (H, W) in [0, 255]; null when the picture has no alpha channel. */
+function alpha(img: Raster): Float32Array | null {
+  const ch = img.channels;
+  if (ch !== 2 && ch !== 4) return null;
+  const out = new Float32Array(img.width * img.height);
+  for (let i = 0; i < out.length; i++) out[i] = img.data[i * ch + ch - 1];
+  return out;
+}
+
+/** The values of the outermost ring of pixels, where a picture shows its ground. */
+function border(g: Float32Array, W: number, H: number): Float32Array {
+  if (W <= 2 || H <= 2) return g.slice();
+  const out = new Float32Array(2 * W + 2 * (H - 2));
+  let k = 0;
+  for (let x = 0; x < W; x++) {
+    out[k++] = g[x];
+    out[k++] = g[(H - 1) * W + x];
+  }
+  for (let y = 1; y < H - 1; y++) {
+    out[k++] = g[y * W];
+    out[k++] = g[y * W + W - 1];
+  }
+  return out;
+}
+
+function median(v: Float32Array): number {
+  const s = Float32Array.from(v).sort();
+  return s[s.length >> 1];
+}
+
+function extent(g: Float32Array): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < g.length; i++) {
+    const v = g[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
+/** A picture turned ink-high, before its levels are stretched. */
+interface Oriented {
+  /** (H, W) grey levels, ink high. */
+  v: Float32Array;
+  inverted: boolean;
+  /** Level of the ground (median of the border), ink high. */
+  ground: number;
+  /** Strongest ink. */
+  peak: number;
+  /** Median deviation of the border from the ground: the ground's noise. */
+  noise: number;
+}
+
+/**
+ * Turns a picture ink-high. The ground is the median of the border; the ink
+ * is whichever side of it reaches further, so dark-on-light and light-on-dark
+ * both work, and a grey ground is no trap.
+ */
+function orient(img: Raster): Oriented {
+  const { width: W, height: H } = img;
+  let g = grey(img);
+  let [lo, hi] = extent(g);
+  // Light strokes on a transparent ground vanish on white; their alpha still draws them.
+  const a = hi - lo < MIN_CONTRAST ? alpha(img) : null;
+  if (a) {
+    const [alo, ahi] = extent(a);
+    if (ahi - alo >= MIN_CONTRAST) {
+      g = a.map((x) => 255 - x);
+      [lo, hi] = [255 - ahi, 255 - alo];
+    }
+  }
+  const ring = border(g, W, H);
+  const ground = median(ring);
+  const noise = median(ring.map((x) => Math.abs(x - ground)));
+  const inverted = ground - lo > hi - ground || (ground - lo === hi - ground && ground > 127);
+  if (!inverted) return { v: g, inverted, ground, peak: hi, noise };
+  for (let i = 0; i < g.length; i++) g[i] = 255 - g[i];
+  return { v: g, inverted, ground: 255 - ground, peak: 255 - lo, noise };
+}
+
+/**
+ * Ink levels (H, W) in [0, 255] of a picture, ink high, stretched so the
+ * ground plus its noise (eight median deviations, over five standard
+ * deviations of Gaussian noise) is 0 and the strongest ink
+ * 255: a scan's grey paper and JPEG speckle become background, a clean
+ * picture is left as it is.
+ * Throws ImageError 422 when ink and ground are too close to tell apart.
+ */
+export function ink(img: Raster): { ink: Float32Array; inverted: boolean } {
+  const { v, inverted, ground, peak, noise } = orient(img);
+  const black = Math.min(ground + 8 * noise, peak);
+  if (peak - black < MIN_CONTRAST) throw blank();
+  const k = 255 / (peak - black);
+  for (let i = 0; i < v.length; i++) v[i] = v[i] <= black ? 0 : Math.min(255, (v[i] - black) * k);
+  return { ink: v, inverted };
+}
+
+function blank(): ImageError {
+  return new ImageError("the image is blank: draw or send a digit", 422);
+}
+
+/** The smallest box [x0, y0, w, h] holding every pixel with ink. */
+export function boundingBox(v: Float32Array, W: number, H: number): [number, number, number, number] {
+  let x0 = W;
+  let y0 = H;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      if (v[y * W + x] > 0) {
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+      }
+    }
+  }
+  if (x1 < 0) throw blank();
+  return [x0, y0, x1 - x0 + 1, y1 - y0 + 1];
+}
+
+/**
+ * Which source pixels make each of n target pixels when `len` source pixels
+ * from `from` are squeezed (or stretched) into n: target j covers the source
+ * interval [from + j·len/n, from + (j+1)·len/n), each source pixel weighted by
+ * the part of it inside, so the weights of each target sum to 1.
+ */
+function areaWeights(from: number, len: number, n: number): { src: number[]; w: number[] }[] {
+  const step = len / n;
+  return Array.from({ length: n }, (_, j) => {
+    const a = from + j * step;
+    const b = from + (j + 1) * step;
+    const src: number[] = [];
+    const w: number[] = [];
+    for (let s = Math.floor(a); s < b; s++) {
+      const cover = Math.min(b, s + 1) - Math.max(a, s);
+      if (cover > 1e-9) {
+        src.push(s);
+        w.push(cover / step);
+      }
+    }
+    return { src, w };
+  });
+}
+
+/**
+ * Area-average (box filter) resampling of the box [x0, y0, w, h] of v (H, W)
+ * into (nh, nw): each output pixel is the mean of the input area it covers,
+ * which anti-aliases when shrinking and is exact at scale 1.
+ */
+export function resampleArea(v: Float32Array, W: number, box: [number, number, number, number], nw: number, nh: number): Float32Array {
+  const [x0, y0, w, h] = box;
+  const cols = areaWeights(x0, w, nw);
+  const rows = areaWeights(y0, h, nh);
+  // Rows first: t is (h, nw), then columns: out is (nh, nw).
+  const t = new Float32Array(h * nw);
+  for (let y = 0; y < h; y++) {
+    const o = (y0 + y) * W;
+    for (let j = 0; j < nw; j++) {
+      const { src, w: wt } = cols[j];
+      let s = 0;
+      for (let k = 0; k < src.length; k++) s += v[o + src[k]] * wt[k];
+      t[y * nw + j] = s;
+    }
+  }
+  const out = new Float32Array(nh * nw);
+  for (let i = 0; i < nh; i++) {
+    const { src, w: wt } = rows[i];
+    for (let j = 0; j < nw; j++) {
+      let s = 0;
+      for (let k = 0; k < src.length; k++) s += t[(src[k] - y0) * nw + j] * wt[k];
+      out[i * nw + j] = s;
+    }
+  }
+  return out;
+}
+
+/** Centre of mass [x, y] of v (h, w), in pixel indices. */
+export function centreOfMass(v: ArrayLike<number>, w: number, h: number): [number, number] {
+  let m = 0;
+  let mx = 0;
+  let my = 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const p = v[y * w + x];
+      m += p;
+      mx += p * x;
+      my += p * y;
+    }
+  }
+  return m > 0 ? [mx / m, my / m] : [(w - 1) / 2, (h - 1) / 2];
+}
+
+/**
+ * A picture of a digit, any size, as MNIST would have made it.
+ * img is (H, W, channels); out is (size, size) bytes, ink high.
+ * The box's longer side becomes `box` pixels, the shorter keeps the aspect;
+ * the centre of mass lands on pixel (size/2, size/2), as in MNIST (whose
+ * digits' mean centre of mass is at index 14.0 of 0..27). Ink pushed past the
+ * edge by an off-centre mass is cut, as MNIST's was.
+ * Throws ImageError 422 when there is no ink.
+ *
+ * @example
+ * const { pixels } = toMnist(ctx.getImageData(0, 0, w, h)); // 784 bytes for the network
+ */
+export function toMnist(img: Raster, opts: MnistOptions = {}): MnistImage {
+  const S = opts.size ?? 28;
+  const B = opts.box ?? 20;
+  const W = img.width;
+  const { ink: v, inverted } = ink(img);
+  const box = boundingBox(v, W, img.height);
+  const [, , w, h] = box;
+  const s = B / Math.max(w, h);
+  const nw = Math.max(1, Math.min(B, Math.round(w * s)));
+  const nh = Math.max(1, Math.min(B, Math.round(h * s)));
+  const small = resampleArea(v, W, box, nw, nh).map((p) => Math.round(p));
+  const [cx, cy] = opts.centre === "box" ? [nw / 2, nh / 2] : centreOfMass(small, nw, nh);
+  const ox = Math.round(S / 2 - cx);
+  const oy = Math.round(S / 2 - cy);
+  const pixels = new Uint8Array(S * S);
+  for (let y = 0; y < nh; y++) {
+    const Y = y + oy;
+    if (Y < 0 || Y >= S) continue;
+    for (let x = 0; x < nw; x++) {
+      const X = x + ox;
+      if (X >= 0 && X < S) pixels[Y * S + X] = small[y * nw + x];
+    }
+  }
+  return { pixels, inverted };
+}
+
+/**
+ * A picture already in MNIST's format (size × size), taken as it is: only
+ * composited, made grey and turned ink-high. For clients that did the
+ * preprocessing themselves.
+ * Throws ImageError 422 when the picture is not size × size or has no ink.
+ */
+export function asMnist(img: Raster, size = 28): MnistImage {
+  if (img.width !== size || img.height !== size)
+    throw new ImageError(
+      `preprocess=none takes an image of exactly ${size}×${size} pixels; this one is ${img.width}×${img.height}. Leave preprocess out to have it fitted.`,
+      422,
+    );
+  const { v, inverted, ground, peak } = orient(img);
+  if (peak - ground < MIN_CONTRAST) throw blank();
+  return { pixels: Uint8Array.from(v, Math.round), inverted };
+}

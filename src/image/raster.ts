@@ -1,0 +1,43 @@
+// An 8-bit image in memory, the one shape every image path shares: the
+// decoders return it, the browser's canvas gives it (ImageData is a Raster
+// with 4 channels) and the MNIST preprocessing reads it.
+// Pure TypeScript: the page and the Worker run the same code.
+
+/** Interleaved 8-bit pixels: 1 = grey, 2 = grey + alpha, 3 = RGB, 4 = RGBA. */
+export interface Raster {
+  width: number;
+  height: number;
+  channels: 1 | 2 | 3 | 4;
+  /** width × height × channels bytes, row-major. */
+  data: Uint8Array | Uint8ClampedArray;
+}
+
+/** What an image request can get wrong, with the HTTP status that says so. */
+export class ImageError extends Error {
+  override name = "ImageError";
+  readonly status: 400 | 413 | 415 | 422;
+  constructor(message: string, status: 400 | 413 | 415 | 422) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/**
+ * Any raster as RGBA bytes (grey spread to R, G and B; alpha 255 when there
+ * is none): what a canvas's ImageData and jpeg-js's encoder take.
+ * @example ctx.putImageData(new ImageData(new Uint8ClampedArray(toRgba(img)), img.width), 0, 0);
+ */
+export function toRgba(img: Raster): Uint8Array {
+  const { channels: ch, data } = img;
+  const n = img.width * img.height;
+  const out = new Uint8Array(n * 4);
+  for (let i = 0; i < n; i++) {
+    const p = i * ch;
+    const grey = ch < 3;
+    out[i * 4] = data[p];
+    out[i * 4 + 1] = grey ? data[p] : data[p + 1];
+    out[i * 4 + 2] = grey ? data[p] : data[p + 2];
+    out[i * 4 + 3] = ch === 2 || ch === 4 ? data[p + ch - 1] : 255;
+  }
+  return out;
+}
