@@ -5,7 +5,8 @@
 // protocol's `{"error": "..."}` as application/json (src/http/problem.ts).
 import { createRoute, OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { argmax, softmax } from "../nn/functions";
+import { argmax } from "../nn/functions";
+import { softmaxFor } from "../nn/network";
 import { VERSION } from "../version";
 import type { AppEnv } from "./env";
 import { infer, MODEL_VERSION, requireModel, requireVersion, withModel } from "./inference";
@@ -91,7 +92,7 @@ function runInfer(c: Context<AppEnv>, body: InferBody) {
   const wantsLogits = wanted.includes("logits");
   const wantsProbabilities = wanted.includes("probabilities");
   const y = infer(c, model, batch, wantsProbabilities && !wantsLogits ? "probabilities" : "logits");
-  const probabilities = wantsProbabilities && wantsLogits ? softmax(new Float32Array(y), C) : y;
+  const probabilities = wantsProbabilities && wantsLogits ? softmaxFor(model.network, new Float32Array(y), C) : y;
   const labels = Array.from(argmax(y, C));
   const outputs = wanted.map((o) => {
     if (o === "label") return { name: o, shape: [N], datatype: "INT64", data: labels };

@@ -12,7 +12,7 @@ import { decodeModel } from "../model/format";
 import { parseSafetensors } from "../model/safetensors";
 import { affine, affineNaive } from "./affine";
 import { type Activation, argmax, relu, sigmoid, softmax, step } from "./functions";
-import { fixWeights, forward, forwardPixels, type Network } from "./network";
+import { fixWeights, forward, forwardPixels, type Network, softmaxFor } from "./network";
 import { relaxedKernel, simdKernel, type WasmKernel } from "./wasm";
 
 type Affine = typeof affineNaive;
@@ -167,6 +167,10 @@ describe("forward passes against the reference (forward with affineNaive)", () =
     expect([...forwardPixels(net, pixels, 40, 255)]).toEqual([...wasm]);
     expect([...forwardPixels(net, pixels.subarray(0, 3 * 784), 3, 255)]).toEqual([...wasm.subarray(0, 30)]);
     expect([...forward(net, x, 40, "logits")]).toEqual([...forward(net, x, 40, "label")]);
+    // softmaxFor finishes logits exactly as forward does, in either kernel.
+    expect([...softmaxFor(net, forward(net, x, 40, "logits"), 10)]).toEqual([...wasm]);
+    const js2 = network([784, 50, 100, 10], ["sigmoid", "sigmoid", "softmax"], 5);
+    expect([...softmaxFor(js2, forward(js2, x, 40, "logits"), 10)]).toEqual([...js]);
   });
 });
 

@@ -1,7 +1,7 @@
 // The forward pass of chapter 3 for any stack of dense layers.
 // N = batch, D = input size (784), C = classes (10).
 import { affine } from "./affine";
-import { type Activation, activate } from "./functions";
+import { type Activation, activate, softmax } from "./functions";
 import { wasmKernel } from "./wasm";
 
 /** One dense layer: a = x·W + b, then its activation. W is (inSize, outSize). */
@@ -59,6 +59,16 @@ export function forwardPixels(net: Network, pixels: Uint8Array, N: number, scale
     for (let i = 0; i < rows * D; i++) x[i] = pixels[n * D + i] * inv;
     return x;
   });
+}
+
+/**
+ * Softmax over the rows of a (N, C) in place, computed as forward computes it
+ * for `net` (in the Wasm kernel for a fixed network), so the softmax of its
+ * logits equals its probabilities exactly.
+ */
+export function softmaxFor(net: Network, a: Float32Array, C: number): Float32Array {
+  const kernel = fixed.has(net) ? wasmKernel() : undefined;
+  return kernel ? kernel.activation("softmax", a, C) : softmax(a, C);
 }
 
 const fixed = new WeakSet<Network>();
