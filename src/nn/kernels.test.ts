@@ -8,11 +8,13 @@ import { describe, expect, it } from "vitest";
 import { type DatasetName, DATASET_DIRS, datasetPresent, loadSplit, skipWithoutData } from "../../scripts/lib/datasets";
 import { toInput } from "../../scripts/lib/evaluate";
 import { expectClose } from "../../test/helpers";
+import { forwardNaive } from "../../test/reference";
 import { decodeModel } from "../model/format";
 import { parseSafetensors } from "../model/safetensors";
 import { affine, affineNaive } from "./affine";
 import { type Activation, argmax, relu, sigmoid, softmax, step } from "./functions";
 import { fixWeights, forward, forwardPixels, type Network, softmaxFor } from "./network";
+import { rng } from "./random";
 import { relaxedKernel, simdKernel, type WasmKernel } from "./wasm";
 
 type Affine = typeof affineNaive;
@@ -29,20 +31,20 @@ const KERNELS: { name: string; affine?: Affine; skip?: string }[] = [
   { name: "Wasm relaxed SIMD", affine: relaxed && ((...a) => relaxed.affine(...a)), skip: missing(relaxed, "relaxed SIMD") },
 ];
 
-// Whole forward passes; the reference is forward with affineNaive.
+// Whole forward passes; the reference is forwardNaive (forward with affineNaive).
 const FORWARDS: { name: string; forward?: Forward; skip?: string }[] = [
   { name: "forward (JS)", forward: (net, x, N) => forward(net, x, N, "probabilities", affine) },
   { name: "Wasm SIMD", forward: simd && ((net, x, N) => simd.forward(net, x, N)), skip: missing(simd, "Wasm kernel") },
   { name: "Wasm relaxed SIMD", forward: relaxed && ((net, x, N) => relaxed.forward(net, x, N)), skip: missing(relaxed, "relaxed SIMD") },
 ];
-const reference: Forward = (net, x, N) => forward(net, x, N, "probabilities", affineNaive);
+const reference: Forward = (net, x, N) => forwardNaive(net, x, N);
 
+/** n seeded values in [-1, 1), a fraction `zeros` of them 0. */
 function random(n: number, seed: number, zeros = 0): Float32Array {
-  let s = seed >>> 0;
+  const r = rng(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const u = s / 4294967296;
+    const u = r();
     out[i] = u < zeros ? 0 : u * 2 - 1;
   }
   return out;
@@ -132,7 +134,7 @@ for (const k of KERNELS) {
   });
 }
 
-describe("forward passes against the reference (forward with affineNaive)", () => {
+describe("forward passes against the reference (forwardNaive)", () => {
   const nets: [string, Network][] = [
     ["book-shaped sigmoid", network([784, 50, 100, 10], ["sigmoid", "sigmoid", "softmax"], 1)],
     ["mlp-shaped relu", network([784, 500, 250, 10], ["relu", "relu", "softmax"], 2)],
