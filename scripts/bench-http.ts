@@ -11,10 +11,18 @@
 // there, else synthetic. µs/image is throughput-based: 1e6 / (req/s × images
 // per request), all connections together. Figures from wrangler dev on a dev
 // machine are for comparing changes, not a promise about production.
+// Before the load, on the fresh isolate: each model's first single-image
+// request (Server-Timing decode, parse, infer: the cold start), then the
+// whole 10000-image test set as one binary request per model (infer, against
+// onnxruntime-web's batch-10000 time from bench/results.json when
+// `npm run bench` wrote one). After it, in this Node process: the extra
+// ArrayBuffer memory of one 10000-image binary request through the app's fetch.
+import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { rng } from "../src/nn/random";
 import { datasetPresent, loadSplit, MNIST_DIR } from "./lib/datasets";
+import { requestMemory } from "./lib/memory";
 import { table } from "./lib/table";
 import { startWranglerDev, type WranglerDev } from "./lib/wrangler-dev";
 
@@ -101,6 +109,8 @@ try {
   );
   console.log(`${scenarios.length} scenarios × ${duration} s, ${connections} connections, Node ${process.version}\n`);
 
+  await coldStart(dev.url);
+
   const rows: (string | number)[][] = [];
   for (const s of scenarios) {
     const url = `${dev.url}${s.path}`;
@@ -128,9 +138,66 @@ try {
   }
   console.log();
   console.log(table(["scenario", "body", "images/req", "req/s", "p50 ms", "p99 ms", "µs/image", "requests", "non-2xx+errors"], rows));
+  const mem = await requestMemory("mnist-mlp", real ? loadSplit("mnist", "test").pixels : images(10000));
+  const mb = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
+  console.log(
+    `\nmemory of one ${mem.images}-image binary request (mnist-mlp, output=label) through the app's fetch in Node: body ${mb(mem.bodyBytes)}; ` +
+      `ArrayBuffers at the answer (no GC since before, so at least the peak) +${mb(mem.peak)}, ${mb(mem.peak - mem.bodyBytes)} beyond one copy of the body; after GC +${mb(mem.after)}`,
+  );
 } catch (e) {
   console.error(`bench-http: ${(e as Error).message}`);
   process.exitCode = 1;
 } finally {
   await dev?.stop();
+}
+
+/** Server-Timing durations by name, in ms. */
+function timings(res: Response): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of (res.headers.get("server-timing") ?? "").split(",")) {
+    const m = /^\s*([\w-]+).*?dur=([\d.]+)/.exec(part);
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+/** Each model's first request on the fresh isolate, then one 10000-image request each. */
+async function coldStart(url: string): Promise<void> {
+  const models = ((await (await fetch(`${url}/v1/models`)).json()) as { models: { name: string }[] }).models.map((m) => m.name);
+  const rows: (string | number)[][] = [];
+  for (const m of models) {
+    const res = await fetch(`${url}/v1/models/${m}/predict`, { method: "POST", headers: json, body: JSON.stringify({ input: jsonImage(0) }) });
+    await res.text();
+    const t = timings(res);
+    rows.push([m, res.status, t.decode ?? "-", t.parse ?? "-", t.infer ?? "-", t.total ?? "-"]);
+  }
+  console.log("first request per model on a fresh isolate (Server-Timing, ms)");
+  console.log(table(["model", "status", "decode", "parse", "infer", "total"], rows));
+
+  const all = real ? loadSplit("mnist", "test").pixels : images(10000);
+  const ort = onnxBatchTimes();
+  const big: (string | number)[][] = [];
+  for (const m of models) {
+    const res = await fetch(`${url}/v1/models/${m}/predict?output=label`, {
+      method: "POST",
+      headers: { "Content-Type": "application/octet-stream" },
+      body: all,
+    });
+    await res.text();
+    const t = timings(res);
+    const peer = ort[m];
+    big.push([m, res.status, t.parse ?? "-", t.infer ?? "-", peer ? peer.toFixed(0) : "-", peer && t.infer ? `${(peer / t.infer).toFixed(2)}×` : "-"]);
+  }
+  console.log(`${all.length / D} images as one binary request (Server-Timing, ms) against onnxruntime-web at batch 10000 (bench/results.json)`);
+  console.log(table(["model", "status", "parse", "infer", "onnxruntime-web ms", "onnxruntime-web ÷ ours"], big));
+  console.log();
+}
+
+/** onnxruntime-web's batch-10000 time per model, in ms, from the last `npm run bench`. */
+function onnxBatchTimes(): Record<string, number> {
+  if (!existsSync("bench/results.json")) return {};
+  const r = JSON.parse(readFileSync("bench/results.json", "utf8")) as { cells: { model: string; batch: number; impl: string; usPerImage: number }[] };
+  return Object.fromEntries(
+    r.cells.filter((c) => c.batch === 10000 && c.impl.startsWith("onnxruntime-web")).map((c) => [c.model, (c.usPerImage * 10000) / 1000]),
+  );
 }

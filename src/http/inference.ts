@@ -5,8 +5,9 @@ import type { Context, MiddlewareHandler } from "hono";
 import { endTime, setMetric, startTime } from "hono/timing";
 import type { ModelFile } from "../model/format";
 import { argmax } from "../nn/functions";
-import { forward, type OutputKind } from "../nn/network";
+import { forward, forwardPixels, type OutputKind } from "../nn/network";
 import type { AppEnv } from "./env";
+import type { Batch } from "./input";
 import { excerpt, ProblemError } from "./problem";
 import type { PredictionSchema } from "./schemas";
 
@@ -46,11 +47,11 @@ export const withModel: MiddlewareHandler<AppEnv> = async function withModel(c, 
   await next();
 };
 
-/** The forward pass, timed as "infer"; x is (N, D), the answer (N, C). */
-export function infer(c: Context<AppEnv>, model: ModelFile, x: Float32Array, N: number, output: OutputKind): Float32Array {
+/** The forward pass, timed as "infer"; the batch is (N, D), the answer (N, C). */
+export function infer(c: Context<AppEnv>, model: ModelFile, batch: Batch, output: OutputKind): Float32Array {
   endTime(c, "parse");
   startTime(c, "infer", "forward pass");
-  const y = forward(model.network, x, N, output);
+  const y = "pixels" in batch ? forwardPixels(model.network, batch.pixels, batch.N, batch.scale, output) : forward(model.network, batch.x, batch.N, output);
   endTime(c, "infer");
   return y;
 }

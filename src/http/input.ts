@@ -16,10 +16,12 @@ import { badRequest, excerpt, ProblemError } from "./problem";
 export type JsonImage = (number | number[])[];
 
 /** x is (N, D), ready for the forward pass. */
-export interface Batch {
-  x: Float32Array;
-  N: number;
-}
+/**
+ * N images for the network: as floats x (N, D), or as raw bytes (N, D) that
+ * become x = pixels / scale chunk by chunk inside the forward pass, so a large
+ * binary batch never has a whole Float32 copy.
+ */
+export type Batch = { N: number; x: Float32Array } | { N: number; pixels: Uint8Array; scale: number };
 
 /** What a body's Content-Type makes of it; decided once, here. */
 export type BodyKind = "json" | "binary" | "image" | "multipart";
@@ -259,11 +261,9 @@ export function binaryImages(bytes: Uint8Array, model: ModelHeader, limits: Limi
   const N = pixels.length / D;
   if (N === 0) badRequest("no images: the body is empty");
   checkBatch(N, limits, "");
-  // Bytes are always in range: the rule's check cannot fail, only scale.
-  const x = new Float32Array(N * D);
-  const k = inkScale(model);
-  for (let i = 0; i < x.length; i++) x[i] = (pixels[i] / 255) * k;
-  return { x, N };
+  // Bytes are always in range: nothing to check, and (pixels / 255) · 255 /
+  // input_scale is pixels / input_scale, applied by the forward pass.
+  return { N, pixels: pixels.subarray(0, N * D), scale: model.inputScale };
 }
 
 /** One picture sent: its bytes, its Content-Type and, from a multipart body, its part's name. */
@@ -277,7 +277,9 @@ export interface ImageFile {
 export type Preprocess = "mnist" | "none";
 
 /** Pictures as the network saw them: x, and for ?debug=1 each one's D bytes (ink high) and polarity. */
-export interface ImageBatch extends Batch {
+export interface ImageBatch {
+  N: number;
+  x: Float32Array;
   seen: Uint8Array[];
   inverted: boolean[];
 }

@@ -114,14 +114,15 @@ async function answerPredict(c: Context<AppEnv>, validated: PredictJson | string
   const json = kind === "json" && typeof validated === "object" ? validated : undefined;
   if (json && (json.input === undefined) === (json.inputs === undefined)) badRequest('send exactly one of "input" (one image) or "inputs" (a batch)', "");
   const single = json?.input !== undefined;
-  const { x, N } = json
+  const batch = json
     ? jsonImages(single ? [json.input as JsonImage] : (json.inputs as JsonImage[]), json.scale ?? 1, model, c.var.limits, single ? "/input" : "/inputs", single)
     : binaryImages(await binaryBody(new Uint8Array(await c.req.arrayBuffer()), c.var.inflated === true, c.var.limits, model.sizes[0]), model, c.var.limits);
   // Options in the body win; the query string's apply to every body.
   const output = json?.output ?? query.output ?? "probabilities";
   const C = model.labels.length;
   const topK = Math.min(json?.top_k ?? query.top_k ?? 3, C);
-  const y = infer(c, model, x, N, output);
+  const { N } = batch;
+  const y = infer(c, model, batch, output);
   if (single) return { model: name, ...toPrediction(model, y, output, topK) };
   if (!json && output === "label") return { model: name, labels: Array.from(argmax(y, C)) };
   return { model: name, predictions: Array.from({ length: N }, (_, n) => toPrediction(model, y.subarray(n * C, n * C + C), output, topK)) };
@@ -151,7 +152,7 @@ async function answerImages(c: Context<AppEnv>, kind: "image" | "multipart", nam
   const output = query.output ?? "probabilities";
   const C = model.labels.length;
   const topK = Math.min(query.top_k ?? 3, C);
-  const y = infer(c, model, x, N, output);
+  const y = infer(c, model, { x, N }, output);
   const side = model.inputShape[0];
   const debug = (n: number) =>
     query.debug === "1"

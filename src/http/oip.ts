@@ -5,7 +5,8 @@
 // protocol's `{"error": "..."}` as application/json (src/http/problem.ts).
 import { createRoute, OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { argmax, softmax } from "../nn/functions";
+import { argmax } from "../nn/functions";
+import { softmaxFor } from "../nn/network";
 import { VERSION } from "../version";
 import type { AppEnv } from "./env";
 import { infer, MODEL_VERSION, requireModel, requireVersion, withModel } from "./inference";
@@ -83,14 +84,15 @@ function runInfer(c: Context<AppEnv>, body: InferBody) {
     if (wanted.indexOf(o) !== i) badRequest(`output "${o}" is asked for twice; name each output once`, `/outputs/${i}/name`);
   });
   const C = model.labels.length;
-  const { x, N } = tensorImages(body.inputs[0], model, c.var.limits, "/inputs/0");
+  const batch = tensorImages(body.inputs[0], model, c.var.limits, "/inputs/0");
+  const { N } = batch;
   // One forward pass. Logits when they are wanted, or when only labels are
   // (the arg-max of softmax(a) is the arg-max of a); probabilities then come
   // from a softmax of a copy.
   const wantsLogits = wanted.includes("logits");
   const wantsProbabilities = wanted.includes("probabilities");
-  const y = infer(c, model, x, N, wantsProbabilities && !wantsLogits ? "probabilities" : "logits");
-  const probabilities = wantsProbabilities && wantsLogits ? softmax(new Float32Array(y), C) : y;
+  const y = infer(c, model, batch, wantsProbabilities && !wantsLogits ? "probabilities" : "logits");
+  const probabilities = wantsProbabilities && wantsLogits ? softmaxFor(model.network, new Float32Array(y), C) : y;
   const labels = Array.from(argmax(y, C));
   const outputs = wanted.map((o) => {
     if (o === "label") return { name: o, shape: [N], datatype: "INT64", data: labels };

@@ -5,7 +5,7 @@
 //                 labels = JSON array of class names, input_shape = "28,28",
 //                 input_scale = "255", plus free provenance keys.
 import { type Activation, isActivation } from "../nn/functions";
-import type { Layer, Network } from "../nn/network";
+import { fixWeights, type Layer, type Network } from "../nn/network";
 import {
   parseSafetensors,
   readSafetensorsHeader,
@@ -115,11 +115,13 @@ export function decodeModel(buffer: ArrayBuffer | Uint8Array): ModelFile {
     const W = tensors.get(`layers.${i}.weight`) as TensorInfo;
     const b = tensors.get(`layers.${i}.bias`) as TensorInfo;
     for (const t of [W, b]) {
+      if (t.finite) continue; // proved while decoding
       for (let j = 0; j < t.data.length; j++) if (!Number.isFinite(t.data[j])) fail(`tensor "${t.name}" holds a non-finite value (${t.data[j]}) at index ${j}`);
     }
     return { W: W.data, b: b.data, inSize: described.sizes[i], outSize: described.sizes[i + 1], activation };
   });
-  return { ...described, network: { layers } };
+  // Decoded weights do not change: forward may keep them in the Wasm kernel.
+  return { ...described, network: fixWeights({ layers }) };
 }
 
 export interface EncodeOptions {

@@ -2,7 +2,8 @@
 // UTF-8 JSON {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?},
 // then the raw little-endian tensor bytes. The checks mirror the reference
 // implementation (huggingface/safetensors) so a file we accept loads there too.
-import { bf16ToF32, f16ToF32, f32ToF16 } from "./f16";
+import { wasmKernel } from "../nn/wasm";
+import { bf16ToF32, decodeF16, f32ToF16 } from "./f16";
 
 /** Largest header the reference reader accepts. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -35,6 +36,8 @@ export interface TensorInfo {
   shape: number[];
   /** Decoded values: a zero-copy view of the file when F32 and 4-byte aligned. */
   data: Float32Array;
+  /** True when decoding proved every value finite (so no one need check again). */
+  finite?: boolean;
 }
 
 export interface SafetensorsFile {
@@ -165,21 +168,24 @@ export function parseSafetensors(buffer: ArrayBuffer | Uint8Array, header: Safet
     const at = bytes.byteOffset + dataStart + e.begin;
     const count = (e.end - e.begin) / DTYPE_BYTES[e.dtype];
     let data: Float32Array;
-    if (e.dtype === "F32") {
+    let finite: boolean | undefined;
+    if (e.dtype === "F16") ({ data, finite } = decodeF16(bytes.subarray(at - bytes.byteOffset, at - bytes.byteOffset + count * 2), count));
+    else if (e.dtype === "F32") {
       // Zero-copy when aligned (and the host is little-endian, as all are here).
       data =
         at % 4 === 0
           ? new Float32Array(bytes.buffer, at, count)
           : new Float32Array(bytes.slice(at - bytes.byteOffset, at - bytes.byteOffset + count * 4).buffer);
+      // Checked in the Wasm kernel where there is one: a JS loop over every
+      // value is slow in code that has not been optimised yet.
+      const bad = wasmKernel()?.firstNonFinite(data);
+      if (bad === -1) finite = true;
     } else {
       data = new Float32Array(count);
       const dv = new DataView(bytes.buffer, at, count * 2);
-      if (e.dtype === "F16") {
-        const table = f16Table();
-        for (let i = 0; i < count; i++) data[i] = table[dv.getUint16(i * 2, true)];
-      } else for (let i = 0; i < count; i++) data[i] = bf16ToF32(dv.getUint16(i * 2, true));
+      for (let i = 0; i < count; i++) data[i] = bf16ToF32(dv.getUint16(i * 2, true));
     }
-    tensors.set(e.name, { name: e.name, dtype: e.dtype as DType, shape: e.shape, data });
+    tensors.set(e.name, { name: e.name, dtype: e.dtype as DType, shape: e.shape, data, ...(finite ? { finite } : {}) });
   }
   return { tensors, metadata, headerBytes };
 }
@@ -203,16 +209,6 @@ function topLevelKeys(text: string): string[] {
     else if (c === "," && depth === 1) expectKey = true;
   }
   return keys;
-}
-
-let F16_TABLE: Float32Array | undefined;
-/** Every F16 value decoded once (256 KiB): decoding a model becomes one lookup per weight. */
-function f16Table(): Float32Array {
-  if (!F16_TABLE) {
-    F16_TABLE = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) F16_TABLE[h] = f16ToF32(h);
-  }
-  return F16_TABLE;
 }
 
 export interface TensorToWrite {

@@ -1,7 +1,7 @@
 // The activation functions of chapter 3, named as in the book, plus the
-// numerically stable softmax. Each works in place on a Float32Array so the
-// forward pass allocates nothing per layer; the batched forms take N rows of
-// C columns.
+// numerically stable softmax. Each works in place on a Float32Array and
+// allocates nothing (the forward pass reuses its activation buffers); the
+// batched forms take N rows of C columns.
 
 /** Step function: 1 where x > 0, else 0. */
 export function step(x: Float32Array): Float32Array {

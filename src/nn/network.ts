@@ -1,7 +1,8 @@
 // The forward pass of chapter 3 for any stack of dense layers.
 // N = batch, D = input size (784), C = classes (10).
 import { affine } from "./affine";
-import { type Activation, activate } from "./functions";
+import { type Activation, activate, softmax } from "./functions";
+import { wasmKernel } from "./wasm";
 
 /** One dense layer: a = x·W + b, then its activation. W is (inSize, outSize). */
 export interface Layer {
@@ -29,37 +30,87 @@ export type OutputKind = "probabilities" | "logits" | "label";
  * Batched forward pass, one matrix product per layer.
  * x is (N, D); returns (N, C).
  *
+ * A network whose weights are fixed (fixWeights; decoded models are) runs in
+ * the Wasm SIMD kernel where the runtime has one; otherwise, or when a
+ * `matmul` is given, in JS with that matmul (affine by default).
+ *
  * @example
  * const y = forward(net, images, 100); // 100 rows of 10 probabilities
  */
-export function forward(net: Network, x: Float32Array, N: number, output: OutputKind = "probabilities", matmul: typeof affine = affine): Float32Array {
+export function forward(net: Network, x: Float32Array, N: number, output: OutputKind = "probabilities", matmul?: typeof affine): Float32Array {
+  const kernel = matmul ? undefined : fixed.has(net) ? wasmKernel() : undefined;
+  if (kernel) return kernel.forward(net, x, N, output);
   const D = net.layers[0].inSize;
-  const C = net.layers[net.layers.length - 1].outSize;
-  if (N <= CHUNK) return forwardRows(net, x, N, output, matmul);
-  // A large batch goes through in chunks of rows, so each layer's activations
-  // stay in cache between one matrix product and the next. Rows are
-  // independent: the answer is the same.
-  const y = new Float32Array(N * C);
-  for (let n = 0; n < N; n += CHUNK) {
-    const rows = Math.min(CHUNK, N - n);
-    y.set(forwardRows(net, x.subarray(n * D, (n + rows) * D), rows, output, matmul), n * C);
-  }
-  return y;
+  return forwardChunks(net, N, output, matmul ?? affine, (n, rows) => x.subarray(n * D, (n + rows) * D));
 }
 
-/** Rows per chunk of a large batch. */
+/**
+ * forward for raw pixels: x = pixels / scale, converted chunk by chunk just
+ * before each chunk's pass, so a large batch never has a whole Float32 copy.
+ * pixels is (N, D) bytes; returns (N, C).
+ */
+export function forwardPixels(net: Network, pixels: Uint8Array, N: number, scale: number, output: OutputKind = "probabilities"): Float32Array {
+  const kernel = fixed.has(net) ? wasmKernel() : undefined;
+  if (kernel) return kernel.forward(net, pixels, N, output, scale);
+  const D = net.layers[0].inSize;
+  const inv = 1 / scale;
+  return forwardChunks(net, N, output, affine, (n, rows) => {
+    const x = buffer(0, rows * D);
+    for (let i = 0; i < rows * D; i++) x[i] = pixels[n * D + i] * inv;
+    return x;
+  });
+}
+
+/**
+ * Softmax over the rows of a (N, C) in place, computed as forward computes it
+ * for `net` (in the Wasm kernel for a fixed network), so the softmax of its
+ * logits equals its probabilities exactly.
+ */
+export function softmaxFor(net: Network, a: Float32Array, C: number): Float32Array {
+  const kernel = fixed.has(net) ? wasmKernel() : undefined;
+  return kernel ? kernel.activation("softmax", a, C) : softmax(a, C);
+}
+
+const fixed = new WeakSet<Network>();
+
+/**
+ * Declares that the weights of `net` no longer change (a decoded model), so
+ * forward may copy them once into the Wasm kernel's memory and run there.
+ * A network still being trained is left alone: it runs in JS.
+ */
+export function fixWeights(net: Network): Network {
+  fixed.add(net);
+  return net;
+}
+
+/** Rows per chunk of a batch: each layer's activations stay in cache between one matrix product and the next. */
 const CHUNK = 32;
 
-function forwardRows(net: Network, x: Float32Array, N: number, output: OutputKind, matmul: typeof affine): Float32Array {
-  let z = x;
+// Activation buffers reused across layers and calls (one thread, no re-entry):
+// 0 holds a converted input chunk, 1 and 2 alternate between layers.
+const buffers: Float32Array[] = [new Float32Array(0), new Float32Array(0), new Float32Array(0)];
+function buffer(i: number, n: number): Float32Array {
+  if (buffers[i].length < n) buffers[i] = new Float32Array(n);
+  return buffers[i].subarray(0, n);
+}
+
+function forwardChunks(net: Network, N: number, output: OutputKind, matmul: typeof affine, input: (n: number, rows: number) => Float32Array): Float32Array {
   const last = net.layers.length - 1;
-  net.layers.forEach((layer, i) => {
-    const a = new Float32Array(N * layer.outSize);
-    matmul(a, z, layer.W, layer.b, N, layer.inSize, layer.outSize);
-    if (i < last || output === "probabilities") activate(layer.activation, a, layer.outSize);
-    z = a;
-  });
-  return z;
+  const C = net.layers[last].outSize;
+  const y = new Float32Array(N * C);
+  // Rows are independent: chunking changes nothing in the answer.
+  for (let n = 0; n < N; n += CHUNK) {
+    const rows = Math.min(CHUNK, N - n);
+    let z = input(n, rows);
+    net.layers.forEach((layer, i) => {
+      // The last layer writes straight into its rows of y.
+      const a = i === last ? y.subarray(n * C, (n + rows) * C) : buffer(1 + (i % 2), rows * layer.outSize);
+      matmul(a, z, layer.W, layer.b, rows, layer.inSize, layer.outSize);
+      if (i < last || output === "probabilities") activate(layer.activation, a, layer.outSize);
+      z = a;
+    });
+  }
+  return y;
 }
 
 /**

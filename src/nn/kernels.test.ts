@@ -1,0 +1,289 @@
+// One suite for every implementation of the dense layer and the forward pass:
+// the naive reference itself (held to hand-computed cases), the JS kernel,
+// and the Wasm kernel in plain and relaxed SIMD. Each must agree with
+// affineNaive; a kernel the runtime lacks is skipped with the reason.
+import { readFileSync } from "node:fs";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { type DatasetName, DATASET_DIRS, datasetPresent, loadSplit, skipWithoutData } from "../../scripts/lib/datasets";
+import { toInput } from "../../scripts/lib/evaluate";
+import { expectClose } from "../../test/helpers";
+import { forwardNaive } from "../../test/reference";
+import { decodeModel } from "../model/format";
+import { parseSafetensors } from "../model/safetensors";
+import { affine, affineNaive } from "./affine";
+import { type Activation, argmax, relu, sigmoid, softmax, step } from "./functions";
+import { fixWeights, forward, forwardPixels, type Network, softmaxFor } from "./network";
+import { rng } from "./random";
+import { relaxedKernel, simdKernel, type WasmKernel } from "./wasm";
+
+type Affine = typeof affineNaive;
+type Forward = (net: Network, x: Float32Array, N: number) => Float32Array;
+
+const simd = simdKernel();
+const relaxed = relaxedKernel();
+const missing = (k: WasmKernel | undefined, what: string) => (k ? undefined : `this runtime has no ${what}`);
+
+const KERNELS: { name: string; affine?: Affine; skip?: string }[] = [
+  { name: "affineNaive", affine: affineNaive },
+  { name: "affine (JS)", affine },
+  { name: "Wasm SIMD", affine: simd && ((...a) => simd.affine(...a)), skip: missing(simd, "Wasm kernel") },
+  { name: "Wasm relaxed SIMD", affine: relaxed && ((...a) => relaxed.affine(...a)), skip: missing(relaxed, "relaxed SIMD") },
+];
+
+// Whole forward passes; the reference is forwardNaive (forward with affineNaive).
+const FORWARDS: { name: string; forward?: Forward; skip?: string }[] = [
+  { name: "forward (JS)", forward: (net, x, N) => forward(net, x, N, "probabilities", affine) },
+  { name: "Wasm SIMD", forward: simd && ((net, x, N) => simd.forward(net, x, N)), skip: missing(simd, "Wasm kernel") },
+  { name: "Wasm relaxed SIMD", forward: relaxed && ((net, x, N) => relaxed.forward(net, x, N)), skip: missing(relaxed, "relaxed SIMD") },
+];
+const reference: Forward = (net, x, N) => forwardNaive(net, x, N);
+
+/** n seeded values in [-1, 1), a fraction `zeros` of them 0. */
+function random(n: number, seed: number, zeros = 0): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = r();
+    out[i] = u < zeros ? 0 : u * 2 - 1;
+  }
+  return out;
+}
+
+function network(sizes: number[], activations: Activation[], seed: number): Network {
+  return {
+    layers: activations.map((activation, i) => ({
+      W: random(sizes[i] * sizes[i + 1], seed + 2 * i).map((v) => v * 0.3),
+      b: random(sizes[i + 1], seed + 2 * i + 1).map((v) => v * 0.1),
+      inSize: sizes[i],
+      outSize: sizes[i + 1],
+      activation,
+    })),
+  };
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
+for (const k of KERNELS) {
+  describe.skipIf(k.skip)(`${k.name}${k.skip ? ` (skipped: ${k.skip})` : ""}`, () => {
+    const kernel = k.affine as Affine;
+
+    it("should compute products worked out by hand", () => {
+      // [1 2 3; 4 5 6]·[1 0; 0 1; 1 1] + [0.5 -1]
+      const W = new Float32Array([1, 0, 0, 1, 1, 1]);
+      expect([...kernel(new Float32Array(4), new Float32Array([1, 2, 3, 4, 5, 6]), W, new Float32Array([0.5, -1]), 2, 3, 2)]).toEqual([4.5, 4, 10.5, 10]);
+      // Zeros and negatives in x, one row, M = 5: [0 -2 0 1]·W + b
+      const W2 = new Float32Array([9, 9, 9, 9, 9, 1, -1, 2, 0, 0.5, 7, 7, 7, 7, 7, -3, 0, 1, 4, -2]);
+      const b2 = new Float32Array([0, 1, 0, -1, 0.25]);
+      expect([...kernel(new Float32Array(5), new Float32Array([0, -2, 0, 1]), W2, b2, 1, 4, 5)]).toEqual([-5, 3, -3, 3, -2.75]);
+      // All-zero inputs give the bias.
+      expect([...kernel(new Float32Array(3), new Float32Array(7), random(21, 1), new Float32Array([1, -2, 3]), 1, 7, 3)]).toEqual([1, -2, 3]);
+    });
+
+    it("should agree on the bundled shapes and awkward ones (K, M not multiples of 4 or 16, N = 1)", () => {
+      for (const [N, K, M] of [
+        [1, 784, 50],
+        [1, 784, 500],
+        [33, 500, 250],
+        [7, 50, 100],
+        [100, 100, 10],
+        [13, 5, 3],
+        [1, 1, 1],
+        [3, 17, 33],
+        [2, 31, 47],
+        [5, 250, 10],
+        [0, 784, 10],
+      ]) {
+        const x = random(N * K, N + K, 0.6);
+        const W = random(K * M, K * M);
+        const b = random(M, M);
+        expectClose(kernel(new Float32Array(N * M), x, W, b, N, K, M), affineNaive(new Float32Array(N * M), x, W, b, N, K, M));
+      }
+    });
+
+    it("should agree for random shapes and sparsity", () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 9 }),
+          fc.integer({ min: 1, max: 40 }),
+          fc.integer({ min: 1, max: 70 }),
+          fc.double({ min: 0, max: 1 }),
+          fc.integer(),
+          (N, K, M, zeros, seed) => {
+            const x = random(N * K, seed, zeros);
+            const W = random(K * M, seed + 1);
+            const b = random(M, seed + 2);
+            expectClose(kernel(new Float32Array(N * M), x, W, b, N, K, M), affineNaive(new Float32Array(N * M), x, W, b, N, K, M));
+          },
+        ),
+      );
+    });
+
+    it("should overwrite, not accumulate into, a dirty output buffer", () => {
+      const out = new Float32Array(6).fill(99);
+      const x = random(2 * 4, 3);
+      const W = random(4 * 3, 4);
+      const b = random(3, 5);
+      expectClose(kernel(out, x, W, b, 2, 4, 3), affineNaive(new Float32Array(6), x, W, b, 2, 4, 3));
+    });
+  });
+}
+
+describe("forward passes against the reference (forwardNaive)", () => {
+  const nets: [string, Network][] = [
+    ["book-shaped sigmoid", network([784, 50, 100, 10], ["sigmoid", "sigmoid", "softmax"], 1)],
+    ["mlp-shaped relu", network([784, 500, 250, 10], ["relu", "relu", "softmax"], 2)],
+    ["awkward sizes", network([37, 13, 9, 3], ["relu", "sigmoid", "softmax"], 3)],
+    ["step and identity", network([20, 6, 5], ["step", "identity"], 4)],
+  ];
+  for (const f of FORWARDS) {
+    it.skipIf(f.skip)(`${f.name}: max abs difference of probabilities ≤ 1e-5 on random networks${f.skip ? ` (skipped: ${f.skip})` : ""}`, () => {
+      for (const [name, net] of nets) {
+        const D = net.layers[0].inSize;
+        for (const N of [1, 5, 70]) {
+          const x = random(N * D, N * 7 + D, 0.7).map(Math.abs);
+          const d = maxAbsDiff((f.forward as Forward)(net, x, N), reference(net, x, N));
+          expect(d, `${name}, N = ${N}: max abs difference ${d}`).toBeLessThanOrEqual(1e-5);
+        }
+      }
+    });
+  }
+
+  it.skipIf(!simd)("should run fixed networks through the Wasm kernel from forward and forwardPixels", () => {
+    const net = network([784, 50, 100, 10], ["sigmoid", "sigmoid", "softmax"], 5);
+    const pixels = new Uint8Array(random(40 * 784, 9, 0.8).map((v) => Math.abs(v) * 255));
+    const x = toInput(pixels, 255);
+    const js = forward(net, x, 40);
+    const jsPixels = forwardPixels(net, pixels, 40, 255);
+    fixWeights(net);
+    const wasm = forward(net, x, 40);
+    expect(maxAbsDiff(jsPixels, js)).toBeLessThanOrEqual(1e-6);
+    expect(maxAbsDiff(wasm, js)).toBeGreaterThan(0); // a different kernel ran
+    expect(maxAbsDiff(wasm, js)).toBeLessThanOrEqual(1e-5);
+    // Pixels become exactly the floats toInput gives, so the answers are identical.
+    expect([...forwardPixels(net, pixels, 40, 255)]).toEqual([...wasm]);
+    expect([...forwardPixels(net, pixels.subarray(0, 3 * 784), 3, 255)]).toEqual([...wasm.subarray(0, 30)]);
+    expect([...forward(net, x, 40, "logits")]).toEqual([...forward(net, x, 40, "label")]);
+    // softmaxFor finishes logits exactly as forward does, in either kernel.
+    expect([...softmaxFor(net, forward(net, x, 40, "logits"), 10)]).toEqual([...wasm]);
+    const js2 = network([784, 50, 100, 10], ["sigmoid", "sigmoid", "softmax"], 5);
+    expect([...softmaxFor(js2, forward(js2, x, 40, "logits"), 10)]).toEqual([...js]);
+  });
+});
+
+describe.each([
+  ["Wasm SIMD", simd],
+  ["Wasm relaxed SIMD", relaxed],
+])("%s activations", (name, kernel) => {
+  it.skipIf(!kernel)(`should keep e^x within 2e-7 relative error over [-87, 88]${kernel ? "" : ` (skipped: ${name} missing)`}`, () => {
+    const k = kernel as WasmKernel;
+    const n = 1 << 18;
+    const x = new Float32Array(n).map((_, i) => -87 + (175 * i) / n);
+    const y = k.exp(new Float32Array(x));
+    let worst = 0;
+    for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(y[i] - Math.exp(x[i])) / Math.exp(x[i]));
+    expect(worst).toBeLessThanOrEqual(2e-7);
+    expect([...k.exp(new Float32Array([0, 1]))]).toEqual([1, Math.fround(Math.E)]);
+  });
+
+  it.skipIf(!kernel)("should match the JS activations, saturating without NaN", () => {
+    const k = kernel as WasmKernel;
+    const x = new Float32Array([-1e30, -100, -3, -1, -0.5, 0, 0.25, 1, 3, 50, 1e30, -0]);
+    expectClose(k.activation("sigmoid", new Float32Array(x)), sigmoid(new Float32Array(x)), 1e-6);
+    expect([...k.activation("relu", new Float32Array(x))]).toEqual([...relu(new Float32Array(x))]);
+    expect([...k.activation("step", new Float32Array(x))]).toEqual([...step(new Float32Array(x))]);
+    expect([...k.activation("relu", new Float32Array([Number.NaN, -2, 2]))]).toEqual([0, 0, 2]);
+  });
+
+  it.skipIf(!kernel)("should give the JS softmax, row by row, for ordinary and extreme rows", () => {
+    const k = kernel as WasmKernel;
+    const rows = [
+      [0.3, 2.9, 4.0],
+      [1010, 1000, 990],
+      [1e30, -1e30, 0],
+      [7, 7, 7],
+      [Infinity, 0, 1],
+      [-Infinity, -Infinity, -Infinity],
+    ];
+    const a = new Float32Array(rows.flat());
+    const got = k.activation("softmax", new Float32Array(a), 3);
+    expect(got.every(Number.isFinite)).toBe(true);
+    expectClose(got, softmax(new Float32Array(a), 3), 1e-6);
+    fc.assert(
+      fc.property(fc.array(fc.float({ min: -1e4, max: 1e4, noNaN: true }), { minLength: 1, maxLength: 20 }), (v) => {
+        const y = k.activation("softmax", new Float32Array(v));
+        expect(maxAbsDiff(y, softmax(new Float32Array(v)))).toBeLessThanOrEqual(1e-6);
+        // The arg-max survives (up to ties that e^x's rounding may break either way).
+        expect(y[argmax(new Float32Array(v))[0]]).toBeGreaterThanOrEqual(y[argmax(y)[0]] - 1e-6);
+      }),
+    );
+  });
+
+  it.skipIf(!kernel)("should decode every F16 bit pattern as the JS table does, and find the first non-finite one", () => {
+    const k = kernel as WasmKernel;
+    const finite = new Uint16Array(65536 - 2048);
+    let n = 0;
+    for (let h = 0; h < 65536; h++) if ((h & 0x7c00) !== 0x7c00) finite[n++] = h;
+    const got = k.f16ToF32(new Uint8Array(finite.buffer), n) as Float32Array;
+    const want = decodeModelF16(finite);
+    expect(maxAbsDiff(got, want)).toBe(0);
+    for (const at of [0, 5, 8, 13, 200]) {
+      const h = new Uint16Array(201).fill(0x3c00);
+      h[at] = at % 2 ? 0xfc00 : 0x7e00; // -Infinity, NaN
+      expect(k.f16ToF32(new Uint8Array(h.buffer), 201)).toBe(at);
+    }
+  });
+
+  it.skipIf(!kernel)("should find the first non-finite F32 value, or none", () => {
+    const k = kernel as WasmKernel;
+    expect(k.firstNonFinite(random(203, 1).map((v) => v * 3e38))).toBe(-1);
+    for (const at of [0, 3, 4, 101, 202]) {
+      const x = random(203, at);
+      x[at] = [Infinity, -Infinity, Number.NaN][at % 3];
+      x[202] = at === 202 ? x[202] : Number.NaN; // a later one does not hide the first
+      expect(k.firstNonFinite(x)).toBe(at);
+    }
+  });
+});
+
+/** The F16 values through the project's own decoder (a one-tensor safetensors file). */
+function decodeModelF16(h: Uint16Array): Float32Array {
+  const header = new TextEncoder().encode(JSON.stringify({ t: { dtype: "F16", shape: [h.length], data_offsets: [0, h.length * 2] } }).padEnd(64, " "));
+  const file = new Uint8Array(8 + header.length + h.length * 2);
+  new DataView(file.buffer).setBigUint64(0, BigInt(header.length), true);
+  file.set(header, 8);
+  file.set(new Uint8Array(h.buffer), 8 + header.length);
+  return (parseSafetensors(file).tensors.get("t") as { data: Float32Array }).data;
+}
+
+// The bundled models on their 10000 test images: each kernel's labels agree
+// with the reference's on at least 9998 and the accuracy is within 2 images.
+const MODELS: [string, DatasetName][] = [
+  ["mnist-book", "mnist"],
+  ["mnist-mlp", "mnist"],
+  ["fashion-mlp", "fashion"],
+];
+for (const [name, dataset] of MODELS) {
+  describe.skipIf(skipWithoutData(datasetPresent(dataset, "test")))(`${name} on the 10000 test images (needs ${DATASET_DIRS[dataset]})`, () => {
+    const model = decodeModel(readFileSync(`weights/${name}.safetensors`));
+    const split = datasetPresent(dataset, "test") ? loadSplit(dataset, "test") : undefined;
+    const x = split ? toInput(split.pixels, model.inputScale) : new Float32Array(0);
+    let want: Int32Array | undefined;
+    const correct = (labels: Int32Array) => labels.reduce((s, l, i) => s + (l === split?.labels[i] ? 1 : 0), 0);
+
+    for (const f of FORWARDS) {
+      it.skipIf(f.skip)(`${f.name}: labels agree on ≥ 9998 images, accuracy within 2`, () => {
+        want ??= argmax(reference(model.network, x, 10000), 10);
+        const got = argmax((f.forward as Forward)(model.network, x, 10000), 10);
+        const agree = got.reduce((s, l, i) => s + (l === (want as Int32Array)[i] ? 1 : 0), 0);
+        expect(agree).toBeGreaterThanOrEqual(9998);
+        expect(Math.abs(correct(got) - correct(want))).toBeLessThanOrEqual(2);
+      });
+    }
+  });
+}

@@ -1,0 +1,370 @@
+// The dense layer and activations in WebAssembly SIMD (AssemblyScript source;
+// `npm run build:wasm` compiles it twice: plain SIMD and relaxed SIMD, where
+// the multiply-adds are fused).
+// N = batch, K = inputs per row, M = outputs per row.
+// Pointers are byte offsets into this module's memory, laid out by index.ts.
+// Every buffer written or read with vectors has 16 floats of slack after its
+// end: the last vector of a row may run past the row (into the next row,
+// which is computed later, or into the slack), so no shape needs a scalar tail.
+
+// a·b + c: one fused instruction where relaxed SIMD is enabled.
+@inline
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/**
+ * out = x·W + b. x is (N, K), W is (K, M), b is (M); out is (N, M), all
+ * row-major and unpadded. `idx` and `val` are scratch for K entries each.
+ * Otherwise identical to affineNaive: each row lists its non-zero inputs
+ * (offset k·M·4 and value), then each block of 32 outputs is summed in eight
+ * registers over those inputs and stored once.
+ */
+export function affine(out: usize, x: usize, W: usize, b: usize, N: i32, K: i32, M: i32, idx: usize, val: usize): void {
+  const rowBytes = (<usize>M) << 2;
+  for (let n = 0; n < N; n++) {
+    const xr = x + ((<usize>n * <usize>K) << 2);
+    const o = out + ((<usize>n * <usize>M) << 2);
+    const nz = gather(xr, K, rowBytes, idx, val);
+    // Eight independent sums in flight hide the multiply-add latency: narrow
+    // blocks split the inputs between two or four sets of sums instead.
+    let j = 0;
+    for (; j + 32 <= M; j += 32) block8(o, W, b, j, nz, idx, val);
+    if (j + 16 <= M) {
+      block4(o, W, b, j, nz, idx, val);
+      j += 16;
+    }
+    for (; M - j > 4; j += 8) block2(o, W, b, j, nz, idx, val);
+    if (j < M) block1(o, W, b, j, nz, idx, val);
+  }
+}
+
+// Lists the non-zero inputs of one row; four at a time are skipped when all zero.
+@inline
+function gather(xr: usize, K: i32, rowBytes: usize, idx: usize, val: usize): i32 {
+  let nz = 0;
+  let k = 0;
+  for (; k + 4 <= K; k += 4) {
+    const v = v128.load(xr + ((<usize>k) << 2));
+    if (!v128.any_true(v)) continue;
+    for (let l = 0; l < 4; l++) {
+      const a = load<f32>(xr + ((<usize>(k + l)) << 2));
+      if (a != 0) {
+        store<u32>(idx + ((<usize>nz) << 2), <u32>((<usize>(k + l)) * rowBytes));
+        store<f32>(val + ((<usize>nz) << 2), a);
+        nz++;
+      }
+    }
+  }
+  for (; k < K; k++) {
+    const a = load<f32>(xr + ((<usize>k) << 2));
+    if (a != 0) {
+      store<u32>(idx + ((<usize>nz) << 2), <u32>((<usize>k) * rowBytes));
+      store<f32>(val + ((<usize>nz) << 2), a);
+      nz++;
+    }
+  }
+  return nz;
+}
+
+@inline
+function block8(o: usize, W: usize, b: usize, j: i32, nz: i32, idx: usize, val: usize): void {
+  const c = (<usize>j) << 2;
+  const bj = b + c;
+  let a0 = v128.load(bj, 0);
+  let a1 = v128.load(bj, 16);
+  let a2 = v128.load(bj, 32);
+  let a3 = v128.load(bj, 48);
+  let a4 = v128.load(bj, 64);
+  let a5 = v128.load(bj, 80);
+  let a6 = v128.load(bj, 96);
+  let a7 = v128.load(bj, 112);
+  const Wj = W + c;
+  for (let t = 0; t < nz; t++) {
+    const tt = (<usize>t) << 2;
+    const s = v128.load32_splat(val + tt);
+    const w = Wj + <usize>load<u32>(idx + tt);
+    a0 = madd(s, v128.load(w, 0), a0);
+    a1 = madd(s, v128.load(w, 16), a1);
+    a2 = madd(s, v128.load(w, 32), a2);
+    a3 = madd(s, v128.load(w, 48), a3);
+    a4 = madd(s, v128.load(w, 64), a4);
+    a5 = madd(s, v128.load(w, 80), a5);
+    a6 = madd(s, v128.load(w, 96), a6);
+    a7 = madd(s, v128.load(w, 112), a7);
+  }
+  const oj = o + c;
+  v128.store(oj, a0, 0);
+  v128.store(oj, a1, 16);
+  v128.store(oj, a2, 32);
+  v128.store(oj, a3, 48);
+  v128.store(oj, a4, 64);
+  v128.store(oj, a5, 80);
+  v128.store(oj, a6, 96);
+  v128.store(oj, a7, 112);
+}
+
+@inline
+function block4(o: usize, W: usize, b: usize, j: i32, nz: i32, idx: usize, val: usize): void {
+  const c = (<usize>j) << 2;
+  const bj = b + c;
+  let a0 = v128.load(bj, 0);
+  let a1 = v128.load(bj, 16);
+  let a2 = v128.load(bj, 32);
+  let a3 = v128.load(bj, 48);
+  let e0 = f32x4.splat(0);
+  let e1 = e0;
+  let e2 = e0;
+  let e3 = e0;
+  const Wj = W + c;
+  let t = 0;
+  for (; t + 2 <= nz; t += 2) {
+    const tt = (<usize>t) << 2;
+    const s = v128.load32_splat(val + tt);
+    const w = Wj + <usize>load<u32>(idx + tt);
+    const u = v128.load32_splat(val + tt + 4);
+    const x = Wj + <usize>load<u32>(idx + tt + 4);
+    a0 = madd(s, v128.load(w, 0), a0);
+    a1 = madd(s, v128.load(w, 16), a1);
+    a2 = madd(s, v128.load(w, 32), a2);
+    a3 = madd(s, v128.load(w, 48), a3);
+    e0 = madd(u, v128.load(x, 0), e0);
+    e1 = madd(u, v128.load(x, 16), e1);
+    e2 = madd(u, v128.load(x, 32), e2);
+    e3 = madd(u, v128.load(x, 48), e3);
+  }
+  if (t < nz) {
+    const tt = (<usize>t) << 2;
+    const s = v128.load32_splat(val + tt);
+    const w = Wj + <usize>load<u32>(idx + tt);
+    a0 = madd(s, v128.load(w, 0), a0);
+    a1 = madd(s, v128.load(w, 16), a1);
+    a2 = madd(s, v128.load(w, 32), a2);
+    a3 = madd(s, v128.load(w, 48), a3);
+  }
+  const oj = o + c;
+  v128.store(oj, f32x4.add(a0, e0), 0);
+  v128.store(oj, f32x4.add(a1, e1), 16);
+  v128.store(oj, f32x4.add(a2, e2), 32);
+  v128.store(oj, f32x4.add(a3, e3), 48);
+}
+
+@inline
+function block2(o: usize, W: usize, b: usize, j: i32, nz: i32, idx: usize, val: usize): void {
+  const c = (<usize>j) << 2;
+  const bj = b + c;
+  let a0 = v128.load(bj, 0);
+  let a1 = v128.load(bj, 16);
+  let e0 = f32x4.splat(0);
+  let e1 = e0;
+  let f0 = e0;
+  let f1 = e0;
+  let g0 = e0;
+  let g1 = e0;
+  const Wj = W + c;
+  let t = 0;
+  for (; t + 4 <= nz; t += 4) {
+    const tt = (<usize>t) << 2;
+    const s0 = v128.load32_splat(val + tt);
+    const s1 = v128.load32_splat(val + tt + 4);
+    const s2 = v128.load32_splat(val + tt + 8);
+    const s3 = v128.load32_splat(val + tt + 12);
+    const w0 = Wj + <usize>load<u32>(idx + tt);
+    const w1 = Wj + <usize>load<u32>(idx + tt + 4);
+    const w2 = Wj + <usize>load<u32>(idx + tt + 8);
+    const w3 = Wj + <usize>load<u32>(idx + tt + 12);
+    a0 = madd(s0, v128.load(w0, 0), a0);
+    a1 = madd(s0, v128.load(w0, 16), a1);
+    e0 = madd(s1, v128.load(w1, 0), e0);
+    e1 = madd(s1, v128.load(w1, 16), e1);
+    f0 = madd(s2, v128.load(w2, 0), f0);
+    f1 = madd(s2, v128.load(w2, 16), f1);
+    g0 = madd(s3, v128.load(w3, 0), g0);
+    g1 = madd(s3, v128.load(w3, 16), g1);
+  }
+  for (; t < nz; t++) {
+    const tt = (<usize>t) << 2;
+    const s = v128.load32_splat(val + tt);
+    const w = Wj + <usize>load<u32>(idx + tt);
+    a0 = madd(s, v128.load(w, 0), a0);
+    a1 = madd(s, v128.load(w, 16), a1);
+  }
+  const oj = o + c;
+  v128.store(oj, f32x4.add(f32x4.add(a0, e0), f32x4.add(f0, g0)), 0);
+  v128.store(oj, f32x4.add(f32x4.add(a1, e1), f32x4.add(f1, g1)), 16);
+}
+
+@inline
+function block1(o: usize, W: usize, b: usize, j: i32, nz: i32, idx: usize, val: usize): void {
+  const c = (<usize>j) << 2;
+  let a0 = v128.load(b + c);
+  let e0 = f32x4.splat(0);
+  let f0 = e0;
+  let g0 = e0;
+  const Wj = W + c;
+  let t = 0;
+  for (; t + 4 <= nz; t += 4) {
+    const tt = (<usize>t) << 2;
+    a0 = madd(v128.load32_splat(val + tt), v128.load(Wj + <usize>load<u32>(idx + tt)), a0);
+    e0 = madd(v128.load32_splat(val + tt + 4), v128.load(Wj + <usize>load<u32>(idx + tt + 4)), e0);
+    f0 = madd(v128.load32_splat(val + tt + 8), v128.load(Wj + <usize>load<u32>(idx + tt + 8)), f0);
+    g0 = madd(v128.load32_splat(val + tt + 12), v128.load(Wj + <usize>load<u32>(idx + tt + 12)), g0);
+  }
+  for (; t < nz; t++) {
+    const tt = (<usize>t) << 2;
+    a0 = madd(v128.load32_splat(val + tt), v128.load(Wj + <usize>load<u32>(idx + tt)), a0);
+  }
+  v128.store(o + c, f32x4.add(f32x4.add(a0, e0), f32x4.add(f0, g0)));
+}
+
+// e^x for four lanes: x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in two so r
+// is exact), e^r by the degree-6 polynomial of Cephes' expf, 2^n built in the
+// exponent bits. Inputs are clamped to [-87, 88] so 2^n stays a normal float.
+// Max relative error against the exact value: 1.2e-7 measured, 2e-7 held by
+// kernels.test.ts over [-87, 88].
+@inline
+function vexp(x: v128): v128 {
+  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.0)), f32x4.splat(88.0));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  let r = madd(n, f32x4.splat(-0.693359375), x);
+  r = madd(n, f32x4.splat(2.12194440e-4), r);
+  let p = f32x4.splat(1.9875691500e-4);
+  p = madd(p, r, f32x4.splat(1.3981999507e-3));
+  p = madd(p, r, f32x4.splat(8.3334519073e-3));
+  p = madd(p, r, f32x4.splat(4.1665795894e-2));
+  p = madd(p, r, f32x4.splat(1.6666665459e-1));
+  p = madd(p, r, f32x4.splat(5.0000001201e-1));
+  const y = madd(p, f32x4.mul(r, r), f32x4.add(r, f32x4.splat(1.0)));
+  const e = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(y, e);
+}
+
+/** e^x in place over n floats (for the error test). */
+export function exp(p: usize, n: i32): void {
+  for (let i = 0; i < n; i += 4) {
+    const q = p + ((<usize>i) << 2);
+    v128.store(q, vexp(v128.load(q)));
+  }
+}
+
+/** Logistic sigmoid 1 / (1 + e^-x) in place over n floats. */
+export function sigmoid(p: usize, n: i32): void {
+  const one = f32x4.splat(1.0);
+  for (let i = 0; i < n; i += 4) {
+    const q = p + ((<usize>i) << 2);
+    v128.store(q, f32x4.div(one, f32x4.add(one, vexp(f32x4.neg(v128.load(q))))));
+  }
+}
+
+/** max(0, x) in place over n floats; NaN becomes 0, as in the JS relu. */
+export function relu(p: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  for (let i = 0; i < n; i += 4) {
+    const q = p + ((<usize>i) << 2);
+    v128.store(q, f32x4.pmax(zero, v128.load(q)));
+  }
+}
+
+/** 1 where x > 0, else 0, in place over n floats. */
+export function step(p: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  const one = f32x4.splat(1.0);
+  for (let i = 0; i < n; i += 4) {
+    const q = p + ((<usize>i) << 2);
+    v128.store(q, v128.and(f32x4.gt(v128.load(q), zero), one));
+  }
+}
+
+/**
+ * Softmax over each row of (N, C), in place: the row maximum is subtracted
+ * (against overflow), e^x is taken four at a time over the whole matrix, and
+ * each row is divided by its sum. A row with no finite maximum (all -Infinity
+ * or NaN) comes out uniform; +Infinity entries share the mass, as in the JS softmax.
+ */
+export function softmax(p: usize, N: i32, C: i32): void {
+  const rowBytes = (<usize>C) << 2;
+  for (let n = 0; n < N; n++) {
+    const o = p + (<usize>n) * rowBytes;
+    let max = -Infinity as f32;
+    for (let j = 0; j < C; j++) max = Mathf.max(max, load<f32>(o + ((<usize>j) << 2)));
+    const finite = max > -Infinity;
+    if (max == Infinity) max = f32.MAX_VALUE;
+    for (let j = 0; j < C; j++) {
+      const q = o + ((<usize>j) << 2);
+      store<f32>(q, finite ? Mathf.min(load<f32>(q), f32.MAX_VALUE) - max : 0);
+    }
+  }
+  exp(p, N * C);
+  for (let n = 0; n < N; n++) {
+    const o = p + (<usize>n) * rowBytes;
+    let sum: f32 = 0;
+    for (let j = 0; j < C; j++) sum += load<f32>(o + ((<usize>j) << 2));
+    const inv: f32 = 1 / sum;
+    for (let j = 0; j < C; j++) {
+      const q = o + ((<usize>j) << 2);
+      store<f32>(q, load<f32>(q) * inv);
+    }
+  }
+}
+
+/**
+ * F16 bit patterns to F32, n values from src to dst. Returns the index of the
+ * first Infinity or NaN (exponent bits all ones; dst is then incomplete), or
+ * -1. The bits move into place and a multiply by 2^112 rebiases the exponent,
+ * which also turns F16 subnormals into the right F32 value.
+ */
+export function f16ToF32(src: usize, dst: usize, n: i32): i32 {
+  const expMask = i16x8.splat(0x7c00);
+  const absMask = i32x4.splat(0x7fff);
+  const magic = f32x4.splat(5.192296858534828e33); // 2^112
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const h = v128.load(src + ((<usize>i) << 1));
+    if (v128.any_true(i16x8.eq(v128.and(h, expMask), expMask))) return firstNonFinite(src, i, n);
+    const lo = i32x4.extend_low_i16x8_u(h);
+    const hi = i32x4.extend_high_i16x8_u(h);
+    const d = dst + ((<usize>i) << 2);
+    v128.store(d, v128.or(f32x4.mul(i32x4.shl(v128.and(lo, absMask), 13), magic), i32x4.shl(i32x4.shr_u(lo, 15), 31)));
+    v128.store(d, v128.or(f32x4.mul(i32x4.shl(v128.and(hi, absMask), 13), magic), i32x4.shl(i32x4.shr_u(hi, 15), 31)), 16);
+  }
+  for (; i < n; i++) {
+    const h = <u32>load<u16>(src + ((<usize>i) << 1));
+    if ((h & 0x7c00) == 0x7c00) return i;
+    const f = reinterpret<f32>((h & 0x7fff) << 13) * 5.192296858534828e33;
+    store<u32>(dst + ((<usize>i) << 2), reinterpret<u32>(f) | ((h >> 15) << 31));
+  }
+  return -1;
+}
+
+function firstNonFinite(src: usize, from: i32, n: i32): i32 {
+  for (let i = from; i < n; i++) if ((load<u16>(src + ((<usize>i) << 1)) & 0x7c00) == 0x7c00) return i;
+  return -1;
+}
+
+/**
+ * Pixels to inputs: dst[i] = src[i] · inv, n bytes to n floats, the product
+ * taken in f64 and rounded once, exactly as the JS conversion does.
+ */
+export function pixels(src: usize, dst: usize, n: i32, inv: f64): void {
+  const k = f64x2.splat(inv);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(src + <usize>i)));
+    const lo = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.convert_low_i32x4_u(v), k));
+    const hi = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.convert_low_i32x4_u(i32x4.shuffle(v, v, 2, 3, 0, 1)), k));
+    v128.store(dst + ((<usize>i) << 2), i64x2.shuffle(lo, hi, 0, 2));
+  }
+  for (; i < n; i++) store<f32>(dst + ((<usize>i) << 2), <f32>(<f64>load<u8>(src + <usize>i) * inv));
+}
+
+/** The index of the first Infinity or NaN among n F32 values (exponent bits all ones), or -1. */
+export function firstNonFiniteF32(src: usize, n: i32): i32 {
+  const expMask = i32x4.splat(0x7f800000);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    if (v128.any_true(i32x4.eq(v128.and(v128.load(src + ((<usize>i) << 2)), expMask), expMask))) break;
+  }
+  for (; i < n; i++) if ((load<u32>(src + ((<usize>i) << 2)) & 0x7f800000) == 0x7f800000) return i;
+  return -1;
+}
