@@ -128,21 +128,19 @@ export interface Io {
 /** The CLI; returns the exit code (0 ok, 2 user error). */
 export function main(argv: string[], io: Io = { out: (s) => console.log(s), err: (s) => console.error(s) }): number {
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          name: { type: "string" },
-          activations: { type: "string" },
-          out: { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-      });
-    } catch (e) {
-      fail(`${(e as Error).message}\n${usage}`);
-    }
+    const options = {
+      name: { type: "string" },
+      activations: { type: "string" },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    } as const;
+    const parsed = (() => {
+      try {
+        return parseArgs({ args: argv, allowPositionals: true, options });
+      } catch (e) {
+        return fail(`${(e as Error).message}\n${usage}`);
+      }
+    })();
     const { values: v, positionals } = parsed;
     if (v.help) {
       io.out(usage);

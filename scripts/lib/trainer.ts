@@ -5,7 +5,7 @@
 // Every random draw comes from one seeded generator, so two runs with the
 // same options give bit-identical weights.
 import { gradient, workspace } from "../../src/nn/backward";
-import { type Activation, activate, argmax } from "../../src/nn/functions";
+import { type Activation, argmax } from "../../src/nn/functions";
 import { forward, type Layer, type Network } from "../../src/nn/network";
 import { Adam } from "../../src/nn/optimizer";
 import { rng } from "../../src/nn/random";
