@@ -93,6 +93,8 @@ const classifySoon = coalesce(classify, 60);
 
 const pad = new Pad($<HTMLCanvasElement>("pad"), {
   onInk: () => {
+    // New input retires the last error; a late answer for older input does not.
+    showError(null);
     if (source !== "pad") {
       source = "pad";
       generation++;
@@ -124,6 +126,7 @@ function chooseFile(file: File | undefined): void {
     showError(`${file.name || "that file"} is ${file.type || "of an unknown type"}; choose a PNG or JPEG image`);
     return;
   }
+  showError(null);
   generation++;
   pad.clear();
   resetPrediction(`reading ${file.name}…`);

@@ -44,7 +44,6 @@ export function showPrediction(r: Shown): void {
   $("label").textContent = r.name;
   $("confidence").textContent = `${pct(r.probabilities[r.label] ?? 0)} sure`;
   showBars(r.probabilities, r.label);
-  showError(null);
 }
 
 /** Back to the empty state: no label, empty bars and preview. */
