@@ -56,7 +56,8 @@ const ALLOWED: Record<string, GlobalKind> = {
   "builtins bytes": "bytes",
 };
 
-// Opcodes refused by name, so the error says what was found.
+// Opcodes refused by name, so the error says what was found. Keys are
+// written in hex, as the pickle protocol's own tables write them.
 const REFUSED: Record<number, string> = {
   0x81: "NEWOBJ",
   0x92: "NEWOBJ_EX",
@@ -124,10 +125,25 @@ function unpickle(bytes: Uint8Array): unknown {
   const need = (n: number) => {
     if (n < 0 || pos + n > bytes.byteLength) fail(`the pickle is truncated: an opcode needs ${n} more bytes than the file holds`);
   };
-  const u8 = () => (need(1), bytes[pos++]);
-  const u16 = () => (need(2), (pos += 2), dv.getUint16(pos - 2, true));
-  const u32 = () => (need(4), (pos += 4), dv.getUint32(pos - 4, true));
-  const i32 = () => (need(4), (pos += 4), dv.getInt32(pos - 4, true));
+  const u8 = () => {
+    need(1);
+    return bytes[pos++];
+  };
+  const u16 = () => {
+    need(2);
+    pos += 2;
+    return dv.getUint16(pos - 2, true);
+  };
+  const u32 = () => {
+    need(4);
+    pos += 4;
+    return dv.getUint32(pos - 4, true);
+  };
+  const i32 = () => {
+    need(4);
+    pos += 4;
+    return dv.getInt32(pos - 4, true);
+  };
   const u64 = () => {
     need(8);
     const n = dv.getBigUint64(pos, true);

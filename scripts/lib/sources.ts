@@ -135,7 +135,7 @@ export function torchLayers(bytes: Uint8Array, what: string): { layers: SourceLa
 
   const layers: SourceLayer[] = [];
   prefixes.forEach((p, i) => {
-    const { weight, bias } = groups.get(p)!;
+    const { weight, bias } = groups.get(p) ?? {};
     if (!weight) fail(`tensor "${p}.bias" has no matching "${p}.weight"`);
     if (!bias) fail(`tensor "${p}.weight" has no matching "${p}.bias"; layers without a bias (bias=False) are not supported`);
     if (weight.shape.length !== 2) fail(`tensor "${p}.weight" has shape [${weight.shape}]; only nn.Linear weights [out, in] are supported (no convolutions)`);

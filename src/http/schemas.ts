@@ -67,13 +67,9 @@ export const PredictionSchema = z
     top: z.array(TopEntry).optional(),
     probabilities: z.array(z.number()).optional(),
     logits: z.array(z.number()).optional(),
-    input: z
-      .array(z.array(z.number().int()))
-      .optional()
-      .openapi({
-        description:
-          "With ?debug=1, for a PNG or JPEG: the 28 rows of 28 bytes the network saw (0 = background, 255 = ink); send it back as JSON with scale 255",
-      }),
+    input: z.array(z.array(z.number().int())).optional().openapi({
+      description: "With ?debug=1, for a PNG or JPEG: the 28 rows of 28 bytes the network saw (0 = background, 255 = ink); send it back as JSON with scale 255",
+    }),
     inverted: z.boolean().optional().openapi({ description: "With ?debug=1: true when the picture was dark ink on a light ground" }),
   })
   .openapi("Prediction");

@@ -48,7 +48,10 @@ const mnistPresent = datasetPresent("mnist", "test");
 const splits = new Map<DatasetName, Split>();
 function testSplit(ds: DatasetName): Split {
   let s = splits.get(ds);
-  if (!s) splits.set(ds, (s = loadSplit(ds, "test")));
+  if (!s) {
+    s = loadSplit(ds, "test");
+    splits.set(ds, s);
+  }
   return s;
 }
 
