@@ -11,6 +11,7 @@ import { decodeModel, encodeModel } from "../src/model/format";
 import { type Activation, isActivation } from "../src/nn/functions";
 import type { Network } from "../src/nn/network";
 import { fail, ImportError, readSource, type Source } from "./lib/sources";
+import { updateManifest } from "./lib/manifest";
 import { table } from "./lib/table";
 
 export interface ImportOptions {
@@ -169,6 +170,7 @@ export function main(argv: string[], io: Io = { out: (s) => console.log(s), err:
     try {
       makeDirs(dirname(out));
       writeFileSync(out, result.bytes);
+      updateManifest(out); // weights/ only: the bundle's digests (npm run check:weights)
     } catch (e) {
       fail(`cannot write ${out}: ${(e as Error).message}; choose another --out`);
     }

@@ -9,6 +9,7 @@ import { type Activation, isActivation } from "../src/nn/functions";
 import { decodeModel, DEFAULT_LABELS, encodeModel } from "../src/model/format";
 import { type DatasetName, datasetPresent, FASHION_LABELS, loadSplit } from "./lib/datasets";
 import { evaluate } from "./lib/evaluate";
+import { updateManifest } from "./lib/manifest";
 import { confusionTable, table } from "./lib/table";
 import type { AugmentOptions } from "./lib/augment";
 import { shapeOf, type TrainOptions, train } from "./lib/trainer";
@@ -209,6 +210,7 @@ if (datasetPresent(dataset, "test")) {
 const bytes = encodeModel(net, { ...encodeOpts, extra });
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, bytes);
+updateManifest(out); // weights/ only: the bundle's digests (npm run check:weights)
 console.log(
   table(
     ["model", "layers", "dtype", "bytes", "train time", "test accuracy"],

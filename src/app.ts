@@ -2,18 +2,24 @@
 // OpenAPI document and one error policy. createApp takes a registry so tests
 // can serve models of their own; the Worker serves the bundled ones.
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { swaggerUI } from "@hono/swagger-ui";
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import { etag } from "hono/etag";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
+import { matchedRoutes } from "hono/route";
 import { timing } from "hono/timing";
 import type { ModelRegistry } from "./model/registry";
+import { apiToken, rateLimit } from "./http/access";
+import { finishDocument } from "./http/document";
+import { docsPage } from "./http/docs";
 import { contentEncoding } from "./http/encoding";
 import { type AppEnv, limitsOf } from "./http/env";
+import { responseHeaders } from "./http/headers";
 import { native } from "./http/native";
 import { oip } from "./http/oip";
-import { onError, ProblemError, problemResponse } from "./http/problem";
+import { excerpt, onError, ProblemError, problemResponse } from "./http/problem";
 import { VERSION } from "./version";
 
 /** Middleware built once per configuration value, not once per request. */
@@ -39,8 +45,8 @@ const corsFor = perConfig((origins: string) =>
             .map((s) => s.trim())
             .filter(Boolean),
     allowMethods: ["GET", "POST", "OPTIONS"],
-    allowHeaders: ["Content-Type", "Content-Encoding", "X-Request-Id"],
-    exposeHeaders: ["Server-Timing", "X-Request-Id"],
+    allowHeaders: ["Authorization", "Content-Type", "Content-Encoding", "X-Request-Id"],
+    exposeHeaders: ["Server-Timing", "X-Request-Id", "Retry-After", "WWW-Authenticate"],
     maxAge: 86400,
   }),
 );
@@ -57,6 +63,11 @@ const bodyLimitFor = perConfig((maxBodyBytes: number) =>
   }),
 );
 
+/** True when a POST route (not only middleware) matched the request. */
+function takesBody(c: Context): boolean {
+  return c.req.method === "POST" && matchedRoutes(c).some((r) => r.method === "POST");
+}
+
 /**
  * Builds the app.
  * @example
@@ -64,7 +75,10 @@ const bodyLimitFor = perConfig((maxBodyBytes: number) =>
  * const res = await app.request("/v1/predict", { method: "POST", body: JSON.stringify({ input }) });
  */
 export function createApp(registry: ModelRegistry) {
-  const app = new OpenAPIHono<AppEnv>();
+  // strict: false serves every route with a trailing slash too: "/v2/" is the
+  // Open Inference Protocol's own path for server metadata.
+  const app = new OpenAPIHono<AppEnv>({ strict: false });
+  app.use(responseHeaders());
   app.use(requestId());
   app.use(timing({ crossOrigin: true }));
   app.use((c, next) => corsFor(c.env?.CORS_ORIGINS?.trim() || "*")(c, next));
@@ -75,27 +89,41 @@ export function createApp(registry: ModelRegistry) {
         problemResponse(c, 405, { detail: `${c.req.method} is not allowed here; use ${methods.join(", ")}` }, { Allow: methods.join(", ") }),
     }),
   );
+  app.use(apiToken());
+  app.use(rateLimit());
   app.use((c, next) => {
     const limits = limitsOf(c.env);
     c.set("registry", registry);
     c.set("limits", limits);
-    return bodyLimitFor(limits.maxBodyBytes)(c, next);
+    // Only a body sent to a route that takes it is read: a wrong method or
+    // path gets its 405 or 404, whatever the body.
+    return takesBody(c) ? bodyLimitFor(limits.maxBodyBytes)(c, next) : next();
   });
+  for (const path of ["/v1/models", "/v1/models/:model", "/openapi.json"]) app.use(path, etag());
 
-  app.use(contentEncoding());
+  const decodeBody = contentEncoding();
+  app.use((c, next) => (takesBody(c) ? decodeBody(c, next) : next()));
 
   const routes = app.route("/", native).route("/", oip);
 
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "mnist-edge",
-      version: VERSION,
-      description: "MNIST and Fashion-MNIST networks at the edge. Every error is application/problem+json (RFC 9457).",
-    },
+  // Generated on first request, then served from memory (with an ETag).
+  let document: object | undefined;
+  app.get("/openapi.json", (c) => {
+    document ??= finishDocument(
+      app.getOpenAPI31Document({
+        openapi: "3.1.0",
+        info: {
+          title: "mnist-edge",
+          version: VERSION,
+          description:
+            'MNIST and Fashion-MNIST networks at the edge. Errors are application/problem+json (RFC 9457), except under /v2, where they are the Open Inference Protocol\'s application/json {"error": "..."}.',
+        },
+      }),
+    );
+    return c.json(document);
   });
-  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "mnist-edge API" }));
-  app.notFound((c) => problemResponse(c, 404, { detail: `no route ${c.req.method} ${c.req.path}; see GET /openapi.json or /docs` }));
+  app.get("/docs", docsPage);
+  app.notFound((c) => problemResponse(c, 404, { detail: `no route ${c.req.method} ${excerpt(c.req.path, 80)}; see GET /openapi.json or /docs` }));
   app.onError(onError);
   return routes;
 }

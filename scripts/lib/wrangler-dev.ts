@@ -6,8 +6,8 @@
 // node` shebang finds the Node 22 of the `node` devDependency, not the
 // system one. Startup waits for GET /healthz; stop() ends the whole group
 // (wrangler, its child Node and workerd).
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
@@ -66,6 +66,9 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 /** Starts `wrangler dev` and resolves once GET /healthz answers 200. */
 export async function startWranglerDev(opts: WranglerDevOptions = {}): Promise<WranglerDev> {
   const timeoutMs = opts.timeoutMs ?? 90_000;
+  // wrangler refuses to start without the static assets directory (wrangler.toml [assets]).
+  if (!existsSync(join(ROOT, "dist-page")))
+    execFileSync(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), "scripts/build-page.ts"], { cwd: ROOT, stdio: "inherit" });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const persist = mkdtempSync(join(tmpdir(), "mnist-edge-wrangler-"));

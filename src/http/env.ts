@@ -13,7 +13,12 @@ import type { ModelRegistry } from "../model/registry";
  * - CORS_ORIGINS: comma list of allowed browser origins, or "*". @default "*"
  * - MAX_IMAGE_PIXELS: largest PNG or JPEG, in pixels, read from its header before decoding. @default 4194304 (2048 × 2048)
  */
-export type Bindings = { [K in keyof Env]?: string };
+export type Bindings = { [K in keyof Env]?: string } & {
+  /** Secret: when set, predict and infer need `Authorization: Bearer <API_TOKEN>` (src/http/access.ts). */
+  API_TOKEN?: string;
+  /** Workers Rate Limiting binding ([[ratelimits]]); when bound, predict and infer are rate limited. */
+  RATE_LIMITER?: RateLimit;
+};
 
 /** The limits every request is held to, parsed once per configuration. */
 export interface Limits {

@@ -7,7 +7,7 @@ import type { ModelFile } from "../model/format";
 import { argmax } from "../nn/functions";
 import { forward, type OutputKind } from "../nn/network";
 import type { AppEnv } from "./env";
-import { ProblemError } from "./problem";
+import { excerpt, ProblemError } from "./problem";
 import type { PredictionSchema } from "./schemas";
 
 /** The only model version: weights are versioned by redeploying. */
@@ -18,13 +18,13 @@ export function requireModel(c: Context<AppEnv>, name: string): void {
   const registry = c.var.registry;
   if (registry.has(name)) return;
   const models = registry.names();
-  throw new ProblemError(404, { detail: `unknown model "${name}"; available: ${models.join(", ")}`, models });
+  throw new ProblemError(404, { detail: `unknown model "${excerpt(name)}"; available: ${models.join(", ")}`, models });
 }
 
 /** A 404 unless `version` is absent or the one version. */
 export function requireVersion(version: string | undefined): void {
   if (version !== undefined && version !== MODEL_VERSION)
-    throw new ProblemError(404, { detail: `model version "${version}" not found; the only version is "${MODEL_VERSION}"` });
+    throw new ProblemError(404, { detail: `model version "${excerpt(version)}" not found; the only version is "${MODEL_VERSION}"` });
 }
 
 /**
@@ -37,6 +37,7 @@ export const withModel: MiddlewareHandler<AppEnv> = async function withModel(c, 
   requireVersion(c.req.param("version"));
   const name = c.req.param("model") ?? c.var.registry.defaultModel;
   requireModel(c, name);
+  await c.var.registry.verify(name, (ms) => setMetric(c, "verify", ms, "check weights digest"));
   c.set(
     "model",
     c.var.registry.get(name, (ms) => setMetric(c, "decode", ms, "decode weights")),

@@ -9,8 +9,8 @@ import { asMnist, type MnistOptions, toMnist } from "../image/preprocess";
 import { ImageError } from "../image/raster";
 import type { ModelHeader } from "../model/format";
 import type { Limits } from "./env";
-import { inflate, isGzip } from "./encoding";
-import { badRequest, ProblemError } from "./problem";
+import { GzipError, inflate, isGzip } from "./encoding";
+import { badRequest, excerpt, ProblemError } from "./problem";
 
 /** A JSON image: D numbers, or rows × cols nested arrays (28 rows of 28). */
 export type JsonImage = (number | number[])[];
@@ -63,6 +63,10 @@ function inkScale(model: ModelHeader): number {
 export interface PixelRule {
   max: number;
   integer: boolean;
+  /** The lowest value the datatype holds, when a value below 0 is a datatype error rather than a pixel error. */
+  typeMin?: number;
+  /** The highest value the datatype holds, below `max` for INT8. */
+  typeMax?: number;
   /** Names the accepted values in errors, e.g. "a pixel value in [0, 1]". */
   what: string;
   hint?: string;
@@ -88,9 +92,10 @@ function copyPixels(
   at: (i: number) => string,
 ): void {
   const { max, integer } = rule;
+  const top = Math.min(max, rule.typeMax ?? max);
   for (let i = 0; i < count; i++) {
     const v = src[from + i];
-    if (typeof v !== "number" || !(v >= 0 && v <= max) || (integer && !Number.isInteger(v))) badPixel(v, rule, at(i));
+    if (typeof v !== "number" || !(v >= 0 && v <= top) || (integer && !Number.isInteger(v))) badPixel(v, rule, at(i));
     x[to + i] = (v / max) * k;
   }
 }
@@ -134,9 +139,28 @@ export interface Tensor {
   data: unknown[];
 }
 
+const float = (t: string): PixelRule => ({ max: 1, integer: false, what: `an ${t} pixel value in [0, 1]` });
+/** Integer types carry 0-255 pixels; a value must also fit the type (INT8 stops at 127). */
+const int = (t: string, typeMax: number): PixelRule => ({
+  max: 255,
+  integer: true,
+  typeMax,
+  what: `a whole number in [0, ${Math.min(255, typeMax)}] (a ${t} pixel${typeMax < 255 ? `; ${t} holds at most ${typeMax}` : ""})`,
+});
+
+/** The protocol's numeric datatypes and what each accepts; BOOL and BYTES are not pixels. */
 const TENSOR_RULES: Record<string, PixelRule> = {
-  FP32: { max: 1, integer: false, what: "an FP32 pixel value in [0, 1]" },
-  UINT8: { max: 255, integer: true, what: "a UINT8 pixel value in [0, 255]" },
+  FP16: float("FP16"),
+  FP32: float("FP32"),
+  FP64: float("FP64"),
+  UINT8: int("UINT8", 255),
+  UINT16: int("UINT16", 65535),
+  UINT32: int("UINT32", 4294967295),
+  UINT64: int("UINT64", Number.MAX_SAFE_INTEGER),
+  INT8: int("INT8", 127),
+  INT16: int("INT16", 32767),
+  INT32: int("INT32", 2147483647),
+  INT64: int("INT64", Number.MAX_SAFE_INTEGER),
 };
 
 /**
@@ -147,7 +171,11 @@ export function tensorImages(tensor: Tensor, model: ModelHeader, limits: Limits,
   const { shape, datatype } = tensor;
   const D = model.sizes[0];
   const rule = TENSOR_RULES[datatype];
-  if (!rule) badRequest(`datatype "${datatype}" is not supported; use FP32 (values in [0, 1]) or UINT8 (0-255)`, `${at}/datatype`);
+  if (!rule)
+    badRequest(
+      `datatype "${excerpt(datatype)}" is not supported; use FP16, FP32 or FP64 (values in [0, 1]), or UINT8 or another integer type (0-255)`,
+      `${at}/datatype`,
+    );
   const image = shape.slice(1).filter((d, i) => !(d === 1 && i === 0 && shape.length === 4));
   const N = shape[0];
   const fits = shape.length >= 2 && N >= 1 && (image.join() === String(D) || image.join() === model.inputShape.join());
@@ -162,20 +190,22 @@ export function tensorImages(tensor: Tensor, model: ModelHeader, limits: Limits,
     copyPixels(data, 0, total, x, 0, rule, k, (i) => `${at}/data/${i}`);
     return { x, N };
   }
+  if (!Array.isArray(data[0])) badRequest(`${data.length} values but shape [${shape}] needs ${total}, flat or nested exactly to the shape`, `${at}/data`);
+  // Nested data must match the shape at every depth: ragged rows are refused,
+  // never re-split. The depth is bounded by the shape, so is the recursion.
   let n = 0;
-  // Nested data may go no deeper than the shape: the depth is bounded, so is
-  // the recursion, whatever the client sends.
-  const walk = (v: unknown, ptr: string, depth: number): void => {
-    if (Array.isArray(v)) {
-      if (depth >= shape.length) badRequest(`data is nested deeper than shape [${shape}]`, ptr);
-      for (let i = 0; i < v.length; i++) walk(v[i], `${ptr}/${i}`, depth + 1);
-      return;
+  const walk = (v: unknown[], ptr: string, depth: number): void => {
+    if (v.length !== shape[depth])
+      badRequest(`${v.length} elements where shape [${shape}] has ${shape[depth]} (dimension ${depth}); nest data exactly to the shape, or send it flat`, ptr);
+    const leaf = depth === shape.length - 1;
+    for (let i = 0; i < v.length; i++) {
+      const e = v[i];
+      if (leaf) copyPixels(v, i, 1, x, n++, rule, k, () => `${ptr}/${i}`);
+      else if (Array.isArray(e)) walk(e, `${ptr}/${i}`, depth + 1);
+      else badRequest(`${describeValue(e)} where shape [${shape}] needs an array of ${shape[depth + 1]}`, `${ptr}/${i}`);
     }
-    if (n >= total) badRequest(`more values than shape [${shape}] holds (${total})`, ptr);
-    copyPixels([v], 0, 1, x, n++, rule, k, () => ptr);
   };
   walk(data, `${at}/data`, 0);
-  if (n !== total) badRequest(`${n} values but shape [${shape}] needs ${total}`, `${at}/data`);
   return { x, N };
 }
 
@@ -190,12 +220,19 @@ export function describeValue(v: unknown): string {
 /**
  * The body's bytes. A declared Content-Encoding was decoded already
  * (src/http/encoding.ts). Without one, gzip magic suggests a compressed
- * upload; raw pixels may start with the same two bytes, so they are taken as
- * they are when inflating fails.
+ * upload; raw pixels may start with the same two bytes, so whole images (a
+ * multiple of D bytes) are taken as they are when inflating fails. Anything
+ * else that fails to inflate is a corrupt gzip body, and the answer says so.
  */
-export async function binaryBody(raw: Uint8Array, inflated: boolean, limits: Limits): Promise<Uint8Array> {
-  if (!inflated && isGzip(raw)) return (await inflate(raw, limits.maxBodyBytes, false)) ?? raw;
-  return raw;
+export async function binaryBody(raw: Uint8Array, inflated: boolean, limits: Limits, D: number): Promise<Uint8Array> {
+  if (inflated || !isGzip(raw)) return raw;
+  try {
+    return await inflate(raw, limits.maxBodyBytes, false);
+  } catch (e) {
+    if (!(e instanceof GzipError)) throw e;
+    if (raw.length % D === 0) return raw;
+    badRequest(`the body starts like gzip (1f 8b) but does not inflate (${e.message}), and is not whole images of ${D} bytes either; compress it again`);
+  }
 }
 
 /**

@@ -73,12 +73,14 @@ const predictRequest = {
 const predictResponses = {
   200: { description: "Predictions", content: { "application/json": { schema: PredictResponse } } },
   400: problem("Malformed JSON, wrong lengths, non-numbers or out-of-range values (`pointer` names the first bad element); a corrupt or truncated picture"),
+  401: problem("API_TOKEN is set and the request has no valid `Authorization: Bearer` token (see WWW-Authenticate)"),
   404: problem("Unknown model; the answer lists the models"),
   405: problem("Wrong method; see the Allow header"),
-  413: problem("Body larger than MAX_BODY_BYTES, more images than MAX_BATCH, or a picture over MAX_IMAGE_PIXELS"),
-  415: problem("A Content-Type, or a multipart part's type, that is not one of the request bodies above"),
+  413: problem("Body larger than MAX_BODY_BYTES (after gzip inflation too), more images than MAX_BATCH, or a picture over MAX_IMAGE_PIXELS"),
+  415: problem("A Content-Type, or a multipart part's type, that is not one of the request bodies above, or a Content-Encoding other than gzip or identity"),
   422: problem("A blank picture (no ink to read), or preprocess=none with a picture that is not 28×28"),
-  503: problem("The model's weights failed to decode"),
+  429: problem("Rate limited (when the RATE_LIMITER binding is set); see Retry-After"),
+  503: problem("The model's weights are broken (digest check, header or decode); only a redeploy fixes it"),
 };
 
 const predictModel = createRoute({
@@ -114,7 +116,7 @@ async function answerPredict(c: Context<AppEnv>, validated: PredictJson | string
   const single = json?.input !== undefined;
   const { x, N } = json
     ? jsonImages(single ? [json.input as JsonImage] : (json.inputs as JsonImage[]), json.scale ?? 1, model, c.var.limits, single ? "/input" : "/inputs", single)
-    : binaryImages(await binaryBody(new Uint8Array(await c.req.arrayBuffer()), c.var.inflated === true, c.var.limits), model, c.var.limits);
+    : binaryImages(await binaryBody(new Uint8Array(await c.req.arrayBuffer()), c.var.inflated === true, c.var.limits, model.sizes[0]), model, c.var.limits);
   // Options in the body win; the query string's apply to every body.
   const output = json?.output ?? query.output ?? "probabilities";
   const C = model.labels.length;

@@ -114,7 +114,9 @@ export const ModelCardSchema = z
     input_scale: z.number(),
     test_accuracy: z.number().nullable(),
     decoded: z.boolean(),
-    available: z.boolean().openapi({ description: "False when the weights fail to decode; `error` says why" }),
+    available: z
+      .boolean()
+      .openapi({ description: "False when the weights are broken (digest differs from the bundle's manifest, or they fail to decode); `error` says why" }),
     error: z.string().optional(),
     metadata: z.record(z.string(), z.string()),
   })
@@ -164,27 +166,51 @@ export const OipServerMetadata = z.object({ name: z.string(), version: z.string(
 export const OipModelMetadata = z
   .object({ name: z.string(), versions: z.array(z.string()), platform: z.string(), inputs: z.array(OipTensorMetadata), outputs: z.array(OipTensorMetadata) })
   .openapi("OipModelMetadata");
+export const OipError = z
+  .object({
+    error: z.string().openapi({ description: "What went wrong and what to do" }),
+    pointer: z.string().optional().openapi({ description: "JSON pointer to the first bad element, e.g. /inputs/0/data/17" }),
+    request_id: z.string().optional(),
+  })
+  .passthrough()
+  .openapi("OipError");
 export const OipReady = z.object({ name: z.string().optional(), ready: z.boolean() });
 export const OipLive = z.object({ live: z.boolean() });
+// Optional fields may be sent as null (KServe's own request model serialises
+// unset fields so): null is read as absent.
+const Parameters = z.record(z.string(), z.unknown()).nullish();
 export const OipInferInput = z.object({
   name: z.string(),
   shape: z.array(z.number().int().nonnegative()),
-  datatype: z.string().openapi({ example: "FP32", description: "FP32 (values in [0, 1]) or UINT8 (0-255)" }),
-  parameters: z.record(z.string(), z.unknown()).optional(),
+  datatype: z.string().openapi({
+    example: "FP32",
+    description:
+      "FP16, FP32 or FP64: values in [0, 1]; UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32 or INT64: whole numbers 0-255 within the type's range",
+  }),
+  parameters: Parameters,
   // Checked value by value by tensorImages (src/http/input.ts), which points
   // at the first bad one (a zod array schema would visit every value again).
   data: z
     .custom<unknown[]>((v) => Array.isArray(v), { message: "expected an array of values" })
-    .openapi({ type: "array", items: {}, description: "Row-major values, flat or nested to the shape" }),
+    .openapi({ type: "array", items: {}, description: "Row-major values, flat, or nested exactly to the shape" }),
 });
 export const OipInferRequest = z
   .object({
-    id: z.string().optional(),
-    parameters: z.record(z.string(), z.unknown()).optional(),
+    id: z.string().nullish(),
+    parameters: Parameters,
     inputs: z.array(OipInferInput).min(1),
-    outputs: z.array(z.object({ name: z.string(), parameters: z.record(z.string(), z.unknown()).optional() })).optional(),
+    outputs: z
+      .array(z.object({ name: z.string().openapi({ example: "label" }), parameters: Parameters }))
+      .nullish()
+      .openapi({ description: "The outputs wanted, each once: probabilities, label, logits; all of them when absent or empty" }),
   })
-  .openapi("OipInferRequest");
+  .openapi("OipInferRequest", {
+    example: {
+      id: "42",
+      inputs: [{ name: "input", shape: [1, 784], datatype: "UINT8", data: new Array(784).fill(0) }],
+      outputs: [{ name: "label" }, { name: "probabilities" }],
+    },
+  });
 export const OipInferOutput = z.object({ name: z.string(), shape: z.array(z.number().int()), datatype: z.string(), data: z.array(z.number()) });
 export const OipInferResponse = z
   .object({ model_name: z.string(), model_version: z.string().optional(), id: z.string().optional(), outputs: z.array(OipInferOutput) })

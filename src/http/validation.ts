@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { ProblemError } from "./problem";
+import { excerpt, ProblemError } from "./problem";
 
 interface Issue {
   code: string;
@@ -25,7 +25,10 @@ export function validationHook(result: { success: boolean; error?: { issues: Iss
   let detail = issue.message;
   if (issue.code === "invalid_union") detail = "expected a number (a pixel) or an array of numbers (a row of pixels)";
   else if (issue.code === "unrecognized_keys")
-    detail = `unknown field${issue.keys && issue.keys.length > 1 ? "s" : ""} ${issue.keys?.map((k) => `"${k}"`).join(", ")}; allowed: input, inputs, scale, top_k, output`;
+    detail = `unknown field${issue.keys && issue.keys.length > 1 ? "s" : ""} ${issue.keys
+      ?.slice(0, 5)
+      .map((k) => `"${excerpt(k)}"`)
+      .join(", ")}${(issue.keys?.length ?? 0) > 5 ? ", …" : ""}; allowed: input, inputs, scale, top_k, output`;
   const where = result.target === "query" ? "query parameter" : result.target === "param" ? "path parameter" : "body";
   throw new ProblemError(400, { detail: `${where}${pointer ? ` at ${pointer}` : ""}: ${detail}`, pointer, issues: result.error.issues.length });
 }

@@ -3,6 +3,7 @@
 import fashionMlp from "../../weights/fashion-mlp.safetensors";
 import mnistBook from "../../weights/mnist-book.safetensors";
 import mnistMlp from "../../weights/mnist-mlp.safetensors";
+import { BUNDLED_DIGESTS } from "./integrity";
 import { ModelRegistry } from "./registry";
 
 export const DEFAULT_MODEL = "mnist-mlp";
@@ -13,5 +14,5 @@ export const BUNDLED: Record<string, ArrayBuffer> = {
   "fashion-mlp": fashionMlp,
 };
 
-/** The registry of the bundled models, one per isolate. */
-export const bundledRegistry = new ModelRegistry(BUNDLED, DEFAULT_MODEL);
+/** The registry of the bundled models, one per isolate, each checked against the manifest before it serves. */
+export const bundledRegistry = new ModelRegistry(BUNDLED, DEFAULT_MODEL, BUNDLED_DIGESTS);

@@ -4,6 +4,7 @@
 // of JavaScript at a time, so concurrent first requests cannot decode twice:
 // the first one to run stores the result before any other can look.
 import { decodeModel, describeHeader, type ModelFile, type ModelHeader } from "./format";
+import { sha256Hex } from "./integrity";
 import { readSafetensorsHeader } from "./safetensors";
 
 /** What GET /v1/models/{model} answers; read from the header, never decoding. */
@@ -26,7 +27,7 @@ export interface ModelCard {
   metadata: Record<string, string>;
 }
 
-/** The model exists but its weights are broken: answered as 503. */
+/** The model exists but its weights are broken: answered as 503, without Retry-After (only a redeploy fixes it). */
 export class ModelUnavailableError extends Error {
   override name = "ModelUnavailableError";
   constructor(
@@ -44,14 +45,22 @@ interface Entry {
   /** Why the weights are unusable, once a header read or a decode failed. */
   error?: string;
   sha256?: string;
+  /** The digest check against the bundle's manifest, run once per isolate. */
+  verified?: Promise<void>;
 }
 
 export class ModelRegistry {
   private entries = new Map<string, Entry>();
 
+  /**
+   * @param digests Each model's expected SHA-256 (the bundle's
+   * weights/manifest.json); when given, a model serves only once its bytes
+   * match, and a model without one never serves.
+   */
   constructor(
     files: Record<string, ArrayBuffer>,
     public readonly defaultModel: string,
+    private readonly digests?: Record<string, string>,
   ) {
     for (const [name, bytes] of Object.entries(files)) this.entries.set(name, { bytes });
   }
@@ -74,6 +83,38 @@ export class ModelRegistry {
     entry.error = (e as Error).message;
     console.error(JSON.stringify({ level: "error", msg: `model ${what}`, model: name, error: entry.error }));
     return new ModelUnavailableError(name, entry.error);
+  }
+
+  /**
+   * Checks a model's bytes against its expected digest, once per isolate:
+   * a mismatch makes it unavailable (and logs why). `onCheck` hears how long
+   * the check took when this call ran it (for Server-Timing).
+   */
+  verify(name: string, onCheck?: (ms: number) => void): Promise<void> {
+    const entry = this.entry(name);
+    if (!this.digests) return Promise.resolve();
+    const want = this.digests[name];
+    entry.verified ??= (async () => {
+      const t0 = performance.now();
+      entry.sha256 ??= await sha256Hex(entry.bytes);
+      onCheck?.(performance.now() - t0);
+      if (entry.error) return;
+      if (want === undefined)
+        this.broken(
+          name,
+          entry,
+          new Error("its weights are not in the bundle's manifest; record them (npm run check:weights) and redeploy"),
+          "is not in the manifest",
+        );
+      else if (entry.sha256 !== want)
+        this.broken(
+          name,
+          entry,
+          new Error(`its weights have sha256 ${entry.sha256}, not the ${want} the bundle's manifest records; the deployed bundle is corrupt, deploy it again`),
+          "failed its digest check",
+        );
+    })();
+    return entry.verified;
   }
 
   /** What the contract says of a model, from its header alone (no decoding). */
@@ -111,6 +152,7 @@ export class ModelRegistry {
   /** The model card; a model whose weights are broken says so with available: false. */
   async card(name: string): Promise<ModelCard> {
     const entry = this.entry(name);
+    await this.verify(name);
     let header: ModelHeader | undefined;
     try {
       header = this.header(name);
@@ -143,7 +185,7 @@ export class ModelRegistry {
     return Promise.all(this.names().map((name) => this.card(name)));
   }
 
-  /** Models known to be broken (a failed header or decode); untried ones are not checked here. */
+  /** Models known to be broken (a failed digest check, header or decode); untried ones are not checked here. */
   failures(): { name: string; error: string }[] {
     return [...this.entries].filter(([, e]) => e.error !== undefined).map(([name, e]) => ({ name, error: e.error as string }));
   }

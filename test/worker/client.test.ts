@@ -1,7 +1,8 @@
 // The typed client: its types come from the app, and it talks to the real app.
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { createClient } from "../../src/client";
-import { freshApp } from "./helpers";
+import { ApiError, createClient, type PredictResponse } from "../../src/client";
+import { encodeIdxImages } from "../../src/data/idx";
+import { freshApp, imageBytes } from "./helpers";
 
 describe("typed client (hono/client)", () => {
   const { app } = freshApp();
@@ -31,6 +32,29 @@ describe("typed client (hono/client)", () => {
     if (res.status !== 200) throw new Error(`expected 200, got ${res.status}`);
     const body = await res.json();
     expectTypeOf(body.model_name).toEqualTypeOf<string>();
-    expect(body.outputs.map((o) => o.name)).toEqual(["probabilities", "label"]);
+    expect(body.outputs.map((o) => o.name)).toEqual(["probabilities", "label", "logits"]);
+  });
+
+  it("should send pixels and IDX files as octet-stream with typed answers", async () => {
+    const pixels = imageBytes(3, 5);
+    const res = await api.predictPixels(pixels, { model: "mnist-book", top_k: 1 });
+    expectTypeOf(res).toEqualTypeOf<PredictResponse>();
+    const want = await (
+      await app.request("/v1/models/mnist-book/predict?top_k=1", { method: "POST", headers: { "Content-Type": "application/octet-stream" }, body: pixels })
+    ).json();
+    expect(res).toEqual(want);
+    expect(res.predictions).toHaveLength(3);
+    const idx = await api.predictPixels(encodeIdxImages(pixels, 3), { model: "mnist-book", output: "label" });
+    expect(idx).toEqual({ model: "mnist-book", labels: res.predictions?.map((p) => p.label) });
+  });
+
+  it("should throw ApiError carrying the problem for a bad body or an unknown model", async () => {
+    const bad = await api.predictPixels(new Uint8Array(100)).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(ApiError);
+    expect((bad as ApiError).status).toBe(400);
+    expect((bad as ApiError).problem.detail).toMatch(/784/);
+    const unknown = await api.predictPixels(new Uint8Array(784), { model: "nope" }).catch((e: unknown) => e);
+    expect((unknown as ApiError).status).toBe(404);
+    expect((unknown as ApiError).message).toMatch(/^404 /);
   });
 });

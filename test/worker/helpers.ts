@@ -1,14 +1,40 @@
 import { createApp } from "../../src/app";
 import { BUNDLED } from "../../src/model/bundled";
+import { BUNDLED_DIGESTS } from "../../src/model/integrity";
 import { ModelRegistry } from "../../src/model/registry";
 import type { Bindings } from "../../src/http/env";
 import { rng } from "../../src/nn/random";
+import { checkOip, openApiChecker } from "./conformance";
 
-/** A fresh app over the bundled weights with its own registry (nothing decoded yet). */
-export function freshApp(files: Record<string, ArrayBuffer> = BUNDLED, defaultModel = "mnist-mlp") {
-  const registry = new ModelRegistry(files, defaultModel);
+/**
+ * A fresh app over the bundled weights with its own registry (nothing decoded
+ * yet). Every answer `call` receives is checked against the Open Inference
+ * Protocol's schemas (on /v2) and the app's own /openapi.json; a
+ * non-conforming answer fails the test that received it.
+ */
+export function freshApp(
+  files: Record<string, ArrayBuffer> = BUNDLED,
+  defaultModel = "mnist-mlp",
+  digests: Record<string, string> | undefined = files === BUNDLED ? BUNDLED_DIGESTS : undefined,
+) {
+  const registry = new ModelRegistry(files, defaultModel, digests);
   const app = createApp(registry);
-  const call = (path: string, init?: RequestInit, env: Bindings = {}) => app.request(`http://localhost${path}`, init, env);
+  const checkOpenApi = openApiChecker((path, init) => app.request(`http://localhost${path}`, init));
+  const call = async (path: string, init?: RequestInit, env: Bindings = {}) => {
+    const res = await app.request(`http://localhost${path}`, init, env);
+    const method = (init?.method ?? "GET").toUpperCase();
+    const type = res.headers.get("content-type") ?? "";
+    const text = method === "HEAD" ? "" : await res.clone().text();
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = text;
+    }
+    const why = checkOip(method, path, res.status, type, body) ?? (await checkOpenApi(method, path, res.status, type, body));
+    if (why) throw new Error(`non-conforming answer: ${why}`);
+    return res;
+  };
   return { app, registry, call };
 }
 
@@ -41,6 +67,16 @@ export function toRows(bytes: Uint8Array, n: number, scale = 255): number[][] {
 
 export async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+}
+
+/** An Open Inference Protocol error: application/json {"error": "..."}; returns the body. */
+export async function expectOipError(res: Response, status: number): Promise<Record<string, unknown> & { error: string }> {
+  const text = await res.text();
+  if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${text}`);
+  if (res.headers.get("content-type") !== "application/json") throw new Error(`not application/json: ${res.headers.get("content-type")}`);
+  const body = JSON.parse(text) as Record<string, unknown> & { error: string };
+  if (typeof body.error !== "string" || !body.error) throw new Error(`no error member: ${text}`);
+  return body;
 }
 
 export async function expectProblem(res: Response, status: number): Promise<Record<string, unknown>> {

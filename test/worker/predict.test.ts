@@ -4,7 +4,7 @@ import { encodeIdxImages } from "../../src/data/idx";
 import { decodeModel } from "../../src/model/format";
 import { BUNDLED } from "../../src/model/bundled";
 import { forwardNaive } from "../reference";
-import { binary, expectProblem, freshApp, gzip, imageBytes, json, present, toRows } from "./helpers";
+import { binary, expectOipError, expectProblem, freshApp, gzip, imageBytes, json, present, toRows } from "./helpers";
 
 interface Pred {
   label: number;
@@ -259,7 +259,7 @@ describe("hostile or unusual bodies", () => {
       headers: { "Content-Type": "application/json" },
       body: `{"inputs":[{"name":"input","shape":[1,784],"datatype":"FP32","data":${deep}}]}`,
     });
-    expect((await expectProblem(oip, 400)).detail).toMatch(/nested deeper than shape/);
+    expect((await expectOipError(oip, 400)).error).toMatch(/where shape \[1,784\] has 784/);
   });
 
   it("should not echo a huge bad value back", async () => {
@@ -300,5 +300,74 @@ describe("hostile or unusual bodies", () => {
     expect(Object.keys((await (await call("/v1/predict?output=label", json({ input }))).json()) as object)).toEqual(["model", "label", "name"]);
     const top = (await (await call("/v1/predict?top_k=1", json({ input, top_k: 4 }))).json()) as Pred;
     expect(top.top).toHaveLength(4);
+  });
+});
+
+describe("gzip bodies", () => {
+  const { call } = freshApp();
+  const px = imageBytes(2, 31);
+
+  /** Two gzip members, concatenated (RFC 1952 §2.2). */
+  async function twoMembers(bytes: Uint8Array): Promise<Uint8Array> {
+    const [a, b] = await Promise.all([gzip(bytes.subarray(0, 1000)), gzip(bytes.subarray(1000))]);
+    const out = new Uint8Array(a.length + b.length);
+    out.set(a);
+    out.set(b, a.length);
+    return out;
+  }
+
+  it("should accept a multi-member gzip body, declared or not, as the same images", async () => {
+    const plain = (await (await call("/v1/predict?output=label", binary(px))).json()) as { labels: number[] };
+    const body = await twoMembers(px);
+    const declared = await call("/v1/predict?output=label", binary(body, { "Content-Encoding": "gzip" }));
+    expect(declared.status).toBe(200);
+    expect(((await declared.json()) as { labels: number[] }).labels).toEqual(plain.labels);
+    const sniffed = await call("/v1/predict?output=label", binary(body));
+    expect(((await sniffed.json()) as { labels: number[] }).labels).toEqual(plain.labels);
+    const jsonBody = await twoMembers(new TextEncoder().encode(JSON.stringify({ input: Array.from(px.subarray(0, 784)), scale: 255 })));
+    expect(
+      (await call("/v1/predict", { method: "POST", headers: { "Content-Type": "application/json", "Content-Encoding": "gzip" }, body: jsonBody })).status,
+    ).toBe(200);
+  });
+
+  it("should report a corrupt gzip body as a gzip error, not a pixel count", async () => {
+    const z = await gzip(px);
+    const truncated = z.subarray(0, z.length - 20);
+    const declared = await expectProblem(await call("/v1/predict", binary(truncated, { "Content-Encoding": "gzip" })), 400);
+    expect(declared.detail).toMatch(/gzip body is corrupt/);
+    const sniffed = await expectProblem(await call("/v1/predict", binary(truncated)), 400);
+    expect(sniffed.detail).toMatch(/starts like gzip.*does not inflate/);
+    expect(sniffed.detail).not.toMatch(/not a multiple/);
+  });
+});
+
+describe("GET /openapi.json", () => {
+  const { call } = freshApp();
+  type Op = {
+    requestBody?: { required?: boolean; content: Record<string, { example?: unknown; schema?: { $ref?: string } }> };
+    responses: Record<string, unknown>;
+  };
+
+  it("should say what each route does: required bodies, exactly one of input or inputs, every error status, examples", async () => {
+    const doc = (await (await call("/openapi.json")).json()) as {
+      paths: Record<string, Record<string, Op>>;
+      components: { schemas: Record<string, Record<string, unknown>> };
+    };
+    for (const path of ["/v1/predict", "/v1/models/{model}/predict"]) {
+      const op = doc.paths[path].post;
+      expect(op.requestBody?.required, path).toBe(true);
+      for (const s of ["400", "401", "404", "405", "413", "415", "429", "503"]) expect(Object.keys(op.responses), path).toContain(s);
+    }
+    expect(doc.components.schemas.PredictRequest.oneOf).toEqual([{ required: ["input"] }, { required: ["inputs"] }]);
+    expect(doc.components.schemas.PredictRequest.example).toBeTruthy();
+    for (const path of ["/v2/models/{model}/infer", "/v2/models/{model}/versions/{version}/infer"]) {
+      const op = doc.paths[path].post;
+      expect(op.requestBody?.required, path).toBe(true);
+      for (const s of ["400", "404", "405", "413", "415", "503"]) expect(Object.keys(op.responses), path).toContain(s);
+    }
+    // Swagger UI's "Try it out" sends the example: it must be a request the service answers.
+    const example = doc.components.schemas.OipInferRequest.example;
+    expect((await call("/v2/models/mnist-mlp/infer", json(example))).status).toBe(200);
+    expect((await call("/v1/predict", json(doc.components.schemas.PredictRequest.example))).status).toBe(200);
   });
 });
