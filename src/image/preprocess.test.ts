@@ -129,12 +129,18 @@ describe("toMnist", () => {
   });
 
   it("should leave a digit already in MNIST's format as it is", () => {
-    // A 20×20 box from (4, 4) whose faint first row and column put its centre of mass near (14, 14).
+    // A 20×20 box from (4, 4) whose light first row and column put its centre of mass near (14, 14).
     const mnist = rect(paper(28, 28, 0), 4, 4, 20, 20, 255);
-    rect(mnist, 4, 4, 20, 1, 1);
-    rect(mnist, 4, 4, 1, 20, 1);
+    rect(mnist, 4, 4, 20, 1, 30);
+    rect(mnist, 4, 4, 1, 20, 30);
     rect(mnist, 9, 9, 10, 10, 128);
     expect([...toMnist(mnist).pixels]).toEqual([...mnist.data]);
+  });
+
+  it("should drop ink under a tenth of full strength, which would widen the box", () => {
+    const bar = rect(paper(100, 100), 45, 20, 10, 60);
+    const smudged = rect(rect(paper(100, 100), 45, 20, 10, 60), 5, 5, 3, 3, 235);
+    expect([...toMnist(smudged).pixels]).toEqual([...toMnist(bar).pixels]);
   });
 
   it("should honour other field and box sizes", () => {

@@ -2,6 +2,7 @@
 // by the server, and every way a picture can be wrong answered with a 4xx.
 import { encode as encodePng } from "fast-png";
 import { encode as encodeJpeg } from "jpeg-js";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { toMnist } from "../../src/image/preprocess";
 import { type Raster, toRgba } from "../../src/image/raster";
@@ -238,5 +239,34 @@ describe("POST /v1/predict with a bad picture", () => {
     const { call } = freshApp({ tiny: tiny.slice().buffer }, "tiny");
     const e = await expectProblem(await call("/v1/predict", post(png(drawn("1")), "image/png")), 422);
     expect(e.detail).toMatch(/not a square picture/);
+  });
+});
+
+describe("POST /v1/predict with damaged pictures", () => {
+  it("should answer 200 or a 4xx problem, never a 5xx, whatever bytes are changed", async () => {
+    const { call } = freshApp();
+    const img = drawn("7", 60, 70);
+    const bases: [Uint8Array, string][] = [
+      [png(img), "image/png"],
+      [png({ ...img, channels: 4, data: toRgba(img) }), "image/png"],
+      [jpeg(img), "image/jpeg"],
+    ];
+    const damage = fc.record({
+      base: fc.integer({ min: 0, max: bases.length - 1 }),
+      edits: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+      cut: fc.option(fc.nat()),
+    });
+    await fc.assert(
+      fc.asyncProperty(damage, async ({ base, edits, cut }) => {
+        const [bytes, type] = bases[base];
+        let b = bytes.slice();
+        for (const [at, v] of edits) b[at % b.length] = v;
+        if (cut !== null) b = b.slice(0, cut % b.length);
+        const res = await call("/v1/predict", post(b, type));
+        if (res.status !== 200) await expectProblem(res, res.status);
+        expect(res.status === 200 || (res.status >= 400 && res.status < 500)).toBe(true);
+      }),
+      { numRuns: 150, seed: 8 },
+    );
   });
 });
