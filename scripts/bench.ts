@@ -24,7 +24,20 @@ import { toInput } from "./lib/evaluate";
 import { onnxModel } from "./lib/onnx";
 import { table } from "./lib/table";
 
-const { values: v } = parseArgs({ options: { rounds: { type: "string", default: "3" }, single: { type: "string", default: "1000" } } });
+const usage = "usage: npm run bench [-- --rounds 3] [--single 1000]   (rounds: interleaved rounds, the best kept; single: images run one at a time)";
+let v: { rounds: string; single: string; help?: boolean };
+try {
+  ({ values: v } = parseArgs({
+    options: { rounds: { type: "string", default: "3" }, single: { type: "string", default: "1000" }, help: { type: "boolean", short: "h" } },
+  }));
+} catch (e) {
+  console.error(`bench: ${(e as Error).message}\n${usage}`);
+  process.exit(2);
+}
+if (v.help) {
+  console.log(usage);
+  process.exit(0);
+}
 const rounds = Number(v.rounds);
 const single = Number(v.single);
 if (!(Number.isInteger(rounds) && rounds >= 1) || !(Number.isInteger(single) && single >= 1 && single <= 10000)) {
