@@ -6,6 +6,7 @@
 //                 input_scale = "255", plus free provenance keys.
 import { type Activation, isActivation } from "../nn/functions";
 import { fixWeights, type Layer, type Network } from "../nn/network";
+import { wasmKernel } from "../nn/wasm";
 import {
   parseSafetensors,
   readSafetensorsHeader,
@@ -110,6 +111,8 @@ export function describeHeader(header: SafetensorsHeader): ModelHeader {
 export function decodeModel(buffer: ArrayBuffer | Uint8Array): ModelFile {
   const header = readSafetensorsHeader(buffer);
   const described = describeHeader(header);
+  const resident = decodeResident(buffer, header, described);
+  if (resident) return { ...described, network: resident };
   const { tensors } = parseSafetensors(buffer, header);
   const layers: Layer[] = described.activations.map((activation, i) => {
     const W = tensors.get(`layers.${i}.weight`) as TensorInfo;
@@ -122,6 +125,44 @@ export function decodeModel(buffer: ArrayBuffer | Uint8Array): ModelFile {
   });
   // Decoded weights do not change: forward may keep them in the Wasm kernel.
   return { ...described, network: fixWeights({ layers }) };
+}
+
+/**
+ * Decodes every weight straight into the Wasm kernel's memory, where forward
+ * reads it: no copy out to JS and none back in on the first forward pass
+ * (the cold start of a request that decodes). Undefined where there is no
+ * kernel, a dtype it does not take, or a non-finite value (the JS decoder
+ * then names it).
+ */
+function decodeResident(buffer: ArrayBuffer | Uint8Array, header: SafetensorsHeader, described: ModelHeader): Network | undefined {
+  const kernel = wasmKernel();
+  if (!kernel) return undefined;
+  const bytes = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
+  const byName = new Map(header.entries.map((e) => [e.name, e]));
+  const mark = kernel.mark();
+  const at: { W: number; b: number }[] = [];
+  const place = (name: string): number | undefined => {
+    const e = byName.get(name);
+    if (!e || (e.dtype !== "F16" && e.dtype !== "F32")) return undefined;
+    const begin = header.dataStart + e.begin;
+    const count = (e.end - e.begin) / (e.dtype === "F16" ? 2 : 4);
+    const r = kernel.resident(bytes.subarray(begin, header.dataStart + e.end), count, e.dtype);
+    return "at" in r ? r.at : undefined;
+  };
+  for (let i = 0; i < described.activations.length; i++) {
+    const W = place(`layers.${i}.weight`);
+    const b = W === undefined ? undefined : place(`layers.${i}.bias`);
+    if (W === undefined || b === undefined) {
+      kernel.release(mark);
+      return undefined;
+    }
+    at.push({ W, b });
+  }
+  const network = fixWeights({
+    layers: described.activations.map((activation, i) => kernel.residentLayer(at[i], described.sizes[i], described.sizes[i + 1], activation)),
+  });
+  kernel.adopt(network, at);
+  return network;
 }
 
 export interface EncodeOptions {

@@ -6,7 +6,7 @@
 // N = batch, D = input size, C = classes, K = inputs and M = outputs of a layer.
 import { modules } from "#kernel";
 import type { Activation } from "../functions";
-import type { Network, OutputKind } from "../network";
+import type { Layer, Network, OutputKind } from "../network";
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -61,6 +61,15 @@ export class WasmKernel {
     return this.ex.memory.buffer.byteLength;
   }
 
+  /** Where the next allocation goes; `release(mark)` frees everything allocated since. */
+  mark(): number {
+    return this.top;
+  }
+
+  release(mark: number): void {
+    this.top = mark;
+  }
+
   /** A 16-byte aligned region for n floats plus the slack; grows the memory when needed. */
   alloc(n: number): number {
     const at = this.top;
@@ -94,6 +103,59 @@ export class WasmKernel {
       heap.set(l.b, p.b[i] >> 2);
     });
     return p;
+  }
+
+  /**
+   * Decodes one tensor's raw little-endian bytes (F16, or F32 copied as it
+   * is) into a region of the kernel's memory kept for the isolate's life,
+   * checking every value is finite. Returns the region's byte offset, or
+   * { bad } with the index of the first Infinity or NaN (nothing kept then).
+   */
+  resident(src: Uint8Array, n: number, dtype: "F16" | "F32"): { at: number } | { bad: number } {
+    const at = this.alloc(n);
+    const keep = this.top;
+    let bad: number;
+    if (dtype === "F16") {
+      // The raw halves go in just above, only for the conversion.
+      const ps = this.alloc(Math.ceil(n / 2));
+      new Uint8Array(this.ex.memory.buffer).set(src.subarray(0, n * 2), ps);
+      bad = this.ex.f16ToF32(ps, at, n);
+    } else {
+      new Uint8Array(this.ex.memory.buffer).set(src.subarray(0, n * 4), at);
+      bad = this.ex.firstNonFiniteF32(at, n);
+    }
+    this.top = bad < 0 ? keep : at;
+    return bad < 0 ? { at } : { bad };
+  }
+
+  /**
+   * A layer whose W and b live in this kernel's memory (regions from
+   * `resident`): JS reads them through views, made afresh when the memory
+   * has grown (growth detaches the old ones), so they are never copied out.
+   */
+  residentLayer(at: { W: number; b: number }, inSize: number, outSize: number, activation: Activation): Layer {
+    const memory = this.ex.memory;
+    let W = new Float32Array(memory.buffer, at.W, inSize * outSize);
+    let b = new Float32Array(memory.buffer, at.b, outSize);
+    return {
+      get W() {
+        if (W.buffer !== memory.buffer) W = new Float32Array(memory.buffer, at.W, inSize * outSize);
+        return W;
+      },
+      get b() {
+        if (b.buffer !== memory.buffer) b = new Float32Array(memory.buffer, at.b, outSize);
+        return b;
+      },
+      inSize,
+      outSize,
+      activation,
+    };
+  }
+
+  /** Records that the weights of `net` are already in place at these offsets (resident layers), so forward copies nothing in. */
+  adopt(net: Network, at: { W: number; b: number }[]): void {
+    const width = Math.max(...net.layers.map((l) => Math.max(l.inSize, l.outSize)));
+    this.placed.set(net, { W: at.map((a) => a.W), b: at.map((a) => a.b), width });
   }
 
   private ensureScratch(rows: number, width: number): typeof this.scratch {
@@ -227,3 +289,7 @@ export function relaxedKernel(): WasmKernel | undefined {
 export function wasmKernel(): WasmKernel | undefined {
   return relaxedKernel() ?? simdKernel();
 }
+
+// Instantiated as the module loads (a Worker's global scope may take up to a
+// second; this is about a millisecond), not on the first request that needs it.
+wasmKernel();
