@@ -61,6 +61,34 @@ export class WasmKernel {
     return this.ex.memory.buffer.byteLength;
   }
 
+  /**
+   * Calls every export once on a few zeros: V8 compiles a Wasm function on
+   * its first call, which would otherwise fall on a first request.
+   */
+  warm(): void {
+    const top = this.top;
+    const [x, W, b, out, idx, val] = [16, 256, 16, 16, 16, 16].map((n) => this.alloc(n));
+    this.ex.f16ToF32(x, out, 16);
+    this.ex.firstNonFiniteF32(out, 16);
+    this.ex.pixels(x, out, 16, 1);
+    this.ex.affine(out, x, W, b, 1, 16, 16, idx, val);
+    for (const f of ["exp", "sigmoid", "relu", "step"] as const) this.ex[f](out, 16);
+    this.ex.softmax(out, 2, 8);
+    this.top = top;
+  }
+
+  /**
+   * Grows the memory by `bytes` beyond what is in use and writes every new
+   * page once, so the weights decoded into it later (lazily, on a request)
+   * neither grow the memory nor fault its pages in.
+   */
+  reserve(bytes: number): void {
+    const have = this.ex.memory.buffer.byteLength;
+    const want = this.top + bytes;
+    if (want > have) this.ex.memory.grow(Math.ceil((want - have) / PAGE));
+    new Uint8Array(this.ex.memory.buffer, have).fill(0);
+  }
+
   /** Where the next allocation goes; `release(mark)` frees everything allocated since. */
   mark(): number {
     return this.top;
@@ -290,6 +318,7 @@ export function wasmKernel(): WasmKernel | undefined {
   return relaxedKernel() ?? simdKernel();
 }
 
-// Instantiated as the module loads (a Worker's global scope may take up to a
-// second; this is about a millisecond), not on the first request that needs it.
-wasmKernel();
+// Instantiated and warmed as the module loads (a Worker's global scope may
+// take up to a second; this takes about a millisecond), not on the first
+// request that needs it.
+wasmKernel()?.warm();
