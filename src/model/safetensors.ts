@@ -5,6 +5,12 @@
 import { wasmKernel } from "../nn/wasm";
 import { bf16ToF32, decodeF16, f32ToF16 } from "./f16";
 
+// One decoder for every header, set up as the module loads: a runtime's first
+// UTF-8 decode sets up its converter (over a millisecond in Node), which
+// would otherwise fall on the first request that reads a model.
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+UTF8.decode(new Uint8Array([0x7b, 0x7d]));
+
 /** Largest header the reference reader accepts. */
 export const MAX_HEADER_BYTES = 100_000_000;
 
@@ -87,7 +93,7 @@ export function readSafetensorsHeader(buffer: ArrayBuffer | Uint8Array): Safeten
     fail(`header length ${headerBytes} runs past the end of the ${bytes.byteLength}-byte file; the file is truncated or not safetensors`);
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + headerBytes));
+    text = UTF8.decode(bytes.subarray(8, 8 + headerBytes));
   } catch {
     fail("header is not valid UTF-8");
   }

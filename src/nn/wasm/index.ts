@@ -68,6 +68,9 @@ export class WasmKernel {
   warm(): void {
     const top = this.top;
     const [x, W, b, out, idx, val] = [16, 256, 16, 16, 16, 16].map((n) => this.alloc(n));
+    const big = 1 << 16;
+    const [hs, fs] = [big / 2, big].map((n) => this.alloc(n));
+    for (let i = 0; i < 16; i++) this.ex.f16ToF32(hs, fs, big);
     this.ex.f16ToF32(x, out, 16);
     this.ex.firstNonFiniteF32(out, 16);
     this.ex.pixels(x, out, 16, 1);
