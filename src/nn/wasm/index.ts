@@ -63,7 +63,9 @@ export class WasmKernel {
 
   /**
    * Calls every export once on a few zeros: V8 compiles a Wasm function on
-   * its first call, which would otherwise fall on a first request.
+   * its first call, which would otherwise fall on a first request. The F16
+   * conversion, the bulk of a decode, runs over 64 Ki values 16 times so that
+   * V8 has cause to tier it up before a model's first decode.
    */
   warm(): void {
     const top = this.top;
