@@ -211,3 +211,7 @@ export const OipInferOutput = z.object({ name: z.string(), shape: z.array(z.numb
 export const OipInferResponse = z
   .object({ model_name: z.string(), model_version: z.string().optional(), id: z.string().optional(), outputs: z.array(OipInferOutput) })
   .openapi("OipInferResponse");
+
+// zod builds a schema's parser on its first use; built here, as the module
+// loads, that work is not in the first prediction's "parse".
+PredictQuery.safeParse({});
