@@ -1,5 +1,6 @@
 // The weights bundled into the Worker, as Data modules (see wrangler.toml):
-// each import is the file's bytes, an ArrayBuffer; nothing is decoded here.
+// each import is the file's bytes, an ArrayBuffer. None of them is decoded
+// here: each is decoded on its model's first request.
 import fashionMlp from "../../weights/fashion-mlp.safetensors";
 import mnistBook from "../../weights/mnist-book.safetensors";
 import mnistMlp from "../../weights/mnist-mlp.safetensors";
