@@ -15,7 +15,6 @@ import { badRequest, excerpt, ProblemError } from "./problem";
 /** A JSON image: D numbers, or rows × cols nested arrays (28 rows of 28). */
 export type JsonImage = (number | number[])[];
 
-/** x is (N, D), ready for the forward pass. */
 /**
  * N images for the network: as floats x (N, D), or as raw bytes (N, D) that
  * become x = pixels / scale chunk by chunk inside the forward pass, so a large
@@ -276,11 +275,11 @@ export interface ImageFile {
 /** How a picture becomes the network's input: MNIST's recipe, or taken as it is (exactly 28×28). */
 export type Preprocess = "mnist" | "none";
 
-/** Pictures as the network saw them: x, and for ?debug=1 each one's D bytes (ink high) and polarity. */
+/** Pictures as the network saw them: N×D bytes, ink high (what ?debug=1 shows), and each one's polarity. */
 export interface ImageBatch {
   N: number;
-  x: Float32Array;
-  seen: Uint8Array[];
+  pixels: Uint8Array;
+  scale: number;
   inverted: boolean[];
 }
 
@@ -302,8 +301,10 @@ export async function multipartFiles(form: FormData): Promise<ImageFile[]> {
     if (typeof value === "string") badRequest(`multipart field "${name}" is text, not a file; send each image as a file part (image/png or image/jpeg)`);
     const bytes = new Uint8Array(await value.arrayBuffer());
     let type = value.type.split(";")[0].trim().toLowerCase();
-    if (type === "" || type === "application/octet-stream")
-      type = sniff(bytes) === "PNG" ? "image/png" : sniff(bytes) === "JPEG" ? "image/jpeg" : type || "no type";
+    if (type === "" || type === "application/octet-stream") {
+      const format = sniff(bytes);
+      type = format === "PNG" ? "image/png" : format === "JPEG" ? "image/jpeg" : type || "no type";
+    }
     files.push({ bytes, type, name: value.name || name });
   }
   return files;
@@ -348,21 +349,19 @@ export function imageImages(files: ImageFile[], model: ModelHeader, limits: Limi
   // filled its field and centred the box.
   const recipe: MnistOptions =
     model.metadata.dataset === "fashion" ? { size: side, box: side, centre: "box" } : { size: side, box: Math.round((side * 20) / 28) };
-  const k = inkScale(model);
   const N = files.length;
-  const x = new Float32Array(N * D);
-  const seen: Uint8Array[] = [];
+  const pixels = new Uint8Array(N * D);
   const inverted: boolean[] = [];
   files.forEach((f, n) => {
     try {
       const img = decodeImage(f.bytes, f.type, limits.maxImagePixels);
       const m = preprocess === "none" ? asMnist(img, side) : toMnist(img, recipe);
-      for (let i = 0; i < D; i++) x[n * D + i] = (m.pixels[i] / 255) * k;
-      seen.push(m.pixels);
+      pixels.set(m.pixels, n * D);
       inverted.push(m.inverted);
     } catch (e) {
       fail(e, n);
     }
   });
-  return { x, N, seen, inverted };
+  // Bytes, like a binary body: the forward pass scales them.
+  return { N, pixels, scale: model.inputScale, inverted };
 }

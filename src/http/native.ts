@@ -148,15 +148,17 @@ async function answerImages(c: Context<AppEnv>, kind: "image" | "multipart", nam
     kind === "image"
       ? [{ bytes: new Uint8Array(await c.req.arrayBuffer()), type: c.req.header("content-type") ?? "" }]
       : await multipartFiles(await formData(c));
-  const { x, N, seen, inverted } = imageImages(files, model, c.var.limits, query.preprocess ?? "mnist");
+  const batch = imageImages(files, model, c.var.limits, query.preprocess ?? "mnist");
+  const { N, pixels, inverted } = batch;
   const output = query.output ?? "probabilities";
   const C = model.labels.length;
   const topK = Math.min(query.top_k ?? 3, C);
-  const y = infer(c, model, { x, N }, output);
+  const y = infer(c, model, batch, output);
   const side = model.inputShape[0];
+  const D = side * side;
   const debug = (n: number) =>
     query.debug === "1"
-      ? { input: Array.from({ length: side }, (_, r) => Array.from(seen[n].subarray(r * side, r * side + side))), inverted: inverted[n] }
+      ? { input: Array.from({ length: side }, (_, r) => Array.from(pixels.subarray(n * D + r * side, n * D + r * side + side))), inverted: inverted[n] }
       : {};
   const predictionOf = (n: number) => ({ ...toPrediction(model, y.subarray(n * C, n * C + C), output, topK), ...debug(n) });
   if (kind === "image") return { model: name, ...predictionOf(0) };

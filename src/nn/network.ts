@@ -53,12 +53,18 @@ export function forwardPixels(net: Network, pixels: Uint8Array, N: number, scale
   const kernel = fixed.has(net) ? wasmKernel() : undefined;
   if (kernel) return kernel.forward(net, pixels, N, output, scale);
   const D = net.layers[0].inSize;
+  return forwardChunks(net, N, output, affine, (n, rows) => pixelsToInput(pixels.subarray(n * D, (n + rows) * D), scale, buffer(0, rows * D)));
+}
+
+/**
+ * Raw pixel bytes to network input: x = pixel · (1 / scale), the product
+ * rounded once to float32. The Wasm kernel's `pixels` computes the same, so
+ * every path from bytes gives bit-identical inputs.
+ */
+export function pixelsToInput(pixels: Uint8Array, scale: number, out: Float32Array = new Float32Array(pixels.length)): Float32Array {
   const inv = 1 / scale;
-  return forwardChunks(net, N, output, affine, (n, rows) => {
-    const x = buffer(0, rows * D);
-    for (let i = 0; i < rows * D; i++) x[i] = pixels[n * D + i] * inv;
-    return x;
-  });
+  for (let i = 0; i < pixels.length; i++) out[i] = pixels[i] * inv;
+  return out;
 }
 
 /**
