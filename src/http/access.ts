@@ -12,8 +12,8 @@ export function runsModel(path: string): boolean {
   return /^\/v1\/(.*\/)?predict(\/|$)/.test(path) || /^\/v2\/models\/.+\/infer(\/|$)/.test(path);
 }
 
-/** The seconds a client told 429 should wait: the binding's period (10 or 60 s). */
-export const RATE_LIMIT_RETRY_SECONDS = 60;
+/** The seconds a client told 429 should wait: the longest period the binding allows (10 or 60 s). */
+const RATE_LIMIT_RETRY_SECONDS = 60;
 
 async function digest(s: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)));
@@ -64,14 +64,16 @@ export function apiToken(): MiddlewareHandler<AppEnv> {
 
 /**
  * When the RATE_LIMITER binding exists, requests that run a model count
- * against a key: the bearer token's digest when one is sent, else the client
- * address (CF-Connecting-IP). Over the limit: 429 with Retry-After.
+ * against a key: the bearer token's digest when API_TOKEN is set (apiToken
+ * has checked it by then), else the client address (CF-Connecting-IP). An
+ * unchecked token is never a key: a client could send a new one each time
+ * and never reach the limit. Over the limit: 429 with Retry-After.
  */
 export function rateLimit(): MiddlewareHandler<AppEnv> {
   return async function rateLimit(c, next) {
     const limiter = c.env?.RATE_LIMITER;
     if (!limiter || c.req.method !== "POST" || !runsModel(c.req.path)) return next();
-    const token = bearer(c.req.header("authorization"));
+    const token = c.env?.API_TOKEN ? bearer(c.req.header("authorization")) : undefined;
     const key = token
       ? `token:${[...(await digest(token)).subarray(0, 12)].map((b) => b.toString(16).padStart(2, "0")).join("")}`
       : `ip:${c.req.header("cf-connecting-ip") ?? "unknown"}`;

@@ -159,7 +159,7 @@ export class ModelRegistry {
     } catch {
       /* recorded in entry.error and shown on the card */
     }
-    entry.sha256 ??= hex(await crypto.subtle.digest("SHA-256", entry.bytes));
+    entry.sha256 ??= await sha256Hex(entry.bytes);
     const acc = Number(header?.metadata.test_accuracy);
     return {
       name,
@@ -189,8 +189,4 @@ export class ModelRegistry {
   failures(): { name: string; error: string }[] {
     return [...this.entries].filter(([, e]) => e.error !== undefined).map(([name, e]) => ({ name, error: e.error as string }));
   }
-}
-
-function hex(buf: ArrayBuffer): string {
-  return [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -68,12 +68,8 @@ export const oipSchemas = {
       required: ["ready"],
       properties: { ready: { type: "boolean" }, live: { type: "boolean" } },
     },
-    live_server_response: {
-      type: "object",
-      required: ["live"],
-      properties: { live: { type: "boolean" } },
-    },
-    request_input: {
+    // The specification defines request_input and response_output alike: one tensor.
+    tensor: {
       type: "object",
       required: ["name", "shape", "datatype", "data"],
       properties: {
@@ -84,6 +80,12 @@ export const oipSchemas = {
         data: { $ref: "#/definitions/tensor_data" },
       },
     },
+    live_server_response: {
+      type: "object",
+      required: ["live"],
+      properties: { live: { type: "boolean" } },
+    },
+    request_input: { $ref: "#/definitions/tensor" },
     request_output: {
       type: "object",
       required: ["name"],
@@ -99,17 +101,7 @@ export const oipSchemas = {
         outputs: { type: "array", items: { $ref: "#/definitions/request_output" } },
       },
     },
-    response_output: {
-      type: "object",
-      required: ["name", "shape", "datatype", "data"],
-      properties: {
-        name: { type: "string" },
-        shape: { type: "array", items: { type: "integer", minimum: 0 } },
-        datatype: { enum: DATATYPES },
-        parameters: { $ref: "#/definitions/parameters" },
-        data: { $ref: "#/definitions/tensor_data" },
-      },
-    },
+    response_output: { $ref: "#/definitions/tensor" },
     inference_response: {
       type: "object",
       required: ["model_name", "outputs"],

@@ -96,6 +96,16 @@ describe("rate limiting (RATE_LIMITER)", () => {
     expect(key).not.toContain("s3cret");
   });
 
+  it("should key by address when API_TOKEN is unset, whatever bearer tokens a client invents", async () => {
+    const { call } = freshApp();
+    const limiter = fakeLimiter(1);
+    const env = { RATE_LIMITER: limiter } as Bindings;
+    const as = (token: string) => json({ input }, { headers: { Authorization: `Bearer ${token}`, "CF-Connecting-IP": "192.0.2.9" } });
+    expect((await call("/v1/predict", as("first"), env)).status).toBe(200);
+    await expectProblem(await call("/v1/predict", as("second"), env), 429);
+    expect([...limiter.seen.keys()]).toEqual(["ip:192.0.2.9"]);
+  });
+
   it("should not count health, cards or docs", async () => {
     const { call } = freshApp();
     const limiter = fakeLimiter(0);
