@@ -38,7 +38,7 @@ export type OutputKind = "probabilities" | "logits" | "label";
  * const y = forward(net, images, 100); // 100 rows of 10 probabilities
  */
 export function forward(net: Network, x: Float32Array, N: number, output: OutputKind = "probabilities", matmul?: typeof affine): Float32Array {
-  const kernel = matmul ? undefined : fixed.has(net) ? wasmKernel() : undefined;
+  const kernel = matmul ? undefined : kernelFor(net);
   if (kernel) return kernel.forward(net, x, N, output);
   const D = net.layers[0].inSize;
   return forwardChunks(net, N, output, matmul ?? affine, (n, rows) => x.subarray(n * D, (n + rows) * D));
@@ -50,7 +50,7 @@ export function forward(net: Network, x: Float32Array, N: number, output: Output
  * pixels is (N, D) bytes; returns (N, C).
  */
 export function forwardPixels(net: Network, pixels: Uint8Array, N: number, scale: number, output: OutputKind = "probabilities"): Float32Array {
-  const kernel = fixed.has(net) ? wasmKernel() : undefined;
+  const kernel = kernelFor(net);
   if (kernel) return kernel.forward(net, pixels, N, output, scale);
   const D = net.layers[0].inSize;
   return forwardChunks(net, N, output, affine, (n, rows) => pixelsToInput(pixels.subarray(n * D, (n + rows) * D), scale, buffer(0, rows * D)));
@@ -73,11 +73,16 @@ export function pixelsToInput(pixels: Uint8Array, scale: number, out: Float32Arr
  * logits equals its probabilities exactly.
  */
 export function softmaxFor(net: Network, a: Float32Array, C: number): Float32Array {
-  const kernel = fixed.has(net) ? wasmKernel() : undefined;
+  const kernel = kernelFor(net);
   return kernel ? kernel.activation("softmax", a, C) : softmax(a, C);
 }
 
 const fixed = new WeakSet<Network>();
+
+/** The Wasm kernel for a fixed network (its weights may live there), else none: the JS kernels run. */
+function kernelFor(net: Network) {
+  return fixed.has(net) ? wasmKernel() : undefined;
+}
 
 /**
  * Declares that the weights of `net` no longer change (a decoded model), so

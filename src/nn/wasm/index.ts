@@ -21,7 +21,7 @@ interface Exports {
   firstNonFiniteF32(src: number, n: number): number;
 }
 
-/** Floats of slack after every buffer: the kernel's last vector of a row may run 15 floats past it. */
+/** Floats of slack after every buffer: the kernel's last vector of a row may write up to 3 floats past it (16 leaves room to spare). */
 const SLACK = 16;
 /** Rows per chunk of a batch: a chunk's activations stay in the L1/L2 cache between layers. */
 const CHUNK = 32;
@@ -118,18 +118,16 @@ export class WasmKernel {
     return this.heap;
   }
 
-  /** Copies the weights of `net` into the kernel's memory, once (again after `replace`). */
-  place(net: Network, replace = false): Placed {
-    let p = this.placed.get(net);
-    if (p && !replace) return p;
-    if (!p) {
-      p = {
-        W: net.layers.map((l) => this.alloc(l.W.length)),
-        b: net.layers.map((l) => this.alloc(l.b.length)),
-        width: Math.max(...net.layers.map((l) => Math.max(l.inSize, l.outSize))),
-      };
-      this.placed.set(net, p);
-    }
+  /** Copies the weights of `net` into the kernel's memory, once. */
+  place(net: Network): Placed {
+    const placed = this.placed.get(net);
+    if (placed) return placed;
+    const p: Placed = {
+      W: net.layers.map((l) => this.alloc(l.W.length)),
+      b: net.layers.map((l) => this.alloc(l.b.length)),
+      width: Math.max(...net.layers.map((l) => Math.max(l.inSize, l.outSize))),
+    };
+    this.placed.set(net, p);
     const heap = this.f32();
     net.layers.forEach((l, i) => {
       heap.set(l.W, p.W[i] >> 2);

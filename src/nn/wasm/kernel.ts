@@ -17,7 +17,8 @@ function madd(a: v128, b: v128, c: v128): v128 {
 /**
  * out = x·W + b. x is (N, K), W is (K, M), b is (M); out is (N, M), all
  * row-major and unpadded. `idx` and `val` are scratch for K entries each.
- * Otherwise identical to affineNaive: each row lists its non-zero inputs
+ * The same product as affineNaive (summed in f32 across registers, not f64):
+ * each row lists its non-zero inputs
  * (offset k·M·4 and value), then each block of 32 outputs is summed in eight
  * registers over those inputs and stored once.
  */
