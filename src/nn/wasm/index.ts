@@ -45,7 +45,7 @@ export class WasmKernel {
   private heap: Float32Array;
   private placed = new WeakMap<Network, Placed>();
   // Reused per forward pass: input chunk, two activation buffers, gather scratch.
-  private scratch = { rows: 0, width: 0, x: 0, a: 0, z: 0, idx: 0, val: 0 };
+  private scratch = { width: 0, x: 0, a: 0, z: 0, idx: 0, val: 0 };
 
   constructor(
     module: WebAssembly.Module,
@@ -189,17 +189,17 @@ export class WasmKernel {
     this.placed.set(net, { W: at.map((a) => a.W), b: at.map((a) => a.b), width });
   }
 
-  private ensureScratch(rows: number, width: number): typeof this.scratch {
+  /** Scratch for a chunk of CHUNK rows of `width`: sized for whole chunks, so a batch never regrows what a single image sized. */
+  private ensureScratch(width: number): typeof this.scratch {
     const s = this.scratch;
-    if (rows > s.rows || width > s.width) {
-      s.rows = Math.max(rows, s.rows);
-      s.width = Math.max(width, s.width);
-      // The old region is dropped: the scratch only ever grows to the largest layer seen.
-      s.x = this.alloc(s.rows * s.width);
-      s.a = this.alloc(s.rows * s.width);
-      s.z = this.alloc(s.rows * s.width);
-      s.idx = this.alloc(s.width);
-      s.val = this.alloc(s.width);
+    if (width > s.width) {
+      s.width = width;
+      // The old region is dropped: the scratch only ever grows to the widest layer seen.
+      s.x = this.alloc(CHUNK * width);
+      s.a = this.alloc(CHUNK * width);
+      s.z = this.alloc(CHUNK * width);
+      s.idx = this.alloc(width);
+      s.val = this.alloc(width);
     }
     return s;
   }
@@ -213,7 +213,7 @@ export class WasmKernel {
     const L = net.layers.length;
     const D = net.layers[0].inSize;
     const C = net.layers[L - 1].outSize;
-    const s = this.ensureScratch(Math.min(N, CHUNK), p.width);
+    const s = this.ensureScratch(p.width);
     const y = new Float32Array(N * C);
     let heap = this.f32();
     const bytes = x instanceof Uint8Array ? new Uint8Array(this.ex.memory.buffer) : undefined;
