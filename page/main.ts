@@ -3,7 +3,7 @@
 // and its 784 bytes are sent through the typed client; an image file is sent
 // as it is and the service answers with the 28×28 it saw (debug).
 import { ApiError, createClient, type ModelCard } from "mnist-edge/client";
-import { toMnist } from "../src/image/preprocess";
+import { recipeFor, toMnist } from "../src/image/preprocess";
 import { ImageError } from "../src/image/raster";
 import { Pad } from "./pad";
 import { resetPrediction, type Shown, setClasses, showCard, showError, showPrediction, showPreview } from "./view";
@@ -36,7 +36,9 @@ async function classify(): Promise<void> {
       if (pad.empty) return;
       let pixels: Uint8Array;
       try {
-        pixels = toMnist(pad.raster()).pixels;
+        // The same recipe the service applies to a picture for this model.
+        const card = selected();
+        pixels = toMnist(pad.raster(), recipeFor(card?.metadata.dataset, card?.input_shape[0])).pixels;
       } catch (e) {
         // A stroke too faint to count as ink yet: nothing to ask.
         if (e instanceof ImageError && e.status === 422) return;

@@ -123,7 +123,7 @@ async function imageType(image: ImageBody): Promise<string> {
 /** A Blob over bytes; copies only when the view is not a plain ArrayBuffer (BodyInit's typing). */
 function blobOf(image: ImageBody, type: string): Blob {
   if (image instanceof Blob) return image.type === type ? image : new Blob([image], { type });
-  return new Blob([new Uint8Array(image)], { type });
+  return new Blob([image.buffer instanceof ArrayBuffer ? (image as Uint8Array<ArrayBuffer>) : new Uint8Array(image)], { type });
 }
 
 function helpers(baseUrl: string, options: ClientOptions = {}): Helpers {

@@ -5,7 +5,7 @@
 // N = batch, D = the model's inputs (784 for 28×28).
 import { IdxError, isIdxImages, parseIdxImages } from "../data/idx";
 import { checkPixels, decodeImage, imageHeader, sniff } from "../image/decode";
-import { asMnist, type MnistOptions, toMnist } from "../image/preprocess";
+import { asMnist, recipeFor, toMnist } from "../image/preprocess";
 import { ImageError } from "../image/raster";
 import type { ModelHeader } from "../model/format";
 import type { Limits } from "./env";
@@ -345,10 +345,7 @@ export function imageImages(files: ImageFile[], model: ModelHeader, limits: Limi
       detail: `the images hold ${total} pixels in all; one request may hold ${budget} (${IMAGE_PIXELS_PER_REQUEST} × MAX_IMAGE_PIXELS). Send fewer or smaller images per request.`,
       limit: budget,
     });
-  // Digits by MNIST's recipe (box 20 of 28, centred by mass); Fashion-MNIST
-  // filled its field and centred the box.
-  const recipe: MnistOptions =
-    model.metadata.dataset === "fashion" ? { size: side, box: side, centre: "box" } : { size: side, box: Math.round((side * 20) / 28) };
+  const recipe = recipeFor(model.metadata.dataset, side);
   const N = files.length;
   const pixels = new Uint8Array(N * D);
   const inverted: boolean[] = [];

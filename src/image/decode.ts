@@ -7,9 +7,6 @@ import { decode as decodePng } from "fast-png";
 import { decode as decodeJpeg } from "jpeg-js";
 import { ImageError, type Raster } from "./raster";
 
-/** The image types the service decodes. */
-export const IMAGE_TYPES = ["image/png", "image/jpeg"] as const;
-
 /** Largest image, in pixels, when MAX_IMAGE_PIXELS is not set: 2048 × 2048. */
 export const DEFAULT_MAX_IMAGE_PIXELS = 2048 * 2048;
 
@@ -164,8 +161,7 @@ function png(bytes: Uint8Array): Raster {
   const ch = p.channels;
   const stride = Math.ceil((width * ch * depth) / 8);
   const sample = (y: number, i: number): number => {
-    if (depth === 8) return p.data[y * width * ch + i];
-    if (depth === 16) return p.data[y * width * ch + i];
+    if (depth >= 8) return p.data[y * width * ch + i];
     const byte = p.data[y * stride + ((i * depth) >> 3)];
     return (byte >> (8 - depth - ((i * depth) & 7))) & ((1 << depth) - 1);
   };
@@ -193,6 +189,8 @@ function png(bytes: Uint8Array): Raster {
   const to8 = depth === 8 ? (v: number) => v : depth === 16 ? (v: number) => Math.round(v / 257) : (v: number) => Math.round((v * 255) / max);
   // A tRNS chunk on grey or RGB names one colour that is transparent: it becomes an alpha channel.
   const key = p.transparency && p.transparency.length >= (ch === 1 ? 1 : 3) ? p.transparency : null;
+  // 8-bit samples without a colour key are already a Raster's layout: no copy.
+  if (depth === 8 && !key) return { width, height, channels: ch as 1 | 2 | 3 | 4, data: p.data as Uint8Array };
   const out = (ch + (key ? 1 : 0)) as 1 | 2 | 3 | 4;
   const data = new Uint8Array(n * out);
   for (let y = 0; y < height; y++) {

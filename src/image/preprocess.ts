@@ -17,6 +17,15 @@ export interface MnistOptions {
   centre?: "mass" | "box";
 }
 
+/**
+ * The recipe a model's training data was made by, from its metadata
+ * `dataset`: Fashion-MNIST filled its field and centred the box; digits have
+ * MNIST's (box 20 of 28, centred by mass). The page and the service both ask here.
+ */
+export function recipeFor(dataset: string | undefined, side = 28): MnistOptions {
+  return dataset === "fashion" ? { size: side, box: side, centre: "box" } : { size: side, box: Math.round((side * 20) / 28) };
+}
+
 export interface MnistImage {
   /** size × size bytes, row-major: 0 = background, 255 = full ink. */
   pixels: Uint8Array;
@@ -30,8 +39,8 @@ const MIN_CONTRAST = 32;
 /**
  * Ink under a tenth of full strength is background: JPEG's ringing around
  * strokes and a scan's smudges would otherwise widen the ink's box and
- * shrink the digit (on the robustness set, JPEG off-centre digits went from
- * 92.7% to 98.7% for mnist-book; MNIST's own digits keep their labels).
+ * shrink the digit (it lifted JPEG off-centre digits on the robustness set;
+ * README "Pictures" has the figures; MNIST's own digits keep their labels).
  */
 const FAINT = 25.5;
 
