@@ -11,7 +11,6 @@ import { expectClose } from "../../test/helpers";
 import { forwardNaive } from "../../test/reference";
 import { decodeModel } from "../model/format";
 import { f16ToF32 } from "../model/f16";
-import { parseSafetensors } from "../model/safetensors";
 import { affine, affineNaive } from "./affine";
 import { type Activation, argmax, relu, sigmoid, softmax, step } from "./functions";
 import { fixWeights, forward, forwardPixels, type Network, softmaxFor } from "./network";
