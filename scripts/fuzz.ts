@@ -11,9 +11,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import fc from "fast-check";
 import { createApp } from "../src/app";
-import type { Bindings } from "../src/http/env";
 import { ModelRegistry } from "../src/model/registry";
-import { type FuzzRequest, judge, requests, routeTemplates, toInit } from "./lib/fuzz";
+import { FUZZ_ENVS, type FuzzRequest, judge, requests, routeTemplates, toInit } from "./lib/fuzz";
 import { readManifest, WEIGHTS_DIR } from "./lib/manifest";
 import { table } from "./lib/table";
 
@@ -56,7 +55,7 @@ const app = createApp(new ModelRegistry(files, "mnist-mlp"));
 const templates = routeTemplates(app.routes);
 
 // The default limits (most requests), tiny ones (so 413s are reached), and a bearer token.
-const envs: Bindings[] = [{}, {}, {}, { MAX_BATCH: "2", MAX_BODY_BYTES: "4096" }, { API_TOKEN: "secret-token" }];
+const envs = FUZZ_ENVS;
 
 const byStatus = new Map<number, number>();
 const byRoute = new Map<string, Map<number, number>>();
@@ -66,7 +65,7 @@ const started = performance.now();
 
 const property = fc.asyncProperty(requests(templates), fc.nat({ max: envs.length - 1 }), async (req: FuzzRequest, e: number) => {
   const res = await app.request(`http://localhost${req.path}`, toInit(req), envs[e]);
-  const verdict = await judge(req, res);
+  const failure = await judge(req, res);
   if (!failing) {
     done++;
     byStatus.set(res.status, (byStatus.get(res.status) ?? 0) + 1);
@@ -75,9 +74,9 @@ const property = fc.asyncProperty(requests(templates), fc.nat({ max: envs.length
     byRoute.set(req.route, r);
     if (done % 10000 === 0) console.error(`fuzz: ${done} requests, ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }
-  if (verdict.failure) {
+  if (failure) {
     failing = true;
-    throw new Error(`${req.method} ${req.path} (env ${JSON.stringify(envs[e])}) → ${verdict.failure}`);
+    throw new Error(`${req.method} ${req.path} (env ${JSON.stringify(envs[e])}) → ${failure}`);
   }
 });
 

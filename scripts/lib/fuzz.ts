@@ -6,6 +6,7 @@
 // shape its clients read. Pure fast-check and fflate: runs in Node and workerd.
 import fc from "fast-check";
 import { gzipSync } from "fflate";
+import type { Bindings } from "../../src/http/env";
 
 export interface FuzzRequest {
   method: string;
@@ -312,36 +313,34 @@ export function requests(templates: readonly RouteLike[]): fc.Arbitrary<FuzzRequ
     });
 }
 
-export interface Verdict {
-  /** Why the answer breaks a promise; undefined when it keeps them. */
-  failure?: string;
-}
-
 /**
  * Whether an answer keeps the service's promises: never a 5xx; a 4xx is a
  * structured error: problem+json with matching status and a detail, except on
- * /v2, where the Open Inference Protocol's `{"error": "..."}` is expected
- * (`v2Errors: "oip"`, as application/json) or tolerated (`"either"`).
+ * /v2, where it is the Open Inference Protocol's application/json `{"error": "..."}`.
+ * Returns why the answer breaks a promise, or undefined when it keeps them.
  */
-export async function judge(req: FuzzRequest, res: Response, opts: { v2Errors: "oip" | "either" } = { v2Errors: "oip" }): Promise<Verdict> {
+export async function judge(req: FuzzRequest, res: Response): Promise<string | undefined> {
   const text = req.method === "HEAD" ? "" : await res.text();
   const excerpt = text.length > 300 ? `${text.slice(0, 300)}…` : text;
-  if (res.status >= 500) return { failure: `${res.status} ${excerpt}` };
-  if (res.status < 400 || req.method === "HEAD") return {};
+  if (res.status >= 500) return `${res.status} ${excerpt}`;
+  if (res.status < 400 || req.method === "HEAD") return undefined;
   const type = res.headers.get("content-type") ?? "";
   let body: Record<string, unknown>;
   try {
     body = JSON.parse(text) as Record<string, unknown>;
   } catch {
-    return { failure: `${res.status} with a body that is not JSON (${type}): ${excerpt}` };
+    return `${res.status} with a body that is not JSON (${type}): ${excerpt}`;
   }
-  const v2 = /^\/v2(\/|$|\?)/.test(req.path);
-  const isOip = /^application\/json(;|$)/.test(type) && typeof body.error === "string" && body.error.length > 0;
+  if (/^\/v2(\/|$|\?)/.test(req.path)) {
+    const isOip = /^application\/json(;|$)/.test(type) && typeof body.error === "string" && body.error.length > 0;
+    return isOip ? undefined : `${res.status} on /v2 is not application/json {"error": "..."} (${type}): ${excerpt}`;
+  }
   const isProblem = /^application\/problem\+json(;|$)/.test(type) && body.status === res.status && typeof body.detail === "string";
-  if (v2 && opts.v2Errors === "oip") return isOip ? {} : { failure: `${res.status} on /v2 is not application/json {"error": "..."} (${type}): ${excerpt}` };
-  if (v2) return isOip || isProblem ? {} : { failure: `${res.status} on /v2 is neither {"error"} JSON nor problem+json (${type}): ${excerpt}` };
-  return isProblem ? {} : { failure: `${res.status} is not application/problem+json with status and detail (${type}): ${excerpt}` };
+  return isProblem ? undefined : `${res.status} is not application/problem+json with status and detail (${type}): ${excerpt}`;
 }
+
+/** The configurations every fuzz run draws from: defaults (most often), tiny limits, a token. */
+export const FUZZ_ENVS: Bindings[] = [{}, {}, {}, { MAX_BATCH: "2", MAX_BODY_BYTES: "4096" }, { API_TOKEN: "secret-token" }];
 
 /** A Request for app.request / fetch. */
 export function toInit(req: FuzzRequest): RequestInit {
