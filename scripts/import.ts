@@ -14,7 +14,7 @@ import { fail, ImportError, readSource, type Source } from "./lib/sources";
 import { updateManifest } from "./lib/manifest";
 import { table } from "./lib/table";
 
-export interface ImportOptions {
+interface ImportOptions {
   name: string;
   /** One per layer; defaults to sigmoid…softmax (book formats) or relu…softmax (PyTorch). */
   activations?: Activation[];
@@ -24,7 +24,7 @@ export interface ImportOptions {
   now?: Date;
 }
 
-export interface Imported {
+interface Imported {
   bytes: Uint8Array;
   network: Network;
   rows: (string | number)[][];
@@ -32,7 +32,7 @@ export interface Imported {
 }
 
 /** Builds, checks and encodes the model; the bytes always pass decodeModel. */
-export function convert(path: string, source: Source, opts: ImportOptions): Imported {
+function convert(path: string, source: Source, opts: ImportOptions): Imported {
   const { layers } = source;
   const L = layers.length;
   const notes = [...source.notes];

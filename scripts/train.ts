@@ -28,7 +28,7 @@ const noAugment: AugmentOptions = { rotate: 0, scale: 0, thickness: 0, elastic: 
  */
 const handwritten: AugmentOptions = { rotate: 15, scale: 0.15, thickness: 0.7, elastic: 30, elasticSigma: 5, p: 0.8 };
 /** The bundled models: `npm run train -- --model <name>` rebuilds each. */
-export const PRESETS: Record<string, Preset> = {
+const PRESETS: Record<string, Preset> = {
   // The chapter's network exactly: 784 → 50 → 100 → 10, sigmoid, sigmoid, softmax.
   "mnist-book": { ...base, dataset: "mnist", hidden: [50, 100], activation: "sigmoid", epochs: 40, shift: 1, augment: noAugment, dtype: "F32" },
   // The largest ReLU MLP whose F16 weights stay under 1 MiB, trained on

@@ -125,36 +125,24 @@ function unpickle(bytes: Uint8Array): unknown {
   const need = (n: number) => {
     if (n < 0 || pos + n > bytes.byteLength) fail(`the pickle is truncated: an opcode needs ${n} more bytes than the file holds`);
   };
-  const u8 = () => {
-    need(1);
-    return bytes[pos++];
+  /** Moves past n bytes, checked, and gives where they start. */
+  const advance = (n: number) => {
+    need(n);
+    pos += n;
+    return pos - n;
   };
-  const u16 = () => {
-    need(2);
-    pos += 2;
-    return dv.getUint16(pos - 2, true);
-  };
-  const u32 = () => {
-    need(4);
-    pos += 4;
-    return dv.getUint32(pos - 4, true);
-  };
-  const i32 = () => {
-    need(4);
-    pos += 4;
-    return dv.getInt32(pos - 4, true);
-  };
+  const u8 = () => bytes[advance(1)];
+  const u16 = () => dv.getUint16(advance(2), true);
+  const u32 = () => dv.getUint32(advance(4), true);
+  const i32 = () => dv.getInt32(advance(4), true);
   const u64 = () => {
-    need(8);
-    const n = dv.getBigUint64(pos, true);
-    pos += 8;
+    const n = dv.getBigUint64(advance(8), true);
     if (n > BigInt(bytes.byteLength)) fail(`a length of ${n} bytes runs past the end of the file`);
     return Number(n);
   };
   const take = (n: number) => {
-    need(n);
-    pos += n;
-    return bytes.slice(pos - n, pos); // a copy: aligned, and independent of the input
+    const at = advance(n);
+    return bytes.slice(at, at + n); // a copy: aligned, and independent of the input
   };
   const line = () => {
     const end = bytes.indexOf(0x0a, pos);

@@ -28,7 +28,7 @@ function sample(a: Ink, x: number, y: number): number {
 }
 
 /** Resizes ink to W × H with bilinear interpolation (smooth, like a scan of the digit). */
-export function resize(a: Ink, W: number, H: number): Ink {
+function resize(a: Ink, W: number, H: number): Ink {
   const v = new Float32Array(W * H);
   const sx = a.W / W;
   const sy = a.H / H;
@@ -40,7 +40,7 @@ export function resize(a: Ink, W: number, H: number): Ink {
 }
 
 /** Rotates ink by `deg` degrees (counter-clockwise) about its centre. */
-export function rotate(a: Ink, deg: number): Ink {
+function rotate(a: Ink, deg: number): Ink {
   const t = (deg * Math.PI) / 180;
   const c = Math.cos(t);
   const s = Math.sin(t);
@@ -64,13 +64,13 @@ function thickness(a: Ink, op: "dilate" | "erode"): Ink {
 }
 
 /** Puts ink on a larger canvas W × H at (x0, y0). */
-export function place(a: Ink, W: number, H: number, x0: number, y0: number): Ink {
+function place(a: Ink, W: number, H: number, x0: number, y0: number): Ink {
   const v = new Float32Array(W * H);
   for (let y = 0; y < a.H; y++) for (let x = 0; x < a.W; x++) v[(y + y0) * W + x + x0] = a.v[y * a.W + x];
   return { v, W, H };
 }
 
-export interface Paper {
+interface Paper {
   /** Level of the paper. @default 255 */
   paper?: number;
   /** Level of full ink. @default 0 */
@@ -80,7 +80,7 @@ export interface Paper {
 }
 
 /** Prints ink onto paper: a grey raster, paper where ink is 0, `ink` where it is 255. */
-export function print(a: Ink, opts: Paper = {}, rand: () => number = Math.random): Raster {
+function print(a: Ink, opts: Paper = {}, rand: () => number = Math.random): Raster {
   const paper = opts.paper ?? 255;
   const ink = opts.ink ?? 0;
   const noise = opts.noise ?? 0;

@@ -23,7 +23,7 @@ export function fail(msg: string): never {
 }
 
 /** One dense layer read from the source, already as x·W: weight is [in, out]. */
-export interface SourceLayer {
+interface SourceLayer {
   weight: NdArray;
   bias: NdArray;
   /** The source's names for them: "W1" and "b1", or "0.weight" and "0.bias". */
@@ -43,7 +43,7 @@ export interface Source {
 const shapeStr = (s: number[]) => `(${s.join(", ")}${s.length === 1 ? "," : ""})`;
 
 /** Picks the reader from the extension, or failing that the first bytes. */
-export function detectFormat(path: string, bytes: Uint8Array): SourceFormat {
+function detectFormat(path: string, bytes: Uint8Array): SourceFormat {
   const ext = extname(path).toLowerCase();
   if (ext === ".pkl" || ext === ".pickle" || ext === ".p") return "pickle";
   if (ext === ".npz") return "npz";
@@ -59,7 +59,7 @@ export function detectFormat(path: string, bytes: Uint8Array): SourceFormat {
  * The book's naming: W1, b1, ..., Wn, bn with W_i [in, out]. Checks every W
  * has its b, no key is left over, and shapes chain.
  */
-export function bookLayers(arrays: Map<string, NdArray>, what: string): SourceLayer[] {
+function bookLayers(arrays: Map<string, NdArray>, what: string): SourceLayer[] {
   const W = new Map<number, NdArray>();
   const b = new Map<number, NdArray>();
   for (const [key, arr] of arrays) {
@@ -106,7 +106,7 @@ function transpose(a: NdArray): NdArray {
  * when all prefixes follow one numbered pattern (0, 2, 4 or net.0, net.2 or
  * fc1, fc2, fc10), else in the order the file lists them.
  */
-export function torchLayers(bytes: Uint8Array, what: string): { layers: SourceLayer[]; notes: string[] } {
+function torchLayers(bytes: Uint8Array, what: string): { layers: SourceLayer[]; notes: string[] } {
   const file = parseSafetensors(bytes);
   if (file.metadata.activations !== undefined || file.metadata.format?.startsWith("mnist-edge"))
     fail(`${what} is already in this project's weights format (its metadata has "activations"); copy it into weights/ instead of importing it`);

@@ -77,7 +77,10 @@ export function shapeOf(data: Split): { D: number; C: number; side: number } {
   const D = data.pixels.length / data.count;
   let C = 0;
   for (let i = 0; i < data.count; i++) if (data.labels[i] >= C) C = data.labels[i] + 1;
-  return { D, C, side: Math.round(Math.sqrt(D)) };
+  // Loading, shifting and distorting all read images as side × side.
+  const side = Math.round(Math.sqrt(D));
+  if (side * side !== D) throw new Error(`the trainer needs square images; these have ${D} pixels`);
+  return { D, C, side };
 }
 
 /** Copies image `src` (side×side) into `dst` as floats in [0, 1], shifted by (dx, dy). */
@@ -120,7 +123,6 @@ export function train(data: Split, opts: TrainOptions, onEpoch: (r: EpochReport)
   const net = initNetwork(sizes, opts.activation, rand);
   // Drawn only when asked for, so runs without distortions keep their random stream.
   const aug = opts.augment && augments(opts.augment) ? opts.augment : null;
-  if (aug && side * side !== D) throw new Error(`augmentation needs square images; these have ${D} pixels`);
   const bank = aug ? elasticBank(FIELDS, side, aug, rand) : [];
   const warped = new Uint8Array(D);
   const B = opts.batch;
