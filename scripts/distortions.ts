@@ -8,7 +8,7 @@ import { basename, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { decodeModel } from "../src/model/format";
 import { rng } from "../src/nn/random";
-import { augment, elasticField, IDENTITY, type Warp } from "./lib/augment";
+import { augment, elasticField, HANDWRITTEN, IDENTITY, type Warp } from "./lib/augment";
 import { DATASET_HINT, datasetPresent, loadSplit, type Split } from "./lib/datasets";
 import { evaluate } from "./lib/evaluate";
 import { table } from "./lib/table";
@@ -33,9 +33,9 @@ if (!(Number.isInteger(count) && count > 0 && count <= test.count)) die(`--limit
 
 const S = 28;
 const deg = Math.PI / 180;
-/** One seeded elastic field per image (Simard's α = 30, σ = 5, as the mnist-mlp preset trains with). */
+/** One seeded elastic field per image, as the mnist-mlp preset trains with (HANDWRITTEN). */
 const rand = rng(2026);
-const fields = Array.from({ length: 64 }, () => elasticField(S, 30, 5, rand));
+const fields = Array.from({ length: 64 }, () => elasticField(S, HANDWRITTEN.elastic, HANDWRITTEN.elasticSigma, rand));
 const conditions: [string, (n: number) => Warp][] = [
   ["clean", () => IDENTITY],
   ["rotated +15°", () => ({ ...IDENTITY, angle: 15 * deg })],

@@ -11,7 +11,7 @@ import { type DatasetName, datasetPresent, FASHION_LABELS, loadSplit } from "./l
 import { evaluate } from "./lib/evaluate";
 import { updateManifest } from "./lib/manifest";
 import { confusionTable, table } from "./lib/table";
-import type { AugmentOptions } from "./lib/augment";
+import { type AugmentOptions, HANDWRITTEN, NO_DISTORTION } from "./lib/augment";
 import { shapeOf, type TrainOptions, train } from "./lib/trainer";
 
 interface Preset extends TrainOptions {
@@ -20,17 +20,10 @@ interface Preset extends TrainOptions {
 }
 
 const base = { batch: 100, lr: 1e-3, lrMin: 1e-5, weightDecay: 0, validation: 5000, seed: 1 };
-/** No distortions: only the shifts. (p applies once a range is given on the command line.) */
-const noAugment: AugmentOptions = { rotate: 0, scale: 0, thickness: 0, elastic: 0, elasticSigma: 5, p: 1 };
-/**
- * Drawn and scanned digits: tilted, larger or smaller, bolder or finer,
- * wobblier than MNIST's. One image in five stays clean (shifted only).
- */
-const handwritten: AugmentOptions = { rotate: 15, scale: 0.15, thickness: 0.7, elastic: 30, elasticSigma: 5, p: 0.8 };
 /** The bundled models: `npm run train -- --model <name>` rebuilds each. */
 const PRESETS: Record<string, Preset> = {
   // The chapter's network exactly: 784 → 50 → 100 → 10, sigmoid, sigmoid, softmax.
-  "mnist-book": { ...base, dataset: "mnist", hidden: [50, 100], activation: "sigmoid", epochs: 40, shift: 1, augment: noAugment, dtype: "F32" },
+  "mnist-book": { ...base, dataset: "mnist", hidden: [50, 100], activation: "sigmoid", epochs: 40, shift: 1, augment: NO_DISTORTION, dtype: "F32" },
   // The largest ReLU MLP whose F16 weights stay under 1 MiB, trained on
   // distorted digits so that drawn and scanned ones are read too.
   "mnist-mlp": {
@@ -40,7 +33,7 @@ const PRESETS: Record<string, Preset> = {
     activation: "relu",
     epochs: 22,
     shift: 2,
-    augment: handwritten,
+    augment: HANDWRITTEN,
     weightDecay: 1e-5,
     dtype: "F16",
   },
@@ -51,7 +44,7 @@ const PRESETS: Record<string, Preset> = {
     activation: "relu",
     epochs: 30,
     shift: 1,
-    augment: noAugment,
+    augment: NO_DISTORTION,
     weightDecay: 1e-5,
     dtype: "F16",
   },
@@ -134,10 +127,10 @@ const hidden = v.hidden ? v.hidden.split(",").map(Number) : preset.hidden;
 if (!hidden.every((h) => Number.isSafeInteger(h) && h > 0)) die(`--hidden must be positive integers, e.g. 500,250`);
 const dtype = (v.dtype ?? preset?.dtype ?? "F32") as "F32" | "F16";
 if (dtype !== "F32" && dtype !== "F16") die(`--dtype must be F32 or F16`);
-const DISTORTIONS: Record<string, AugmentOptions> = { none: noAugment, handwritten };
+const DISTORTIONS: Record<string, AugmentOptions> = { none: NO_DISTORTION, handwritten: HANDWRITTEN };
 if (v.distort !== undefined && !DISTORTIONS[v.distort]) die(`--distort must be ${Object.keys(DISTORTIONS).join(" or ")}, got "${v.distort}"`);
 // A named set of distortions, then any single range given overrides it.
-const pa = v.distort !== undefined ? DISTORTIONS[v.distort] : (preset?.augment ?? noAugment);
+const pa = v.distort !== undefined ? DISTORTIONS[v.distort] : (preset?.augment ?? NO_DISTORTION);
 const augment: AugmentOptions = {
   rotate: num("rotate", pa.rotate),
   scale: num("scale", pa.scale),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { rng } from "../../src/nn/random";
-import { type AugmentOptions, augment, augments, drawWarp, elasticBank, elasticField, IDENTITY, morph } from "./augment";
+import { type AugmentOptions, augment, augments, drawWarp, elasticBank, elasticField, HANDWRITTEN, IDENTITY, morph, NO_DISTORTION } from "./augment";
 
 const S = 28;
 
@@ -16,7 +16,7 @@ function ring(): Uint8Array {
 }
 
 const mass = (img: Uint8Array) => img.reduce((s, v) => s + v, 0);
-const opts: AugmentOptions = { rotate: 15, scale: 0.15, thickness: 0.7, elastic: 30, elasticSigma: 5, p: 1 };
+const opts: AugmentOptions = { ...HANDWRITTEN, p: 1 };
 
 describe("augment", () => {
   it("should return the same image for the identity warp and for a rotation by 0", () => {
@@ -91,7 +91,7 @@ describe("augment", () => {
   });
 
   it("should distort only when a range is set", () => {
-    expect(augments({ rotate: 0, scale: 0, thickness: 0, elastic: 0, elasticSigma: 5, p: 1 })).toBe(false);
+    expect(augments(NO_DISTORTION)).toBe(false);
     expect(augments({ ...opts, p: 0 })).toBe(false);
     expect(augments(opts)).toBe(true);
   });

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { decodeModel } from "../../src/model/format";
 import { datasetPresent, MNIST_DIR, type Split, skipWithoutData } from "../../scripts/lib/datasets";
 import { accuracyOn, type TrainOptions, train } from "../../scripts/lib/trainer";
+import { HANDWRITTEN, NO_DISTORTION } from "../../scripts/lib/augment";
 import { rng } from "../../src/nn/random";
 
 /** A learnable toy set: class c lights up a 4-row band at row 2c, plus noise; side×side images. */
@@ -83,10 +84,10 @@ describe("train", () => {
 
   it("should keep the random stream of runs without distortions, and distort reproducibly when asked", () => {
     const bytes = (o: TrainOptions) => train(data, { ...o, epochs: 1 }).layers.map((l) => new Uint8Array(l.W.buffer.slice(0)));
-    const none = { rotate: 0, scale: 0, thickness: 0, elastic: 0, elasticSigma: 5, p: 1 };
+    const none = NO_DISTORTION;
     const plain = bytes(opts);
     expect(bytes({ ...opts, augment: none })).toEqual(plain);
-    const distorted = { ...opts, augment: { ...none, rotate: 15, scale: 0.15, thickness: 0.7, elastic: 30, p: 0.8 } };
+    const distorted = { ...opts, augment: HANDWRITTEN };
     const a = bytes(distorted);
     expect(a).not.toEqual(plain);
     expect(bytes(distorted)).toEqual(a);
