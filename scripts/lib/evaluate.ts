@@ -9,6 +9,8 @@ export interface Evaluation {
   accuracy: number;
   /** confusion[true][predicted] */
   confusion: number[][];
+  /** The predicted label of each image, in order. */
+  labels: Int32Array;
 }
 
 /** Bytes to network input by the service's own rule (pixelsToInput in src/nn/network.ts). */
@@ -17,15 +19,15 @@ export { pixelsToInput as toInput } from "../../src/nn/network";
 export function evaluate(net: Network, split: Split, scale: number, classes = 10, chunk = 1000): Evaluation {
   const D = net.layers[0].inSize;
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  const labels = new Int32Array(split.count);
   let correct = 0;
   for (let s = 0; s < split.count; s += chunk) {
     const n = Math.min(chunk, split.count - s);
-    const labels = argmax(forwardPixels(net, split.pixels.subarray(s * D, (s + n) * D), n, scale, "label"), classes);
-    for (let i = 0; i < n; i++) {
-      const t = split.labels[s + i];
-      confusion[t][labels[i]]++;
-      if (labels[i] === t) correct++;
-    }
+    labels.set(argmax(forwardPixels(net, split.pixels.subarray(s * D, (s + n) * D), n, scale, "label"), classes), s);
   }
-  return { correct, total: split.count, accuracy: correct / split.count, confusion };
+  split.labels.subarray(0, split.count).forEach((t, i) => {
+    confusion[t][labels[i]]++;
+    if (labels[i] === t) correct++;
+  });
+  return { correct, total: split.count, accuracy: correct / split.count, confusion, labels };
 }

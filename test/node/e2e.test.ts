@@ -17,7 +17,7 @@ import { ROOT, startWranglerDev, type WranglerDev } from "../../scripts/lib/wran
 import { encodeIdxImages } from "../../src/data/idx";
 import { decodeModel, type ModelFile } from "../../src/model/format";
 import { argmax } from "../../src/nn/functions";
-import { forward } from "../../src/nn/network";
+import { forward, forwardPixels } from "../../src/nn/network";
 import { expectClose, rand } from "../helpers";
 
 const D = 784;
@@ -153,17 +153,6 @@ interface Pred {
   probabilities: number[];
 }
 
-/** Node-side labels of n images, in chunks as evaluate() does. */
-function nodeLabels(model: ModelFile, pixels: Uint8Array, n: number): Int32Array {
-  const out = new Int32Array(n);
-  const C = model.labels.length;
-  for (let s = 0; s < n; s += 1000) {
-    const k = Math.min(1000, n - s);
-    out.set(argmax(forward(model.network, toInput(pixels.subarray(s * D, (s + k) * D), model.inputScale), k, "label"), C), s);
-  }
-  return out;
-}
-
 describe("wrangler dev, end to end", () => {
   it("GET /healthz and /v1/models list every weights/ file", async () => {
     const health = await fetch(`${dev.url}/healthz`);
@@ -237,7 +226,8 @@ describe("wrangler dev, end to end", () => {
       });
       const body = (await res.json()) as { model: string; labels: number[] };
       expect(res.status, JSON.stringify(body)).toBe(200);
-      expect(body).toEqual({ model: "mnist-mlp", labels: Array.from(nodeLabels(model, pixels, N)) });
+      const want = argmax(forwardPixels(model.network, pixels, N, model.inputScale, "label"), model.labels.length);
+      expect(body).toEqual({ model: "mnist-mlp", labels: Array.from(want) });
     });
   });
 
@@ -255,7 +245,7 @@ describe("wrangler dev, end to end", () => {
         ];
         await withServedWeights(name, async (model) => {
           const ev = evaluate(model.network, split, model.inputScale, model.labels.length);
-          const want = nodeLabels(model, split.pixels, split.count);
+          const want = ev.labels;
           for (const [kind, headers, body] of variants) {
             const t0 = performance.now();
             const res = await postOnFreshSocket(`${dev.url}/v1/models/${name}/predict?output=label`, {
