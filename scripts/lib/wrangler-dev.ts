@@ -63,12 +63,16 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/** Builds the page and the /docs assets into dist-page/ (scripts/build-page.ts), as `npm run build:page` does. */
+export function buildPage(): void {
+  execFileSync(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), "scripts/build-page.ts"], { cwd: ROOT, stdio: "inherit" });
+}
+
 /** Starts `wrangler dev` and resolves once GET /healthz answers 200. */
 export async function startWranglerDev(opts: WranglerDevOptions = {}): Promise<WranglerDev> {
   const timeoutMs = opts.timeoutMs ?? 90_000;
   // wrangler refuses to start without the static assets directory (wrangler.toml [assets]).
-  if (!existsSync(join(ROOT, "dist-page")))
-    execFileSync(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), "scripts/build-page.ts"], { cwd: ROOT, stdio: "inherit" });
+  if (!existsSync(join(ROOT, "dist-page"))) buildPage();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const persist = mkdtempSync(join(tmpdir(), "mnist-edge-wrangler-"));

@@ -9,14 +9,13 @@
 //
 // Needs /usr/bin/chromium (apt-get install -y chromium); skipped without it
 // unless REQUIRE_DATA=1 or CI is set, when its absence fails the test.
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { encode } from "fast-png";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { datasetPresent, loadSplit } from "../../scripts/lib/datasets";
-import { ROOT, startWranglerDev, type WranglerDev } from "../../scripts/lib/wrangler-dev";
+import { buildPage, ROOT, startWranglerDev, type WranglerDev } from "../../scripts/lib/wrangler-dev";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const present = existsSync(CHROMIUM);
@@ -111,7 +110,7 @@ describe.skipIf(!present && !required)(`the page in Chromium (${present ? CHROMI
   beforeAll(async () => {
     if (!present) throw new Error(`${CHROMIUM} is absent and REQUIRE_DATA/CI require this test: apt-get install -y chromium`);
     // The assets as the sources are now, not a stale dist-page/.
-    execFileSync(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), "scripts/build-page.ts"], { cwd: ROOT, stdio: "inherit" });
+    buildPage();
     mkdirSync(OUT, { recursive: true });
     dev = await startWranglerDev({ timeoutMs: 120_000 });
     browser = await chromium.launch({
@@ -206,6 +205,8 @@ describe.skipIf(!present && !required)(`the page in Chromium (${present ? CHROMI
     await expect.poll(() => page.locator("#error").textContent()).toMatch(/PNG or JPEG/);
     expect(await page.locator("#error").isVisible()).toBe(true);
     await page.screenshot({ path: join(OUT, "page-phone.png"), fullPage: true });
+    expect(offsite).toEqual([]);
+    expect(pageErrors).toEqual([]);
   });
 
   it("should render Swagger UI at /docs from this origin alone", async () => {
