@@ -41,7 +41,7 @@ async function classify(): Promise<void> {
         pixels = toMnist(pad.raster(), recipeFor(card?.metadata.dataset, card?.input_shape[0])).pixels;
       } catch (e) {
         // A stroke too faint to count as ink yet: nothing to ask.
-        if (e instanceof ImageError && e.status === 422) return;
+        if (e instanceof ImageError && e.kind === "blank") return;
         throw e;
       }
       const res = await api.predictPixels(pixels, { model, top_k: 0 });

@@ -6,7 +6,7 @@
 import { IdxError, isIdxImages, parseIdxImages } from "../data/idx";
 import { checkPixels, decodeImage, imageHeader, sniff } from "../image/decode";
 import { asMnist, recipeFor, toMnist } from "../image/preprocess";
-import { ImageError } from "../image/raster";
+import { ImageError, type ImageErrorKind } from "../image/raster";
 import type { ModelHeader } from "../model/format";
 import type { Limits } from "./env";
 import { GzipError, inflate, isGzip } from "./encoding";
@@ -265,6 +265,15 @@ export function binaryImages(bytes: Uint8Array, model: ModelHeader, limits: Limi
   return { N, pixels: pixels.subarray(0, N * D), scale: model.inputScale };
 }
 
+/** The HTTP status of each kind of picture error. */
+const IMAGE_ERROR_STATUS: Record<ImageErrorKind, 400 | 413 | 415 | 422> = {
+  unsupported: 415,
+  corrupt: 400,
+  "too-large": 413,
+  blank: 422,
+  "wrong-size": 422,
+};
+
 /** One picture sent: its bytes, its Content-Type and, from a multipart body, its part's name. */
 export interface ImageFile {
   bytes: Uint8Array;
@@ -327,7 +336,9 @@ export function imageImages(files: ImageFile[], model: ModelHeader, limits: Limi
     if (!(e instanceof ImageError)) throw e;
     const f = files[n];
     const where = many ? `image ${n + 1} of ${files.length}${f.name ? ` ("${f.name}")` : ""}: ` : "";
-    throw new ProblemError(e.status, { detail: `${where}${e.message}`, ...(many ? { part: n } : {}) });
+    const hint =
+      e.kind === "wrong-size" ? " (preprocess=none); leave preprocess out to have it fitted" : e.kind === "unsupported" ? "; send image/png or image/jpeg" : "";
+    throw new ProblemError(IMAGE_ERROR_STATUS[e.kind], { detail: `${where}${e.message}${hint}`, ...(many ? { part: n } : {}) });
   };
   let total = 0;
   files.forEach((f, n) => {

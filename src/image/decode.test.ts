@@ -132,16 +132,16 @@ describe("decodeImage: PNG", () => {
 
   it("should refuse a header claiming 100000×100000 before decoding (413)", () => {
     const e = refusal(() => decodeImage(pngHeader(100_000, 100_000), "image/png", 4_194_304));
-    expect(e.status).toBe(413);
+    expect(e.kind).toBe("too-large");
     expect(e.message).toMatch(/100000×100000 = 10000000000 pixels; the limit is 4194304 \(MAX_IMAGE_PIXELS\)/);
-    expect(refusal(() => decodeImage(pngHeader(W, H), "image/png", W * H - 1)).status).toBe(413);
+    expect(refusal(() => decodeImage(pngHeader(W, H), "image/png", W * H - 1)).kind).toBe("too-large");
   });
 
   it("should refuse truncated and corrupt files with a 400 naming the format", () => {
     const good = encodePng({ width: W, height: H, data: pattern(3), channels: 3, depth: 8 });
     for (const cut of [4, 20, 40, good.length >> 1, good.length - 1]) {
       const e = refusal(() => decodeImage(good.slice(0, cut), "image/png"));
-      expect(e.status, `cut at ${cut}`).toBe(400);
+      expect(e.kind, `cut at ${cut}`).toBe("corrupt");
       expect(e.message).toMatch(/PNG image is corrupt or truncated/);
     }
     // Scrambled compressed data: the inflater's own message is passed on.
@@ -172,34 +172,34 @@ describe("decodeImage: JPEG", () => {
 
   it("should refuse a frame header claiming 60000×60000 before decoding (413)", () => {
     const e = refusal(() => decodeImage(jpegHeader(60_000, 60_000), "image/jpeg", 4_194_304));
-    expect(e.status).toBe(413);
+    expect(e.kind).toBe("too-large");
     expect(e.message).toMatch(/60000×60000/);
   });
 
   it("should refuse truncated and corrupt files with a 400 naming the format", () => {
     for (const cut of [3, 10, 100, jpeg.length >> 1, jpeg.length - 1]) {
       const e = refusal(() => decodeImage(jpeg.slice(0, cut), "image/jpeg"));
-      expect(e.status, `cut at ${cut}`).toBe(400);
+      expect(e.kind, `cut at ${cut}`).toBe("corrupt");
       expect(e.message).toMatch(/JPEG image is corrupt or truncated/);
     }
     const noise = Uint8Array.from({ length: 200 }, (_, i) => (i * 97) & 255);
     noise.set([0xff, 0xd8, 0xff]);
-    expect(refusal(() => decodeImage(noise, "image/jpeg")).status).toBe(400);
+    expect(refusal(() => decodeImage(noise, "image/jpeg")).kind).toBe("corrupt");
   });
 });
 
 describe("decodeImage: types", () => {
   it("should refuse a type it does not decode with a 415", () => {
     const e = refusal(() => decodeImage(new Uint8Array([71, 73, 70, 56]), "image/gif"));
-    expect(e.status).toBe(415);
-    expect(e.message).toMatch(/send image\/png or image\/jpeg/);
+    expect(e.kind).toBe("unsupported");
+    expect(e.message).toMatch(/only PNG and JPEG/);
   });
 
   it("should refuse bytes that are neither PNG nor JPEG with a 400", () => {
     const e = refusal(() => decodeImage(new TextEncoder().encode("hello, not an image"), "image/png"));
-    expect(e.status).toBe(400);
+    expect(e.kind).toBe("corrupt");
     expect(e.message).toMatch(/does not start with the PNG signature/);
-    expect(refusal(() => decodeImage(new Uint8Array(0), "image/jpeg")).status).toBe(400);
+    expect(refusal(() => decodeImage(new Uint8Array(0), "image/jpeg")).kind).toBe("corrupt");
   });
 });
 

@@ -30,7 +30,7 @@ export function formatOf(contentType: string): Format | null {
 }
 
 function corrupt(format: Format, why: string): ImageError {
-  return new ImageError(`the ${format} image is corrupt or truncated: ${why}. Send the whole file, as saved by an image editor or canvas.toBlob().`, 400);
+  return new ImageError(`the ${format} image is corrupt or truncated: ${why}. Send the whole file, as saved by an image editor or canvas.toBlob().`, "corrupt");
 }
 
 const u32 = (b: Uint8Array, o: number) => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
@@ -102,7 +102,7 @@ export interface ImageHeader {
  */
 export function imageHeader(bytes: Uint8Array, contentType: string): ImageHeader {
   const declared = formatOf(contentType);
-  if (!declared) throw new ImageError(`unsupported image type "${contentType}"; send image/png or image/jpeg`, 415);
+  if (!declared) throw new ImageError(`unsupported image type "${contentType}"; only PNG and JPEG are read`, "unsupported");
   // The bytes decide: a JPEG sent as image/png (a renamed file) decodes all the same.
   const format = sniff(bytes);
   if (!format) throw corrupt(declared, `it does not start with the ${declared} signature`);
@@ -114,7 +114,10 @@ export function imageHeader(bytes: Uint8Array, contentType: string): ImageHeader
 /** The 413 for an image over the pixel limit. */
 export function checkPixels({ width, height }: ImageHeader, maxPixels: number): void {
   if (width * height > maxPixels)
-    throw new ImageError(`the image is ${width}×${height} = ${width * height} pixels; the limit is ${maxPixels} (MAX_IMAGE_PIXELS). Scale it down first.`, 413);
+    throw new ImageError(
+      `the image is ${width}×${height} = ${width * height} pixels; the limit is ${maxPixels} (MAX_IMAGE_PIXELS). Scale it down first.`,
+      "too-large",
+    );
 }
 
 /**

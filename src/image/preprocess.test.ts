@@ -36,7 +36,7 @@ function expectBlank(f: () => unknown): void {
     f();
   } catch (e) {
     expect(e).toBeInstanceOf(ImageError);
-    expect((e as ImageError).status).toBe(422);
+    expect((e as ImageError).kind).toBe("blank");
     expect((e as ImageError).message).toMatch(/blank: draw or send a digit/);
     return;
   }

@@ -151,7 +151,7 @@ function orient(img: Raster): Oriented {
  * ground plus its noise (eight median deviations, over five standard
  * deviations of Gaussian noise) is 0 and the strongest ink 255, then faint
  * ink dropped: a scan's grey paper and JPEG speckle become background.
- * Throws ImageError 422 when ink and ground are too close to tell apart.
+ * Throws ImageError (wrong-size, blank) when ink and ground are too close to tell apart.
  */
 export function ink(img: Raster): { ink: Float32Array; inverted: boolean } {
   const { v, inverted, ground, peak, noise } = orient(img);
@@ -166,7 +166,7 @@ export function ink(img: Raster): { ink: Float32Array; inverted: boolean } {
 }
 
 function blank(): ImageError {
-  return new ImageError("the image is blank: draw or send a digit", 422);
+  return new ImageError("the image is blank: draw or send a digit", "blank");
 }
 
 /** The smallest box [x0, y0, w, h] holding every pixel with ink. */
@@ -268,7 +268,7 @@ export function centreOfMass(v: ArrayLike<number>, w: number, h: number): [numbe
  * the centre of mass lands on pixel (size/2, size/2), as in MNIST (whose
  * digits' mean centre of mass is at index 14.0 of 0..27). Ink pushed past the
  * edge by an off-centre mass is cut, as MNIST's was.
- * Throws ImageError 422 when there is no ink.
+ * Throws ImageError (wrong-size, blank) when there is no ink.
  *
  * @example
  * const { pixels } = toMnist(ctx.getImageData(0, 0, w, h)); // 784 bytes for the network
@@ -303,14 +303,11 @@ export function toMnist(img: Raster, opts: MnistOptions = {}): MnistImage {
  * A picture already in MNIST's format (size × size), taken as it is: only
  * composited, made grey and turned ink-high. For clients that did the
  * preprocessing themselves.
- * Throws ImageError 422 when the picture is not size × size or has no ink.
+ * Throws ImageError (wrong-size, blank) when the picture is not size × size or has no ink.
  */
 export function asMnist(img: Raster, size = 28): MnistImage {
   if (img.width !== size || img.height !== size)
-    throw new ImageError(
-      `preprocess=none takes an image of exactly ${size}×${size} pixels; this one is ${img.width}×${img.height}. Leave preprocess out to have it fitted.`,
-      422,
-    );
+    throw new ImageError(`the image must be exactly ${size}×${size} pixels; this one is ${img.width}×${img.height}`, "wrong-size");
   const { v, inverted, ground, peak } = orient(img);
   if (peak - ground < MIN_CONTRAST) throw blank();
   return { pixels: Uint8Array.from(v, Math.round), inverted };

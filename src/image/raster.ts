@@ -12,13 +12,25 @@ export interface Raster {
   data: Uint8Array | Uint8ClampedArray;
 }
 
-/** What an image request can get wrong, with the HTTP status that says so. */
+/**
+ * What can be wrong with a picture, as a kind (src/http maps kinds to
+ * statuses; the page tests the kind):
+ * - `unsupported`: not PNG or JPEG;
+ * - `corrupt`: truncated or damaged data;
+ * - `too-large`: more pixels than the limit allows;
+ * - `blank`: no ink to read;
+ * - `wrong-size`: not the size the caller asked for (taken as it is).
+ */
+export type ImageErrorKind = "unsupported" | "corrupt" | "too-large" | "blank" | "wrong-size";
+
+/** A picture that cannot be read, with its kind and what to do about it. */
 export class ImageError extends Error {
   override name = "ImageError";
-  readonly status: 400 | 413 | 415 | 422;
-  constructor(message: string, status: 400 | 413 | 415 | 422) {
+  constructor(
+    message: string,
+    readonly kind: ImageErrorKind,
+  ) {
     super(message);
-    this.status = status;
   }
 }
 

@@ -9,9 +9,11 @@ import { decodeModel, encodeModel } from "./format";
 import { BUNDLED_DIGESTS } from "./integrity";
 import { ModelRegistry } from "./registry";
 
-export const DEFAULT_MODEL = "mnist-mlp";
+import { DEFAULT_MODEL, type ModelName } from "./catalog";
 
-export const BUNDLED: Record<string, ArrayBuffer> = {
+export { DEFAULT_MODEL };
+
+export const BUNDLED: Record<string, ArrayBuffer> & Record<ModelName, ArrayBuffer> = {
   "mnist-mlp": mnistMlp,
   "mnist-book": mnistBook,
   "fashion-mlp": fashionMlp,
