@@ -26,11 +26,10 @@ export type ImageErrorKind = "unsupported" | "corrupt" | "too-large" | "blank" |
 /** A picture that cannot be read, with its kind and what to do about it. */
 export class ImageError extends Error {
   override name = "ImageError";
-  constructor(
-    message: string,
-    readonly kind: ImageErrorKind,
-  ) {
+  readonly kind: ImageErrorKind;
+  constructor(message: string, kind: ImageErrorKind) {
     super(message);
+    this.kind = kind;
   }
 }
 
