@@ -9,7 +9,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { build } from "esbuild";
-import { ROOT } from "./lib/wrangler-dev";
+import { ROOT } from "./lib/paths";
 
 const OUT = join(ROOT, "dist-page");
 const PAGE = join(ROOT, "page");

@@ -9,7 +9,7 @@ import { asMnist, toMnist } from "../../src/image/preprocess";
 import { decodeModel } from "../../src/model/format";
 import { argmax } from "../../src/nn/functions";
 import { forward } from "../../src/nn/network";
-import { datasetPresent, loadSplit, MNIST_DIR, skipWithoutData } from "../../scripts/lib/datasets";
+import { datasetPresent, loadSplit, MNIST_DIR, skipWithoutData } from "../fixtures/datasets";
 import { toInput } from "../../scripts/lib/evaluate";
 
 const SAMPLE = 2000;
