@@ -175,7 +175,10 @@ const versions = { "onnxruntime-web": version("onnxruntime-web"), "@tensorflow/t
 const date = new Date().toISOString();
 const BENCHMARKS = join(ROOT, "BENCHMARKS.md");
 mkdirSync(BENCH_DIR, { recursive: true });
-writeFileSync(join(BENCH_DIR, "results.json"), `${JSON.stringify({ date, machine, versions, rounds, single, cells: [...best.values()], accuracy }, null, 2)}\n`);
+writeFileSync(
+  join(BENCH_DIR, "results.json"),
+  `${JSON.stringify({ date, machine, versions, rounds, single, cells: [...best.values()], accuracy }, null, 2)}\n`,
+);
 
 // Hand-written notes (from "## Notes" on) survive a rerun; the rest is regenerated.
 const previous = existsSync(BENCHMARKS) ? readFileSync(BENCHMARKS, "utf8") : "";

@@ -20,11 +20,11 @@ export interface CommandSpec<O extends ParseArgsOptionsConfig> {
 }
 
 const HELP = { help: { type: "boolean", short: "h" } } as const;
-type Values<O extends ParseArgsOptionsConfig> = ReturnType<
-  typeof parseArgs<{ options: O & typeof HELP; allowPositionals: true; strict: true }>
->["values"];
+type Values<O extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<{ options: O & typeof HELP; allowPositionals: true; strict: true }>>["values"];
 /** The options given as strings (or with a string default). */
-type StringKey<O extends ParseArgsOptionsConfig> = { [K in keyof O]: O[K]["type"] extends "string" ? (O[K]["multiple"] extends true ? never : K) : never }[keyof O] &
+type StringKey<O extends ParseArgsOptionsConfig> = {
+  [K in keyof O]: O[K]["type"] extends "string" ? (O[K]["multiple"] extends true ? never : K) : never;
+}[keyof O] &
   string;
 
 export interface Range {
@@ -91,8 +91,7 @@ export function parseCommand<O extends ParseArgsOptionsConfig>(spec: CommandSpec
     throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ""));
   }
   const help = (parsed.values as { help?: boolean }).help === true;
-  if (!spec.positionals && parsed.positionals.length && !help)
-    throw new UsageError(`unexpected argument "${parsed.positionals[0]}"; options start with --`);
+  if (!spec.positionals && parsed.positionals.length && !help) throw new UsageError(`unexpected argument "${parsed.positionals[0]}"; options start with --`);
   const read = (key: string, r: Range, integer: boolean): number => {
     const raw = (parsed.values as Record<string, unknown>)[key] as string | undefined;
     if (raw === undefined) return r.fallback ?? refuse(`--${key} is required`);
