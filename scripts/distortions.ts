@@ -1,10 +1,11 @@
-// npm run distortions [-- --weights a.safetensors,b.safetensors] [--limit N]
+// npm run distortions [-- --weights a.safetensors,b.safetensors] [--limit N] [--out bench/distortions.json]
 // Accuracy of digit models on the MNIST test digits distorted one way at a
 // time, with the trainer's own augmentation (scripts/lib/augment.ts): tilted,
 // larger, smaller, bolder, finer, wobblier, off-centre. A quick proxy for
-// drawn and scanned digits; the images are made here, nothing is written.
-// Without --weights, the bundled digits models (the catalog's mnist ones).
-import { existsSync, readFileSync } from "node:fs";
+// drawn and scanned digits; the images are made here, and nothing is written
+// unless --out names a file. Without --weights, the bundled digits models
+// (the catalog's mnist ones).
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { decodeModel } from "../src/model/format";
 import { rng } from "../src/nn/random";
@@ -17,8 +18,8 @@ import { table } from "./lib/table";
 
 const args = command({
   name: "distortions",
-  usage: "usage: npm run distortions [-- --weights a.safetensors,b.safetensors] [--limit N]",
-  options: { weights: { type: "string" }, limit: { type: "string" } },
+  usage: "usage: npm run distortions [-- --weights a.safetensors,b.safetensors] [--limit N] [--out bench/distortions.json]",
+  options: { weights: { type: "string" }, limit: { type: "string" }, out: { type: "string" } },
 });
 const files = args.values.weights ? args.values.weights.split(",").map((f) => resolve(f)) : modelsOf("mnist").map(weightsFile);
 for (const f of files) if (!existsSync(f)) fail(`${f} not found`);
@@ -54,5 +55,11 @@ const models = files.map((f) => decodeModel(readFileSync(f)));
 const rows = sets.map(([name, split]) => [name, ...models.map((m) => evaluate(m.network, split, m.inputScale, m.labels.length).accuracy.toFixed(4))]);
 const mean = models.map((_, i) => (rows.slice(1).reduce((s, r) => s + Number(r[i + 1]), 0) / (rows.length - 1)).toFixed(4));
 rows.push(["mean of the distorted", ...mean]);
-console.log(table(["test digits", ...files.map((f) => basename(f, ".safetensors"))], rows));
+const names = files.map((f) => basename(f, ".safetensors"));
+console.log(table(["test digits", ...names], rows));
 console.log(`${count} MNIST test digits per row`);
+if (args.values.out) {
+  const accuracy = rows.map(([condition, ...a]) => ({ condition, ...Object.fromEntries(names.map((m, i) => [m, Number(a[i])])) }));
+  writeFileSync(args.values.out, `${JSON.stringify({ count, date: new Date().toISOString(), models: names, accuracy }, null, 2)}\n`);
+  console.log(`wrote ${args.values.out}`);
+}
