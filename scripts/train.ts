@@ -104,7 +104,7 @@ const args = command({
 });
 const v = args.values;
 const name = v.model ?? fail("--model is required");
-const preset: Preset | undefined = name in PRESETS ? PRESETS[name as ModelName] : undefined;
+const preset: Preset | undefined = Object.hasOwn(PRESETS, name) ? PRESETS[name as ModelName] : undefined;
 if (!preset && !(v.dataset && v.hidden)) fail(`"${name}" is not a preset; give --dataset and --hidden`);
 /** A non-negative number option, or the fallback when it is absent. */
 const num = (key: Parameters<typeof args.number>[0], fallback: number | undefined): number => args.number(key, { min: 0, fallback });
