@@ -1,4 +1,4 @@
-// npx tsx scripts/bench-http.ts [--duration 10] [--connections 8]
+// npm run bench:http [-- --duration 10] [--connections 8]
 //
 // HTTP load benchmark of the Worker under a local `wrangler dev` (workerd),
 // loopback only: autocannon drives each scenario for --duration seconds with
@@ -18,42 +18,29 @@
 // `npm run bench` wrote one). After it, in this Node process: the extra
 // ArrayBuffer memory of one 10000-image binary request through the app's fetch.
 import { existsSync, readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { join } from "node:path";
 import autocannon from "autocannon";
-import { rng } from "../src/nn/random";
-import { datasetPresent, loadSplit, MNIST_DIR } from "./lib/datasets";
+import { DEFAULT_MODEL } from "../src/model/catalog";
+import { datasetPresent, loadSplit, MNIST_DIR } from "../test/fixtures/datasets";
+import { imageBytes } from "../test/fixtures/images";
+import { command } from "./lib/cli";
 import { requestMemory } from "./lib/memory";
+import { BENCH_DIR } from "./lib/paths";
 import { table } from "./lib/table";
 import { startWranglerDev, type WranglerDev } from "./lib/wrangler-dev";
 
-const usage = "usage: npx tsx scripts/bench-http.ts [--duration 10] [--connections 8]";
-function die(msg: string): never {
-  console.error(`bench-http: ${msg}\n${usage}`);
-  process.exit(2);
-}
-
-const { values: v } = parseArgs({
-  options: { duration: { type: "string", default: "10" }, connections: { type: "string", default: "8" }, help: { type: "boolean", short: "h" } },
+const args = command({
+  name: "bench-http",
+  usage: "usage: npm run bench:http [-- --duration 10] [--connections 8]",
+  options: { duration: { type: "string", default: "10" }, connections: { type: "string", default: "8" } },
 });
-if (v.help) {
-  console.log(usage);
-  process.exit(0);
-}
-const duration = Number(v.duration);
-const connections = Number(v.connections);
-if (!(Number.isFinite(duration) && duration >= 1 && duration <= 300)) die(`--duration must be 1..300 seconds, got "${v.duration}"`);
-if (!(Number.isInteger(connections) && connections >= 1 && connections <= 256)) die(`--connections must be an integer 1..256, got "${v.connections}"`);
+const duration = args.number("duration", { min: 1, max: 300 });
+const connections = args.integer("connections", { min: 1, max: 256 });
 
 const D = 784;
 const real = datasetPresent("mnist", "test");
-function images(n: number): Uint8Array {
-  if (real) return loadSplit("mnist", "test").pixels.slice(0, n * D);
-  const r = rng(12345);
-  return new Uint8Array(n * D).map(() => {
-    const u = r();
-    return u < 0.8 ? 0 : Math.floor(((u - 0.8) / 0.2) * 256);
-  });
-}
+/** n test images: MNIST's when the data is there, else synthetic. */
+const images = (n: number): Uint8Array => (real ? loadSplit("mnist", "test").pixels.slice(0, n * D) : imageBytes(n, 12345));
 const pixels = images(1000);
 const jsonImage = (n: number) => Array.from(pixels.subarray(n * D, (n + 1) * D), (p) => p / 255);
 
@@ -138,10 +125,10 @@ try {
   }
   console.log();
   console.log(table(["scenario", "body", "images/req", "req/s", "p50 ms", "p99 ms", "µs/image", "requests", "non-2xx+errors"], rows));
-  const mem = await requestMemory("mnist-mlp", real ? loadSplit("mnist", "test").pixels : images(10000));
+  const mem = await requestMemory(DEFAULT_MODEL, real ? loadSplit("mnist", "test").pixels : images(10000));
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
   console.log(
-    `\nmemory of one ${mem.images}-image binary request (mnist-mlp, output=label) through the app's fetch in Node: body ${mb(mem.bodyBytes)}; ` +
+    `\nmemory of one ${mem.images}-image binary request (${DEFAULT_MODEL}, output=label) through the app's fetch in Node: body ${mb(mem.bodyBytes)}; ` +
       `ArrayBuffers at the answer (no GC since before, so at least the peak) +${mb(mem.peak)}, ${mb(mem.peak - mem.bodyBytes)} beyond one copy of the body; after GC +${mb(mem.after)}`,
   );
 } catch (e) {
@@ -195,8 +182,9 @@ async function coldStart(url: string): Promise<void> {
 
 /** onnxruntime-web's batch-10000 time per model, in ms, from the last `npm run bench`. */
 function onnxBatchTimes(): Record<string, number> {
-  if (!existsSync("bench/results.json")) return {};
-  const r = JSON.parse(readFileSync("bench/results.json", "utf8")) as { cells: { model: string; batch: number; impl: string; usPerImage: number }[] };
+  const path = join(BENCH_DIR, "results.json");
+  if (!existsSync(path)) return {};
+  const r = JSON.parse(readFileSync(path, "utf8")) as { cells: { model: string; batch: number; impl: string; usPerImage: number }[] };
   return Object.fromEntries(
     r.cells.filter((c) => c.batch === 10000 && c.impl.startsWith("onnxruntime-web")).map((c) => [c.model, (c.usPerImage * 10000) / 1000]),
   );

@@ -10,46 +10,29 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { arch, cpus, loadavg, platform } from "node:os";
 import { dirname, join } from "node:path";
-import { parseArgs } from "node:util";
 import { setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import * as tf from "@tensorflow/tfjs-core";
 import * as ort from "onnxruntime-web";
+import { MODEL_NAMES, MODELS } from "../src/model/catalog";
 import { decodeModel } from "../src/model/format";
 import { affine } from "../src/nn/affine";
 import { argmax } from "../src/nn/functions";
-import { forward, type Network } from "../src/nn/network";
+import { forward, type Network, pixelsToInput } from "../src/nn/network";
 import { wasmKernel } from "../src/nn/wasm";
-import { type DatasetName, DATASET_DIRS, datasetPresent, loadSplit } from "./lib/datasets";
-import { toInput } from "./lib/evaluate";
+import { DATASET_DIRS, datasetPresent, loadSplit } from "../test/fixtures/datasets";
+import { command } from "./lib/cli";
 import { onnxModel } from "./lib/onnx";
+import { BENCH_DIR, ROOT, weightsFile } from "./lib/paths";
 import { table } from "./lib/table";
 
-const usage = "usage: npm run bench [-- --rounds 3] [--single 1000]   (rounds: interleaved rounds, the best kept; single: images run one at a time)";
-let v: { rounds: string; single: string; help?: boolean };
-try {
-  ({ values: v } = parseArgs({
-    options: { rounds: { type: "string", default: "3" }, single: { type: "string", default: "1000" }, help: { type: "boolean", short: "h" } },
-  }));
-} catch (e) {
-  console.error(`bench: ${(e as Error).message}\n${usage}`);
-  process.exit(2);
-}
-if (v.help) {
-  console.log(usage);
-  process.exit(0);
-}
-const rounds = Number(v.rounds);
-const single = Number(v.single);
-if (!(Number.isInteger(rounds) && rounds >= 1) || !(Number.isInteger(single) && single >= 1 && single <= 10000)) {
-  console.error("bench: --rounds must be a positive integer and --single (images run one at a time) 1..10000");
-  process.exit(2);
-}
+const args = command({
+  name: "bench",
+  usage: "usage: npm run bench [-- --rounds 3] [--single 1000]   (rounds: interleaved rounds, the best kept; single: images run one at a time)",
+  options: { rounds: { type: "string", default: "3" }, single: { type: "string", default: "1000" } },
+});
+const rounds = args.integer("rounds", { min: 1 });
+const single = args.integer("single", { min: 1, max: 10000 });
 
-const MODELS: [string, DatasetName][] = [
-  ["mnist-book", "mnist"],
-  ["mnist-mlp", "mnist"],
-  ["fashion-mlp", "fashion"],
-];
 const BATCHES = [1, 100, 10000];
 const require = createRequire(import.meta.url);
 const version = (pkg: string) => (JSON.parse(readFileSync(join(dirname(require.resolve(pkg)), "..", "package.json"), "utf8")) as { version: string }).version;
@@ -127,14 +110,15 @@ async function time(run: Run, x: Float32Array, D: number, batch: number, total: 
   return { us: ((performance.now() - t0) * 1000) / total, y: batch === total ? y : undefined };
 }
 
-for (const [name, dataset] of MODELS) {
+for (const name of MODEL_NAMES) {
+  const { dataset } = MODELS[name];
   if (!datasetPresent(dataset, "test")) {
     console.log(`${name}: skipped, no ${dataset} test set in ${DATASET_DIRS[dataset]}`);
     continue;
   }
-  const model = decodeModel(readFileSync(`weights/${name}.safetensors`));
+  const model = decodeModel(readFileSync(weightsFile(name)));
   const split = loadSplit(dataset, "test");
-  const x = toInput(split.pixels, model.inputScale);
+  const x = pixelsToInput(split.pixels, model.inputScale);
   const D = model.sizes[0];
   const C = model.labels.length;
   const runs = await Promise.all(IMPLS.map((impl) => impl.prepare(model.network)));
@@ -161,7 +145,7 @@ for (const [name, dataset] of MODELS) {
 const [ours, oursJs, ...peers] = IMPLS.map((i) => i.name);
 const head = ["network", "batch", ...IMPLS.map((i) => `${i.name} µs/image`), ...peers.map((p) => `${p.split(" ")[0]} ÷ ours`)];
 const rows: string[][] = [];
-for (const [name] of MODELS) {
+for (const name of MODEL_NAMES) {
   for (const batch of BATCHES) {
     const us = IMPLS.map((i) => best.get(`${name}/${batch}/${i.name}`)?.usPerImage);
     if (us[0] === undefined) continue;
@@ -189,15 +173,19 @@ const machine = {
 };
 const versions = { "onnxruntime-web": version("onnxruntime-web"), "@tensorflow/tfjs-backend-wasm": version("@tensorflow/tfjs-backend-wasm") };
 const date = new Date().toISOString();
-mkdirSync("bench", { recursive: true });
-writeFileSync("bench/results.json", `${JSON.stringify({ date, machine, versions, rounds, single, cells: [...best.values()], accuracy }, null, 2)}\n`);
+const BENCHMARKS = join(ROOT, "BENCHMARKS.md");
+mkdirSync(BENCH_DIR, { recursive: true });
+writeFileSync(
+  join(BENCH_DIR, "results.json"),
+  `${JSON.stringify({ date, machine, versions, rounds, single, cells: [...best.values()], accuracy }, null, 2)}\n`,
+);
 
 // Hand-written notes (from "## Notes" on) survive a rerun; the rest is regenerated.
-const previous = existsSync("BENCHMARKS.md") ? readFileSync("BENCHMARKS.md", "utf8") : "";
+const previous = existsSync(BENCHMARKS) ? readFileSync(BENCHMARKS, "utf8") : "";
 const notes = previous.includes("\n## Notes") ? previous.slice(previous.indexOf("\n## Notes")) : "";
 const md = (h: string[], r: string[][]) => [`| ${h.join(" | ")} |`, `|${h.map(() => "---").join("|")}|`, ...r.map((x) => `| ${x.join(" | ")} |`)].join("\n");
 writeFileSync(
-  "BENCHMARKS.md",
+  BENCHMARKS,
   `# Benchmarks
 
 Written by \`npm run bench\` (scripts/bench.ts) on ${date}. One Node process, the

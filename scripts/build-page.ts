@@ -9,7 +9,10 @@ import { cpSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { build } from "esbuild";
-import { ROOT } from "./lib/wrangler-dev";
+import { command } from "./lib/cli";
+import { ROOT } from "./lib/paths";
+
+command({ name: "build:page", usage: "usage: npm run build:page", options: {} });
 
 const OUT = join(ROOT, "dist-page");
 const PAGE = join(ROOT, "page");

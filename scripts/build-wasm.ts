@@ -4,11 +4,14 @@
 // Both outputs are committed so a checkout runs without a build; --check
 // rebuilds in memory and fails when they differ from the source's build.
 import { readFileSync, writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { join, relative } from "node:path";
 import asc from "assemblyscript/asc";
+import { command } from "./lib/cli";
+import { ROOT } from "./lib/paths";
 
-const { values } = parseArgs({ options: { check: { type: "boolean", default: false } } });
-const dir = "src/nn/wasm";
+const { values } = command({ name: "build:wasm", usage: "usage: npm run build:wasm [-- --check]", options: { check: { type: "boolean", default: false } } });
+// asc reads its entry file from the current directory: name it from there.
+const dir = relative(process.cwd(), join(ROOT, "src", "nn", "wasm")) || ".";
 const common = [`${dir}/kernel.ts`, "-O3", "--noAssert", "--runtime", "stub"];
 const builds = {
   "kernel.wasm": ["--enable", "simd"],

@@ -8,23 +8,15 @@
 // weights it serves are not the committed ones.
 import { readdirSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { checkManifest, MANIFEST, readManifest, updateManifest, WEIGHTS_DIR } from "./lib/manifest";
+import { command } from "./lib/cli";
+import { checkManifest, MANIFEST, readManifest, updateManifest } from "./lib/manifest";
+import { WEIGHTS_DIR } from "./lib/paths";
 
-const usage = "usage: npm run check:weights [-- --dir weights] [-- --update] [-- --url https://mnist-edge.example.workers.dev]";
-let values: { dir?: string; update?: boolean; url?: string; help?: boolean };
-try {
-  ({ values } = parseArgs({
-    options: { dir: { type: "string" }, update: { type: "boolean" }, url: { type: "string" }, help: { type: "boolean", short: "h" } },
-  }));
-} catch (e) {
-  console.error(`check-weights: ${(e as Error).message}\n${usage}`);
-  process.exit(2);
-}
-if (values.help) {
-  console.log(usage);
-  process.exit(0);
-}
+const { values } = command({
+  name: "check-weights",
+  usage: "usage: npm run check:weights [-- --dir weights] [-- --update] [-- --url https://mnist-edge.example.workers.dev]",
+  options: { dir: { type: "string" }, update: { type: "boolean" }, url: { type: "string" } },
+});
 const dir = resolve(values.dir ?? WEIGHTS_DIR);
 const show = (p: string) => relative(process.cwd(), p) || p;
 

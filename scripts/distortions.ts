@@ -1,35 +1,31 @@
-// npx tsx scripts/distortions.ts [--weights a.safetensors,b.safetensors] [--limit N]
+// npm run distortions [-- --weights a.safetensors,b.safetensors] [--limit N] [--out bench/distortions.json]
 // Accuracy of digit models on the MNIST test digits distorted one way at a
 // time, with the trainer's own augmentation (scripts/lib/augment.ts): tilted,
 // larger, smaller, bolder, finer, wobblier, off-centre. A quick proxy for
-// drawn and scanned digits; the images are made here, nothing is written.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+// drawn and scanned digits; the images are made here, and nothing is written
+// unless --out names a file. Without --weights, the bundled digits models
+// (the catalog's mnist ones).
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { decodeModel } from "../src/model/format";
 import { rng } from "../src/nn/random";
+import { DATASET_HINT, datasetPresent, loadSplit, modelsOf, type Split } from "../test/fixtures/datasets";
 import { augment, elasticField, HANDWRITTEN, IDENTITY, type Warp } from "./lib/augment";
-import { DATASET_HINT, datasetPresent, loadSplit, type Split } from "./lib/datasets";
+import { command, fail } from "./lib/cli";
 import { evaluate } from "./lib/evaluate";
+import { weightsFile } from "./lib/paths";
 import { table } from "./lib/table";
 
-const usage = "usage: npx tsx scripts/distortions.ts [--weights a.safetensors,b.safetensors] [--limit N]";
-function die(msg: string): never {
-  console.error(`distortions: ${msg}\n${usage}`);
-  process.exit(2);
-}
-
-const { values: v } = parseArgs({ options: { weights: { type: "string" }, limit: { type: "string" } } });
-const files = v.weights
-  ? v.weights.split(",").map((f) => resolve(f))
-  : readdirSync("weights")
-      .filter((f) => f.startsWith("mnist") && f.endsWith(".safetensors"))
-      .map((f) => resolve("weights", f));
-for (const f of files) if (!existsSync(f)) die(`${f} not found`);
-if (!datasetPresent("mnist", "test")) die(`the MNIST test files are missing: ${DATASET_HINT.mnist}`);
+const args = command({
+  name: "distortions",
+  usage: "usage: npm run distortions [-- --weights a.safetensors,b.safetensors] [--limit N] [--out bench/distortions.json]",
+  options: { weights: { type: "string" }, limit: { type: "string" }, out: { type: "string" } },
+});
+const files = args.values.weights ? args.values.weights.split(",").map((f) => resolve(f)) : modelsOf("mnist").map(weightsFile);
+for (const f of files) if (!existsSync(f)) fail(`${f} not found`);
+if (!datasetPresent("mnist", "test")) fail(`the MNIST test files are missing: ${DATASET_HINT.mnist}`);
 const test = loadSplit("mnist", "test");
-const count = v.limit ? Number(v.limit) : test.count;
-if (!(Number.isInteger(count) && count > 0 && count <= test.count)) die(`--limit must be 1..${test.count}, got "${v.limit}"`);
+const count = args.integer("limit", { min: 1, max: test.count, fallback: test.count });
 
 const S = 28;
 const deg = Math.PI / 180;
@@ -59,5 +55,11 @@ const models = files.map((f) => decodeModel(readFileSync(f)));
 const rows = sets.map(([name, split]) => [name, ...models.map((m) => evaluate(m.network, split, m.inputScale, m.labels.length).accuracy.toFixed(4))]);
 const mean = models.map((_, i) => (rows.slice(1).reduce((s, r) => s + Number(r[i + 1]), 0) / (rows.length - 1)).toFixed(4));
 rows.push(["mean of the distorted", ...mean]);
-console.log(table(["test digits", ...files.map((f) => basename(f, ".safetensors"))], rows));
+const names = files.map((f) => basename(f, ".safetensors"));
+console.log(table(["test digits", ...names], rows));
 console.log(`${count} MNIST test digits per row`);
+if (args.values.out) {
+  const accuracy = rows.map(([condition, ...a]) => ({ condition, ...Object.fromEntries(names.map((m, i) => [m, Number(a[i])])) }));
+  writeFileSync(args.values.out, `${JSON.stringify({ count, date: new Date().toISOString(), models: names, accuracy }, null, 2)}\n`);
+  console.log(`wrote ${args.values.out}`);
+}

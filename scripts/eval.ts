@@ -3,32 +3,32 @@
 // exactly `accuracy=<4 decimals> correct=<n> total=<n>` for scripts to read.
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { decodeModel } from "../src/model/format";
 import { parameterCount } from "../src/nn/network";
-import { type DatasetName, DATASET_HINT, datasetPresent, loadSplit } from "./lib/datasets";
+import { DATASET_HINT, DATASETS, datasetPresent, isDataset, loadSplit } from "../test/fixtures/datasets";
+import { command, fail } from "./lib/cli";
 import { evaluate } from "./lib/evaluate";
+import { weightsFile } from "./lib/paths";
 import { confusionTable, table } from "./lib/table";
 
-const usage = "usage: npm run eval -- --weights <file.safetensors> | --model <name> [--dataset mnist|fashion]";
-function die(msg: string): never {
-  console.error(`eval: ${msg}\n${usage}`);
-  process.exit(2);
-}
-
-const { values: v } = parseArgs({ options: { weights: { type: "string" }, model: { type: "string" }, dataset: { type: "string" } } });
-const path = v.weights ? resolve(v.weights) : v.model ? resolve(`weights/${v.model}.safetensors`) : die("give --weights or --model");
-if (!existsSync(path)) die(`${path} not found${v.model ? "; bundled models are the files in weights/" : ""}`);
+const args = command({
+  name: "eval",
+  usage: "usage: npm run eval -- --weights <file.safetensors> | --model <name> [--dataset mnist|fashion]",
+  options: { weights: { type: "string" }, model: { type: "string" }, dataset: { type: "string" } },
+});
+const v = args.values;
+const path = v.weights ? resolve(v.weights) : v.model ? weightsFile(v.model) : fail("give --weights or --model");
+if (!existsSync(path)) fail(`${path} not found${v.model ? "; bundled models are the files in weights/" : ""}`);
 let model: ReturnType<typeof decodeModel>;
 try {
   model = decodeModel(readFileSync(path));
 } catch (e) {
-  die(`${path}: ${(e as Error).message}`);
+  fail(`${path}: ${(e as Error).message}`);
 }
-// The dataset a model was trained on is in its metadata; labels tell too.
-const dataset = (v.dataset ?? model.metadata.dataset ?? (model.labels[0] === "T-shirt/top" ? "fashion" : "mnist")) as DatasetName;
-if (dataset !== "mnist" && dataset !== "fashion") die(`--dataset must be mnist or fashion`);
-if (!datasetPresent(dataset, "test")) die(`the ${dataset} test files are missing: ${DATASET_HINT[dataset]}`);
+// The data set a model was trained on is in its metadata.
+const dataset = v.dataset ?? model.metadata.dataset ?? fail(`${path} names no dataset in its metadata; give --dataset`);
+if (!isDataset(dataset)) fail(`--dataset must be ${DATASETS.join(" or ")}, got "${dataset}"`);
+if (!datasetPresent(dataset, "test")) fail(`the ${dataset} test files are missing: ${DATASET_HINT[dataset]}`);
 
 const split = loadSplit(dataset, "test");
 const t0 = performance.now();

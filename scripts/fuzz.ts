@@ -7,51 +7,35 @@
 // and per route; any 5xx, or any 4xx not in the structured error shape, fails
 // it (exit 1) with the smallest request fast-check finds that shows it.
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { parseArgs } from "node:util";
 import fc from "fast-check";
 import { createApp } from "../src/app";
+import { DEFAULT_MODEL, MODEL_NAMES } from "../src/model/catalog";
 import { ModelRegistry } from "../src/model/registry";
+import { command } from "./lib/cli";
 import { FUZZ_ENVS, type FuzzRequest, judge, requests, routeTemplates, toInit } from "./lib/fuzz";
-import { readManifest, WEIGHTS_DIR } from "./lib/manifest";
+import { weightsFile } from "./lib/paths";
 import { table } from "./lib/table";
 
-const usage = "usage: npm run fuzz [-- --runs 100000] [-- --seconds 900] [-- --seed N]";
-function die(msg: string): never {
-  console.error(`fuzz: ${msg}\n${usage}`);
-  process.exit(2);
-}
-let v: { runs: string; seconds: string; seed: string; help?: boolean };
-try {
-  ({ values: v } = parseArgs({
-    options: {
-      runs: { type: "string", default: "100000" },
-      seconds: { type: "string", default: "900" },
-      seed: { type: "string", default: "20261129" },
-      help: { type: "boolean", short: "h" },
-    },
-  }));
-} catch (e) {
-  die((e as Error).message);
-}
-if (v.help) {
-  console.log(usage);
-  process.exit(0);
-}
-const runs = Number(v.runs);
-const seconds = Number(v.seconds);
-const seed = Number(v.seed);
-if (!(Number.isSafeInteger(runs) && runs >= 1)) die(`--runs must be a positive integer, got "${v.runs}"`);
-if (!(seconds > 0)) die(`--seconds must be positive, got "${v.seconds}"`);
-if (!Number.isSafeInteger(seed)) die(`--seed must be an integer, got "${v.seed}"`);
+const args = command({
+  name: "fuzz",
+  usage: "usage: npm run fuzz [-- --runs 100000] [-- --seconds 900] [-- --seed N]",
+  options: {
+    runs: { type: "string", default: "100000" },
+    seconds: { type: "string", default: "900" },
+    seed: { type: "string", default: "20261129" },
+  },
+});
+const runs = args.integer("runs", { min: 1 });
+const seconds = args.number("seconds", { above: 0 });
+const seed = args.integer("seed");
 
 // The bundled weights, as the Worker would see them (Data modules are ArrayBuffers).
 const files: Record<string, ArrayBuffer> = {};
-for (const f of Object.keys(readManifest())) {
-  const b = readFileSync(join(WEIGHTS_DIR, f));
-  files[f.replace(/\.safetensors$/, "")] = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+for (const name of MODEL_NAMES) {
+  const b = readFileSync(weightsFile(name));
+  files[name] = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 }
-const app = createApp(new ModelRegistry(files, "mnist-mlp"));
+const app = createApp(new ModelRegistry(files, DEFAULT_MODEL));
 const templates = routeTemplates(app.routes);
 
 // The default limits (most requests), tiny ones (so 413s are reached), and a bearer token.

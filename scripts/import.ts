@@ -6,12 +6,13 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { decodeModel, encodeModel } from "../src/model/format";
 import { type Activation, isActivation } from "../src/nn/functions";
 import type { Network } from "../src/nn/network";
-import { fail, ImportError, readSource, type Source } from "./lib/sources";
+import { parseCommand, UsageError } from "./lib/cli";
 import { updateManifest } from "./lib/manifest";
+import { weightsFile } from "./lib/paths";
+import { fail, ImportError, readSource, type Source } from "./lib/sources";
 import { table } from "./lib/table";
 
 interface ImportOptions {
@@ -128,21 +129,9 @@ export interface Io {
 /** The CLI; returns the exit code (0 ok, 2 user error). */
 export function main(argv: string[], io: Io = { out: (s) => console.log(s), err: (s) => console.error(s) }): number {
   try {
-    const options = {
-      name: { type: "string" },
-      activations: { type: "string" },
-      out: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    } as const;
-    const parsed = (() => {
-      try {
-        return parseArgs({ args: argv, allowPositionals: true, options });
-      } catch (e) {
-        return fail(`${(e as Error).message}\n${usage}`);
-      }
-    })();
-    const { values: v, positionals } = parsed;
-    if (v.help) {
+    const options = { name: { type: "string" }, activations: { type: "string" }, out: { type: "string" } } as const;
+    const { values: v, positionals, help } = parseCommand({ name: "import", usage, options, positionals: true }, argv);
+    if (help) {
       io.out(usage);
       return 0;
     }
@@ -160,7 +149,7 @@ export function main(argv: string[], io: Io = { out: (s) => console.log(s), err:
     if (!existsSync(path)) fail(`${path} not found; give the path of a .pkl, .npz or .safetensors weights file`);
     if (!statSync(path).isFile()) fail(`${path} is not a file`);
     const bytes = new Uint8Array(readFileSync(path));
-    const out = resolve(v.out ?? `weights/${name}.safetensors`);
+    const out = v.out ? resolve(v.out) : weightsFile(name);
     const command = ["npm", "run", "import", "--", ...argv].map(shellQuote).join(" ");
 
     const source = readSource(path, bytes);
@@ -179,6 +168,10 @@ export function main(argv: string[], io: Io = { out: (s) => console.log(s), err:
     io.out(`wrote ${out}`);
     return 0;
   } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`import: ${e.message}\n${usage}`);
+      return 2;
+    }
     if (e instanceof ImportError) {
       io.err(`import: ${e.message}`);
       return 2;

@@ -4,7 +4,7 @@
 // only. autocannon drives three kinds of request at once, sharing the
 // connections (half, a quarter, a quarter):
 //   single   POST /v1/predict {"input": [784 pixels], "scale": 255}
-//   batch    POST /v1/models/mnist-mlp/predict?output=label, 100×784 uint8 pixels
+//   batch    POST /v1/models/<default model>/predict?output=label, 100×784 uint8 pixels
 //   invalid  malformed JSON, wrong lengths, unknown models, 415s and 405s, each
 //            expecting its own 4xx
 // Images are MNIST test images when ../shared/data/mnist (MNIST_DIR) is
@@ -14,38 +14,25 @@
 // per kind and the counts per status; any 5xx, socket error, timeout, wrong
 // label or wrong status fails it (exit 1).
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { parseArgs } from "node:util";
 import autocannon from "autocannon";
+import { DEFAULT_MODEL } from "../src/model/catalog";
 import { decodeModel } from "../src/model/format";
 import { argmax } from "../src/nn/functions";
 import { forward } from "../src/nn/network";
-import { datasetPresent, loadSplit, MNIST_DIR } from "./lib/datasets";
-import { WEIGHTS_DIR } from "./lib/manifest";
+import { datasetPresent, loadSplit, MNIST_DIR } from "../test/fixtures/datasets";
+import { imageBytes } from "../test/fixtures/images";
+import { command } from "./lib/cli";
+import { weightsFile } from "./lib/paths";
 import { table } from "./lib/table";
 import { startWranglerDev, type WranglerDev } from "./lib/wrangler-dev";
 
-const usage = "usage: npm run load [-- --duration 30] [-- --connections 64]";
-function die(msg: string): never {
-  console.error(`load: ${msg}\n${usage}`);
-  process.exit(2);
-}
-let v: { duration: string; connections: string; help?: boolean };
-try {
-  ({ values: v } = parseArgs({
-    options: { duration: { type: "string", default: "30" }, connections: { type: "string", default: "64" }, help: { type: "boolean", short: "h" } },
-  }));
-} catch (e) {
-  die((e as Error).message);
-}
-if (v.help) {
-  console.log(usage);
-  process.exit(0);
-}
-const duration = Number(v.duration);
-const connections = Number(v.connections);
-if (!(Number.isFinite(duration) && duration >= 1 && duration <= 600)) die(`--duration must be 1..600 seconds, got "${v.duration}"`);
-if (!(Number.isInteger(connections) && connections >= 4 && connections <= 512)) die(`--connections must be an integer 4..512, got "${v.connections}"`);
+const args = command({
+  name: "load",
+  usage: "usage: npm run load [-- --duration 30] [-- --connections 64]",
+  options: { duration: { type: "string", default: "30" }, connections: { type: "string", default: "64" } },
+});
+const duration = args.number("duration", { min: 1, max: 600 });
+const connections = args.integer("connections", { min: 4, max: 512 });
 
 const D = 784;
 const IMAGES = 1000;
@@ -53,20 +40,11 @@ const BATCH = 100;
 const SAMPLE = 4;
 
 const real = datasetPresent("mnist", "test");
-function images(n: number): Uint8Array {
-  if (real) return loadSplit("mnist", "test").pixels.slice(0, n * D);
-  let s = 12345;
-  return new Uint8Array(n * D).map(() => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const u = s / 4294967296;
-    return u < 0.8 ? 0 : Math.floor(((u - 0.8) / 0.2) * 256);
-  });
-}
-const pixels = images(IMAGES);
+const pixels = real ? loadSplit("mnist", "test").pixels.slice(0, IMAGES * D) : imageBytes(IMAGES, 12345);
 
 // The expected labels: the served model's forward pass, here, with the input
 // scaled exactly as the service scales each kind of body.
-const model = decodeModel(new Uint8Array(readFileSync(join(WEIGHTS_DIR, "mnist-mlp.safetensors"))));
+const model = decodeModel(new Uint8Array(readFileSync(weightsFile(DEFAULT_MODEL))));
 const C = model.labels.length;
 const k = 255 / model.inputScale;
 const xJson = Float32Array.from(pixels, (p) => (p / 255) * k);
@@ -120,7 +98,7 @@ const kinds: Kind[] = [
     connections: Math.round(connections / 4),
     request: (n) => ({
       method: "POST",
-      path: "/v1/models/mnist-mlp/predict?output=label",
+      path: `/v1/models/${DEFAULT_MODEL}/predict?output=label`,
       headers: { "content-type": "application/octet-stream" },
       body: batchBodies[n % batchBodies.length],
     }),

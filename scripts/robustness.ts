@@ -9,53 +9,39 @@
 // of accuracy per variant and model, beside each model's accuracy on the same
 // digits as raw pixels. A figure, not a test: nothing is asserted, and
 // nothing is written unless --out names a file.
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { readFileSync, writeFileSync } from "node:fs";
 import { encode as encodePng } from "fast-png";
 import { encode as encodeJpeg } from "jpeg-js";
 import { createApp } from "../src/app";
 import { toRgba } from "../src/image/raster";
-import { decodeModel } from "../src/model/format";
 import { ModelRegistry } from "../src/model/registry";
 import { rng } from "../src/nn/random";
-import { DATASET_HINT, datasetPresent, loadSplit } from "./lib/datasets";
+import { DATASET_HINT, datasetOfFile, datasetPresent, loadSplit, modelsOf } from "../test/fixtures/datasets";
+import { command, fail } from "./lib/cli";
+import { weightsFile } from "./lib/paths";
 import { VARIANTS } from "./lib/robustness-set";
 import { table } from "./lib/table";
 
-const usage = "usage: npm run robustness [-- --count 1000] [--batch 100] [--out bench/robustness.json]";
-function die(msg: string): never {
-  console.error(`robustness: ${msg}\n${usage}`);
-  process.exit(2);
-}
-
-const { values: v } = parseArgs({
-  options: {
-    count: { type: "string", default: "1000" },
-    batch: { type: "string", default: "100" },
-    out: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  },
+const args = command({
+  name: "robustness",
+  usage: "usage: npm run robustness [-- --count 1000] [--batch 100] [--out bench/robustness.json]",
+  options: { count: { type: "string", default: "1000" }, batch: { type: "string", default: "100" }, out: { type: "string" } },
 });
-if (v.help) {
-  console.log(usage);
-  process.exit(0);
-}
-if (!datasetPresent("mnist", "test")) die(`the MNIST test files are missing: ${DATASET_HINT.mnist}`);
+const v = args.values;
+if (!datasetPresent("mnist", "test")) fail(`the MNIST test files are missing: ${DATASET_HINT.mnist}`);
 const test = loadSplit("mnist", "test");
-const count = Number(v.count);
-const batch = Number(v.batch);
-if (!(Number.isInteger(count) && count > 0 && count <= test.count)) die(`--count must be 1..${test.count}, got "${v.count}"`);
-if (!(Number.isInteger(batch) && batch > 0)) die(`--batch must be a positive whole number, got "${v.batch}"`);
+const count = args.integer("count", { min: 1, max: test.count });
+const batch = args.integer("batch", { min: 1 });
 
-// The digits models: those trained on MNIST, as their metadata says.
+// The digits models: the catalog's, each checked against what its metadata says.
 const files: Record<string, ArrayBuffer> = {};
-for (const f of readdirSync("weights").filter((f) => f.endsWith(".safetensors"))) {
-  const bytes = readFileSync(`weights/${f}`);
-  if (decodeModel(bytes).metadata.dataset === "mnist")
-    files[f.replace(".safetensors", "")] = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
+for (const name of modelsOf("mnist")) {
+  const bytes = readFileSync(weightsFile(name));
+  if (datasetOfFile(bytes) !== "mnist") fail(`${weightsFile(name)}: its metadata does not say dataset mnist, as src/model/catalog.ts does`);
+  files[name] = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
 }
 const models = Object.keys(files).sort();
-if (models.length === 0) die("no digits model (metadata dataset=mnist) in weights/");
+if (models.length === 0) fail("no digits model (dataset mnist) in src/model/catalog.ts");
 const app = createApp(new ModelRegistry(files, models[0]));
 
 async function predict(model: string, init: RequestInit): Promise<number[]> {

@@ -4,31 +4,35 @@
 import { execSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { type Activation, isActivation } from "../src/nn/functions";
+import { MODELS, type ModelName } from "../src/model/catalog";
 import { decodeModel, DEFAULT_LABELS, encodeModel } from "../src/model/format";
-import { type DatasetName, datasetPresent, FASHION_LABELS, loadSplit } from "./lib/datasets";
+import { type Activation, isActivation } from "../src/nn/functions";
+import { DATASETS, datasetPresent, FASHION_LABELS, isDataset, loadSplit } from "../test/fixtures/datasets";
+import { type AugmentOptions, HANDWRITTEN, NO_DISTORTION } from "./lib/augment";
+import { command, fail } from "./lib/cli";
 import { evaluate } from "./lib/evaluate";
 import { updateManifest } from "./lib/manifest";
+import { weightsFile } from "./lib/paths";
 import { confusionTable, table } from "./lib/table";
-import { type AugmentOptions, HANDWRITTEN, NO_DISTORTION } from "./lib/augment";
 import { shapeOf, type TrainOptions, train } from "./lib/trainer";
 
 interface Preset extends TrainOptions {
-  dataset: DatasetName;
   dtype: "F32" | "F16";
 }
 
 const base = { batch: 100, lr: 1e-3, lrMin: 1e-5, weightDecay: 0, validation: 5000, seed: 1 };
-/** The bundled models: `npm run train -- --model <name>` rebuilds each. */
-const PRESETS: Record<string, Preset> = {
+/**
+ * How each bundled model is trained: `npm run train -- --model <name>`
+ * rebuilds it. One per catalog name (a model without one is a type error);
+ * its data set is the catalog's.
+ */
+const PRESETS: Record<ModelName, Preset> = {
   // The chapter's network exactly: 784 → 50 → 100 → 10, sigmoid, sigmoid, softmax.
-  "mnist-book": { ...base, dataset: "mnist", hidden: [50, 100], activation: "sigmoid", epochs: 40, shift: 1, augment: NO_DISTORTION, dtype: "F32" },
+  "mnist-book": { ...base, hidden: [50, 100], activation: "sigmoid", epochs: 40, shift: 1, augment: NO_DISTORTION, dtype: "F32" },
   // The largest ReLU MLP whose F16 weights stay under 1 MiB, trained on
   // distorted digits so that drawn and scanned ones are read too.
   "mnist-mlp": {
     ...base,
-    dataset: "mnist",
     hidden: [500, 250],
     activation: "relu",
     epochs: 22,
@@ -39,7 +43,6 @@ const PRESETS: Record<string, Preset> = {
   },
   "fashion-mlp": {
     ...base,
-    dataset: "fashion",
     hidden: [512, 256],
     activation: "relu",
     epochs: 30,
@@ -71,12 +74,9 @@ distortions (per image, drawn uniformly): --distort a named set (handwritten: wh
   --augment-p the share of images distorted (the rest are only shifted)
 presets: ${Object.keys(PRESETS).join(", ")} (any other name needs --dataset and --hidden)`;
 
-function die(msg: string): never {
-  console.error(`train: ${msg}\n${usage}`);
-  process.exit(2);
-}
-
-const { values: v } = parseArgs({
+const args = command({
+  name: "train",
+  usage,
   options: {
     model: { type: "string" },
     dataset: { type: "string" },
@@ -100,35 +100,26 @@ const { values: v } = parseArgs({
     limit: { type: "string" },
     dtype: { type: "string" },
     out: { type: "string" },
-    help: { type: "boolean" },
   },
 });
-if (v.help) {
-  console.log(usage);
-  process.exit(0);
-}
-const name = v.model ?? die("--model is required");
-const preset = PRESETS[name];
-if (!preset && !(v.dataset && v.hidden)) die(`"${name}" is not a preset; give --dataset and --hidden`);
-const num = (key: keyof typeof v, fallback: number | undefined): number => {
-  const raw = v[key];
-  if (raw === undefined) return fallback ?? die(`--${key} is required`);
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) die(`--${key} must be a non-negative number, got "${raw}"`);
-  return n;
-};
-const dataset = (v.dataset ?? preset?.dataset) as DatasetName;
-if (dataset !== "mnist" && dataset !== "fashion") die(`--dataset must be mnist or fashion`);
+const v = args.values;
+const name = v.model ?? fail("--model is required");
+const preset: Preset | undefined = Object.hasOwn(PRESETS, name) ? PRESETS[name as ModelName] : undefined;
+if (!preset && !(v.dataset && v.hidden)) fail(`"${name}" is not a preset; give --dataset and --hidden`);
+/** A non-negative number option, or the fallback when it is absent. */
+const num = (key: Parameters<typeof args.number>[0], fallback: number | undefined): number => args.number(key, { min: 0, fallback });
+const dataset = v.dataset ?? (preset ? MODELS[name as ModelName].dataset : undefined);
+if (!isDataset(dataset)) fail(`--dataset must be ${DATASETS.join(" or ")}`);
 const activation = (v.activation ?? preset?.activation ?? "relu") as Activation;
 if (activation === "step")
-  die(`--activation step cannot be trained: its gradient is zero everywhere, so nothing is learned (step is for inference only); use relu or sigmoid`);
-if (!isActivation(activation) || activation === "softmax") die(`--activation must be relu, sigmoid or identity`);
-const hidden = v.hidden ? v.hidden.split(",").map(Number) : preset.hidden;
-if (!hidden.every((h) => Number.isSafeInteger(h) && h > 0)) die(`--hidden must be positive integers, e.g. 500,250`);
+  fail(`--activation step cannot be trained: its gradient is zero everywhere, so nothing is learned (step is for inference only); use relu or sigmoid`);
+if (!isActivation(activation) || activation === "softmax") fail(`--activation must be relu, sigmoid or identity`);
+const hidden = v.hidden ? v.hidden.split(",").map(Number) : (preset as Preset).hidden;
+if (!hidden.every((h) => Number.isSafeInteger(h) && h > 0)) fail(`--hidden must be positive integers, e.g. 500,250`);
 const dtype = (v.dtype ?? preset?.dtype ?? "F32") as "F32" | "F16";
-if (dtype !== "F32" && dtype !== "F16") die(`--dtype must be F32 or F16`);
+if (dtype !== "F32" && dtype !== "F16") fail(`--dtype must be F32 or F16`);
 const DISTORTIONS: Record<string, AugmentOptions> = { none: NO_DISTORTION, handwritten: HANDWRITTEN };
-if (v.distort !== undefined && !DISTORTIONS[v.distort]) die(`--distort must be ${Object.keys(DISTORTIONS).join(" or ")}, got "${v.distort}"`);
+if (v.distort !== undefined && !DISTORTIONS[v.distort]) fail(`--distort must be ${Object.keys(DISTORTIONS).join(" or ")}, got "${v.distort}"`);
 // A named set of distortions, then any single range given overrides it.
 const pa = v.distort !== undefined ? DISTORTIONS[v.distort] : (preset?.augment ?? NO_DISTORTION);
 const augment: AugmentOptions = {
@@ -139,10 +130,10 @@ const augment: AugmentOptions = {
   elasticSigma: num("elastic-sigma", pa.elasticSigma),
   p: num("augment-p", pa.p),
 };
-if (augment.scale >= 1) die(`--scale must be below 1 (sizes are drawn from 1-X to 1+X)`);
-if (augment.thickness > 1) die(`--thickness must be at most 1 (a whole 3x3 dilation or erosion)`);
-if (augment.p > 1) die(`--augment-p must be a share between 0 and 1`);
-if (augment.elastic > 0 && !(augment.elasticSigma > 0)) die(`--elastic-sigma must be above 0`);
+if (augment.scale >= 1) fail(`--scale must be below 1 (sizes are drawn from 1-X to 1+X)`);
+if (augment.thickness > 1) fail(`--thickness must be at most 1 (a whole 3x3 dilation or erosion)`);
+if (augment.p > 1) fail(`--augment-p must be a share between 0 and 1`);
+if (augment.elastic > 0 && !(augment.elasticSigma > 0)) fail(`--elastic-sigma must be above 0`);
 const opts: TrainOptions = {
   hidden,
   activation,
@@ -157,10 +148,10 @@ const opts: TrainOptions = {
   seed: num("seed", base.seed),
   limit: v.limit ? num("limit", undefined) : undefined,
 };
-const out = resolve(v.out ?? `weights/${name}.safetensors`);
-const command = ["npm", "run", "train", "--", ...process.argv.slice(2)].join(" ");
+const out = v.out ? resolve(v.out) : weightsFile(name);
+const commandLine = ["npm", "run", "train", "--", ...process.argv.slice(2)].join(" ");
 
-if (!datasetPresent(dataset, "train")) die(`the ${dataset} training files are missing`);
+if (!datasetPresent(dataset, "train")) fail(`the ${dataset} training files are missing`);
 const data = loadSplit(dataset, "train");
 const labels = dataset === "fashion" ? FASHION_LABELS : DEFAULT_LABELS;
 const { D, C, side } = shapeOf(data);
@@ -185,7 +176,7 @@ const stored = decodeModel(encodeModel(net, encodeOpts)).network;
 const extra: Record<string, string> = {
   name,
   dataset,
-  command,
+  command: commandLine,
   seed: String(opts.seed),
   options: JSON.stringify(opts),
   training_seconds: seconds.toFixed(1),

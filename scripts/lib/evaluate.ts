@@ -1,7 +1,7 @@
 // Accuracy and confusion matrix of a network over an IDX split.
 import { argmax } from "../../src/nn/functions";
 import { forwardPixels, type Network } from "../../src/nn/network";
-import type { Split } from "./datasets";
+import type { Split } from "../../test/fixtures/datasets";
 
 export interface Evaluation {
   correct: number;

@@ -7,6 +7,7 @@
 import fc from "fast-check";
 import { gzipSync } from "fflate";
 import type { Bindings } from "../../src/http/env";
+import { MODEL_NAMES } from "../../src/model/catalog";
 
 export interface FuzzRequest {
   method: string;
@@ -25,7 +26,6 @@ export interface RouteLike {
 }
 
 const D = 784;
-const MODELS = ["mnist-mlp", "mnist-book", "fashion-mlp"];
 
 /** Route templates of the app, each method once; the catch-all middleware paths are dropped. */
 export function routeTemplates(routes: readonly RouteLike[]): RouteLike[] {
@@ -39,7 +39,7 @@ export function routeTemplates(routes: readonly RouteLike[]): RouteLike[] {
 }
 
 const pathParam = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom(...MODELS) },
+  { weight: 6, arbitrary: fc.constantFrom(...MODEL_NAMES) },
   { weight: 1, arbitrary: fc.constantFrom("nope", "1", "2", "0", "MNIST-MLP", "%2e%2e", "a%20b") },
   { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 12 }).map(encodeURIComponent) },
   { weight: 1, arbitrary: fc.nat({ max: 3000 }).map((n) => "m".repeat(n + 1)) },
@@ -53,7 +53,7 @@ function concretePath(template: string, clean: boolean): fc.Arbitrary<string> {
   const valid = template.startsWith("/v1/predict") || template.includes(":model/predict");
   return fc
     .tuple(
-      fc.tuple(...params.map((p) => (p === ":version" ? (clean ? fc.constant("1") : version) : clean ? fc.constantFrom(...MODELS) : pathParam))),
+      fc.tuple(...params.map((p) => (p === ":version" ? (clean ? fc.constant("1") : version) : clean ? fc.constantFrom(...MODEL_NAMES) : pathParam))),
       clean ? fc.constant("") : fc.constantFrom("", "", "", "/"),
       clean
         ? fc.constantFrom("", ...(valid ? ["?output=label", "?output=logits", "?top_k=1"] : []))

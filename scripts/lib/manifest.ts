@@ -6,9 +6,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { WEIGHTS_DIR } from "./paths";
 
-export const WEIGHTS_DIR = resolve(fileURLToPath(new URL("../../weights", import.meta.url)));
 export const MANIFEST = "manifest.json";
 
 export interface ManifestEntry {

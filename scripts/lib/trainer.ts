@@ -10,7 +10,7 @@ import { forward, type Layer, type Network } from "../../src/nn/network";
 import { Adam } from "../../src/nn/optimizer";
 import { rng } from "../../src/nn/random";
 import { type AugmentOptions, augment, augments, drawWarp, elasticBank } from "./augment";
-import type { Split } from "./datasets";
+import type { Split } from "../../test/fixtures/datasets";
 
 export interface TrainOptions {
   hidden: number[];

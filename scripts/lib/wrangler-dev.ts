@@ -10,10 +10,8 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-
-export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+import { delimiter, join } from "node:path";
+import { ROOT } from "./paths";
 
 export interface WranglerDevOptions {
   /** Extra `--var KEY:VALUE` bindings, overriding wrangler.toml [vars]. */

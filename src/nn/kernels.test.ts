@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type DatasetName, DATASET_DIRS, datasetPresent, loadSplit, skipWithoutData } from "../../scripts/lib/datasets";
+import { type DatasetName, DATASET_DIRS, datasetPresent, loadSplit, skipWithoutData } from "../../test/fixtures/datasets";
 import { toInput } from "../../scripts/lib/evaluate";
 import { expectClose } from "../../test/helpers";
 import { forwardNaive } from "../../test/reference";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { encodeIdxImages, encodeIdxLabels } from "../../src/data/idx";
-import { datasetFiles, datasetPresent, loadIdxPair, loadSplit, MNIST_DIR, skipWithoutData } from "../../scripts/lib/datasets";
+import { datasetFiles, datasetPresent, loadIdxPair, loadSplit, MNIST_DIR, skipWithoutData } from "../fixtures/datasets";
 
 const dir = mkdtempSync(join(tmpdir(), "idx-"));
 function write(name: string, bytes: Uint8Array, gz = true): string {

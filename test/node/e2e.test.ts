@@ -7,36 +7,34 @@
 //
 // Tests that need a data set skip, saying which folder, when it is absent.
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { readFileSync } from "node:fs";
+import { relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DATASET_DIRS, type DatasetName, datasetPresent, loadSplit, type Split, skipWithoutData } from "../../scripts/lib/datasets";
 import { evaluate, toInput } from "../../scripts/lib/evaluate";
-import { ROOT, startWranglerDev, type WranglerDev } from "../../scripts/lib/wrangler-dev";
+import { weightsFile } from "../../scripts/lib/paths";
+import { startWranglerDev, type WranglerDev } from "../../scripts/lib/wrangler-dev";
 import { encodeIdxImages } from "../../src/data/idx";
+import { DEFAULT_MODEL, MODEL_NAMES, MODELS as CATALOG } from "../../src/model/catalog";
 import { decodeModel, type ModelFile } from "../../src/model/format";
 import { argmax } from "../../src/nn/functions";
 import { forward, forwardPixels } from "../../src/nn/network";
-import { expectClose, rand } from "../helpers";
+import { DATASET_DIRS, type DatasetName, datasetOfFile, datasetPresent, loadSplit, type Split, skipWithoutData } from "../fixtures/datasets";
+import { imageBytes } from "../fixtures/images";
+import { expectClose } from "../helpers";
 
 const D = 784;
-const WEIGHTS_DIR = join(ROOT, "weights");
-const weightsPath = (name: string) => join(WEIGHTS_DIR, `${name}.safetensors`);
+const weightsPath = weightsFile;
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// Every bundled model, and the data set it was trained on (as eval.ts decides).
-const MODELS = readdirSync(WEIGHTS_DIR)
-  .filter((f) => f.endsWith(".safetensors"))
-  .map((f) => f.slice(0, -".safetensors".length))
-  .sort();
-function datasetOf(name: string): DatasetName {
+// Every bundled model (the catalog), and the data set it was trained on, as its metadata says.
+const MODELS = [...MODEL_NAMES].sort();
+function datasetOf(name: (typeof MODELS)[number]): DatasetName {
   try {
-    const m = decodeModel(readFileSync(weightsPath(name)));
-    return (m.metadata.dataset ?? (m.labels[0] === "T-shirt/top" ? "fashion" : "mnist")) as DatasetName;
+    return datasetOfFile(readFileSync(weightsPath(name))) ?? CATALOG[name].dataset;
   } catch {
-    return name.startsWith("fashion") ? "fashion" : "mnist"; // a file caught mid-write by a training job
+    return CATALOG[name].dataset; // a file caught mid-write by a training job
   }
 }
 function needs(ds: DatasetName): string {
@@ -55,14 +53,9 @@ function testSplit(ds: DatasetName): Split {
   return s;
 }
 
-/** n real MNIST test images when the data is there, else synthetic ones (80% background). */
+/** n real MNIST test images when the data is there, else synthetic ones. */
 function sampleImages(n: number): Uint8Array {
-  if (mnistPresent) return testSplit("mnist").pixels.slice(0, n * D);
-  const r = rand(7);
-  return new Uint8Array(n * D).map(() => {
-    const v = r();
-    return v < 0.6 ? 0 : Math.min(255, Math.floor(((v - 0.6) / 0.4) * 256));
-  });
+  return mnistPresent ? testSplit("mnist").pixels.slice(0, n * D) : imageBytes(n, 7);
 }
 
 let dev: WranglerDev;
@@ -154,17 +147,17 @@ interface Pred {
 }
 
 describe("wrangler dev, end to end", () => {
-  it("GET /healthz and /v1/models list every weights/ file", async () => {
+  it("GET /healthz and /v1/models list every bundled model (the catalog)", async () => {
     const health = await fetch(`${dev.url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: "ok" });
     const list = (await (await fetch(`${dev.url}/v1/models`)).json()) as { default: string; models: { name: string }[] };
-    expect(list.default).toBe("mnist-mlp");
+    expect(list.default).toBe(DEFAULT_MODEL);
     expect(list.models.map((m) => m.name).sort()).toEqual(MODELS);
   });
 
   it(`POST /v1/predict, one JSON image in [0, 1]${mnistPresent ? "" : " (synthetic: MNIST absent)"}`, async () => {
-    await withServedWeights("mnist-mlp", async (model) => {
+    await withServedWeights(DEFAULT_MODEL, async (model) => {
       const pixels = sampleImages(1);
       const input = Array.from(pixels, (p) => p / 255);
       const { status, type, body } = await postJson("/v1/predict", { input });
@@ -172,7 +165,7 @@ describe("wrangler dev, end to end", () => {
       expect(type).toMatch(/^application\/json/);
       expect(Object.keys(body).sort()).toEqual(["label", "model", "name", "probabilities", "probability", "top"]);
       const p = body as unknown as Pred & { model: string };
-      expect(p.model).toBe("mnist-mlp");
+      expect(p.model).toBe(DEFAULT_MODEL);
       expect(p.probabilities).toHaveLength(10);
       for (const v of p.probabilities) expect(v >= 0 && v <= 1).toBe(true);
       expect(p.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
@@ -194,15 +187,15 @@ describe("wrangler dev, end to end", () => {
     });
   });
 
-  it(`POST /v1/models/mnist-mlp/predict, a JSON batch of raw bytes ("scale": 255)${mnistPresent ? " of real test images" : " (synthetic: MNIST absent)"}`, async () => {
-    await withServedWeights("mnist-mlp", async (model) => {
+  it(`POST /v1/models/${DEFAULT_MODEL}/predict, a JSON batch of raw bytes ("scale": 255)${mnistPresent ? " of real test images" : " (synthetic: MNIST absent)"}`, async () => {
+    await withServedWeights(DEFAULT_MODEL, async (model) => {
       const N = 12;
       const pixels = sampleImages(N);
       const inputs = Array.from({ length: N }, (_, n) => Array.from(pixels.subarray(n * D, (n + 1) * D)));
-      const { status, body } = await postJson("/v1/models/mnist-mlp/predict", { inputs, scale: 255, top_k: 2 });
+      const { status, body } = await postJson(`/v1/models/${DEFAULT_MODEL}/predict`, { inputs, scale: 255, top_k: 2 });
       expect(status, JSON.stringify(body)).toBe(200);
       const preds = body.predictions as Pred[];
-      expect(body.model).toBe("mnist-mlp");
+      expect(body.model).toBe(DEFAULT_MODEL);
       expect(preds).toHaveLength(N);
       // The service scales x = v · (255 / input_scale / scale); with scale 255 that is toInput's v / input_scale.
       const y = forward(model.network, toInput(pixels, model.inputScale), N);
@@ -216,7 +209,7 @@ describe("wrangler dev, end to end", () => {
   });
 
   it("POST octet-stream: N×784 raw pixels, gzip'd without Content-Encoding (sniffed), output=label", async () => {
-    await withServedWeights("mnist-mlp", async (model) => {
+    await withServedWeights(DEFAULT_MODEL, async (model) => {
       const N = 100;
       const pixels = sampleImages(N);
       const res = await fetch(`${dev.url}/v1/predict?output=label`, {
@@ -227,7 +220,7 @@ describe("wrangler dev, end to end", () => {
       const body = (await res.json()) as { model: string; labels: number[] };
       expect(res.status, JSON.stringify(body)).toBe(200);
       const want = argmax(forwardPixels(model.network, pixels, N, model.inputScale, "label"), model.labels.length);
-      expect(body).toEqual({ model: "mnist-mlp", labels: Array.from(want) });
+      expect(body).toEqual({ model: DEFAULT_MODEL, labels: Array.from(want) });
     });
   });
 

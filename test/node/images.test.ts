@@ -9,14 +9,15 @@ import { asMnist, toMnist } from "../../src/image/preprocess";
 import { decodeModel } from "../../src/model/format";
 import { argmax } from "../../src/nn/functions";
 import { forward } from "../../src/nn/network";
-import { datasetPresent, loadSplit, MNIST_DIR, skipWithoutData } from "../../scripts/lib/datasets";
+import { datasetPresent, loadSplit, MNIST_DIR, skipWithoutData } from "../fixtures/datasets";
 import { toInput } from "../../scripts/lib/evaluate";
+import { weightsFile } from "../../scripts/lib/paths";
 
 const SAMPLE = 2000;
 const skip = skipWithoutData(datasetPresent("mnist", "test"));
 
 describe("MNIST test digits as PNG", () => {
-  const model = decodeModel(readFileSync("weights/mnist-mlp.safetensors"));
+  const model = decodeModel(readFileSync(weightsFile("mnist-mlp")));
   const labels = (pixels: Uint8Array, n: number) => argmax(forward(model.network, toInput(pixels, model.inputScale), n, "label"), 10);
 
   it.skipIf(skip)(`should predict exactly as their raw pixels, with preprocess=none and with the full recipe (needs ${MNIST_DIR})`, () => {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../scripts/import";
-import { BOOK_WEIGHTS, datasetPresent, loadSplit, skipWithoutData } from "../../scripts/lib/datasets";
+import { BOOK_WEIGHTS, datasetPresent, loadSplit, skipWithoutData } from "../fixtures/datasets";
 import { evaluate } from "../../scripts/lib/evaluate";
 import { type NdArray, parseNpz } from "../../scripts/lib/npz";
 import { loadPickledArrays } from "../../scripts/lib/pickle";
@@ -381,16 +381,17 @@ describe("npm run import", () => {
     });
   });
 
-  it("should run as a CLI: default out path weights/<name>.safetensors, exit 2 without a stack trace", () => {
+  // Without --out it writes into the repository's weights/ (scripts/lib/paths.ts), which a test must not touch.
+  it("should run as a CLI: --out relative to the current directory, exit 2 without a stack trace", () => {
     const cwd = mkdtempSync(join(tmp, "cli-"));
     const tsx = resolve("node_modules/tsx/dist/cli.mjs");
     const script = resolve("scripts/import.ts");
     const src = write("cli.pkl", numpyPickle(bookArrays(5), 3));
-    const ok = spawnSync(process.execPath, [tsx, script, src, "--name", "cli"], { cwd, encoding: "utf8" });
+    const ok = spawnSync(process.execPath, [tsx, script, src, "--name", "cli", "--out", "weights/cli.safetensors"], { cwd, encoding: "utf8" });
     expect(ok.status, ok.stderr).toBe(0);
     const out = join(cwd, "weights", "cli.safetensors");
     expect(ok.stdout).toContain(`wrote ${out}`);
-    expect(decodeModel(readFileSync(out)).metadata.command).toBe(`npm run import -- ${src} --name cli`);
+    expect(decodeModel(readFileSync(out)).metadata.command).toBe(`npm run import -- ${src} --name cli --out weights/cli.safetensors`);
     const bad = spawnSync(process.execPath, [tsx, script, join(tmp, "evil.pkl"), "--name", "evil"], { cwd, encoding: "utf8" });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^import: /);

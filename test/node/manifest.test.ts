@@ -7,7 +7,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkManifest, readManifest, sha256, updateManifest, WEIGHTS_DIR } from "../../scripts/lib/manifest";
+import { checkManifest, readManifest, sha256, updateManifest } from "../../scripts/lib/manifest";
+import { WEIGHTS_DIR } from "../../scripts/lib/paths";
 
 const tmp = mkdtempSync(join(tmpdir(), "mnist-edge-manifest-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { decodeModel } from "../../src/model/format";
-import { type DatasetName, DATASET_DIRS, datasetPresent, FASHION_LABELS, loadSplit, skipWithoutData } from "../../scripts/lib/datasets";
+import { type DatasetName, DATASET_DIRS, datasetPresent, FASHION_LABELS, loadSplit, skipWithoutData } from "../fixtures/datasets";
 import { evaluate } from "../../scripts/lib/evaluate";
 
 const MODELS: { name: string; dataset: DatasetName; floor: number; maxBytes?: number; layers?: number[]; activations?: string }[] = [

@@ -18,11 +18,13 @@ import { promisify } from "node:util";
 import { encode as encodePng } from "fast-png";
 import jpeg from "jpeg-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT } from "../../scripts/lib/wrangler-dev";
+import { ROOT, weightsFile } from "../../scripts/lib/paths";
 import { createApp } from "../../src/app";
 import { encodeIdxImages } from "../../src/data/idx";
+import { DEFAULT_MODEL, MODEL_NAMES } from "../../src/model/catalog";
 import { ModelRegistry } from "../../src/model/registry";
 import { DIGITS, draw } from "../fixtures/drawn";
+import { imageBytes } from "../fixtures/images";
 
 interface PackedFile {
   path: string;
@@ -36,16 +38,6 @@ interface Packed {
   files: PackedFile[];
 }
 type LockEntry = { version: string; integrity?: string; dependencies?: Record<string, string>; [k: string]: unknown };
-
-/** n deterministic images, mostly background, as bytes. */
-function imageBytes(n: number, seed: number): Uint8Array {
-  let s = seed >>> 0;
-  return new Uint8Array(n * 784).map(() => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const u = s / 4294967296;
-    return u < 0.75 ? 0 : Math.floor(u * 256);
-  });
-}
 
 const rootPkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { name: string; version: string; dependencies: Record<string, string> };
 
@@ -247,10 +239,8 @@ function serve(app: ReturnType<typeof createApp>): Promise<Server> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
 }
 
-const weights = (name: string) => new Uint8Array(readFileSync(join(ROOT, "weights", `${name}.safetensors`))).buffer;
-const app = createApp(
-  new ModelRegistry({ "mnist-mlp": weights("mnist-mlp"), "mnist-book": weights("mnist-book"), "fashion-mlp": weights("fashion-mlp") }, "mnist-mlp"),
-);
+const weights = (name: string) => new Uint8Array(readFileSync(weightsFile(name))).buffer;
+const app = createApp(new ModelRegistry(Object.fromEntries(MODEL_NAMES.map((m) => [m, weights(m)])), DEFAULT_MODEL));
 const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
 
 let tmp: string;
@@ -372,8 +362,8 @@ describe("a plain-JavaScript consumer under Node", () => {
       });
       const out = JSON.parse(stdout.trim().split("\n").pop() as string);
       expect(out.health).toEqual({ status: "ok" });
-      expect(out.models.default).toBe("mnist-mlp");
-      expect(out.models.models.map((m: { name: string }) => m.name).sort()).toEqual(["fashion-mlp", "mnist-book", "mnist-mlp"]);
+      expect(out.models.default).toBe(DEFAULT_MODEL);
+      expect(out.models.models.map((m: { name: string }) => m.name).sort()).toEqual([...MODEL_NAMES].sort());
       expect(out.card.architecture.layers).toEqual([784, 50, 100, 10]);
 
       const one = pixels.subarray(0, 784);

@@ -14,8 +14,9 @@ import { join } from "node:path";
 import { encode } from "fast-png";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { datasetPresent, loadSplit } from "../../scripts/lib/datasets";
-import { buildPage, ROOT, startWranglerDev, type WranglerDev } from "../../scripts/lib/wrangler-dev";
+import { datasetPresent, loadSplit } from "../fixtures/datasets";
+import { ROOT } from "../../scripts/lib/paths";
+import { buildPage, startWranglerDev, type WranglerDev } from "../../scripts/lib/wrangler-dev";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const present = existsSync(CHROMIUM);

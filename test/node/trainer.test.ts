@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeModel } from "../../src/model/format";
-import { datasetPresent, MNIST_DIR, type Split, skipWithoutData } from "../../scripts/lib/datasets";
+import { datasetPresent, MNIST_DIR, type Split, skipWithoutData } from "../fixtures/datasets";
 import { accuracyOn, type TrainOptions, train } from "../../scripts/lib/trainer";
 import { HANDWRITTEN, NO_DISTORTION } from "../../scripts/lib/augment";
 import { rng } from "../../src/nn/random";
