@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { unitApp } from "../../test/http";
 import { apiToken, rateLimit } from "./access";
 import type { Bindings } from "./env";
@@ -42,6 +42,13 @@ describe("apiToken", () => {
     expect(wrong.headers.get("www-authenticate")).toBe('Bearer realm="mnist-edge", error="invalid_token"');
     expect(await detail(wrong)).toMatch(/not valid/);
     expect((await app.request("/", auth("bearer s3cret-token"), token)).status).toBe(200);
+  });
+
+  it("should log a 500, not refuse every client, when API_TOKEN could never be sent", async () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    expect((await app.request("/", auth("Bearer a b"), { API_TOKEN: "a b" })).status).toBe(500);
+    expect(String(logged.mock.calls[0][0])).toMatch(/API_TOKEN holds characters/);
+    logged.mockRestore();
   });
 });
 

@@ -47,6 +47,9 @@ const bearer = bearerAuth({
   },
 }) as MiddlewareHandler<AppEnv>;
 
+/** What a bearer token may hold (RFC 6750 b64token); hono/bearer-auth refuses any other before comparing. */
+const B64TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+
 /**
  * When API_TOKEN is set, the request must carry `Authorization: Bearer
  * <API_TOKEN>` (hono/bearer-auth, compared in constant time); otherwise 401
@@ -54,7 +57,11 @@ const bearer = bearerAuth({
  */
 export function apiToken(): MiddlewareHandler<AppEnv> {
   return async function apiToken(c, next) {
-    if (!c.env?.API_TOKEN) return next();
+    const expected = c.env?.API_TOKEN;
+    if (!expected) return next();
+    // No client could ever send such a token: say so in the log (a 500), not as a 401 to every client.
+    if (!B64TOKEN.test(expected))
+      throw new Error("API_TOKEN holds characters a bearer token cannot (RFC 6750: letters, digits, - . _ ~ + / and trailing =); set another");
     return bearer(c, next);
   };
 }

@@ -15,7 +15,7 @@ export type Bindings = LimitVars & {
   RATE_LIMITER?: RateLimit;
 };
 
-export interface Variables {
+interface Variables {
   registry: ModelRegistry;
   limits: Limits;
   requestId: string;

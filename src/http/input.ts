@@ -18,7 +18,7 @@ import { badRequest, excerpt, ProblemError } from "./problem";
 import type { PredictBody } from "./schemas";
 
 /** A JSON image: D numbers, or rows × cols nested arrays (28 rows of 28). */
-export type JsonImage = (number | number[])[];
+type JsonImage = (number | number[])[];
 
 /**
  * N images for the network: as floats x (N, D), or as raw bytes (N, D) that
@@ -345,7 +345,7 @@ function imageImages(files: ImageFile[], model: ModelHeader, limits: Limits, pre
 type PredictJson = z.infer<typeof PredictBody>;
 
 /** Options a body itself sets; they win over the query string's. */
-export interface AnswerOptions {
+interface AnswerOptions {
   output?: OutputKind;
   top_k?: number;
 }
