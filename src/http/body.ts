@@ -6,7 +6,7 @@
 // the request themselves.
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./env";
-import { GzipError, inflate, isGzip } from "./encoding";
+import { concat, GzipError, inflate, isGzip } from "./encoding";
 import { badRequest, excerpt, ProblemError } from "./problem";
 
 /** A request body as readBody hands it on. */
@@ -74,14 +74,7 @@ async function readAtMost(body: ReadableStream<Uint8Array> | null, declaredLengt
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const ch of chunks) {
-    out.set(ch, at);
-    at += ch.byteLength;
-  }
-  return out;
+  return chunks.length === 1 ? chunks[0] : concat(chunks);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { GzipError, inflate, isGzip } from "./encoding";
+import { concat, GzipError, inflate, isGzip } from "./encoding";
 import { ProblemError } from "./problem";
-import { concat, gzip } from "../../test/http";
+import { gzip } from "../../test/http";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -19,7 +19,7 @@ describe("inflate", () => {
   });
 
   it("should inflate several members, concatenated (RFC 1952 §2.2)", async () => {
-    const body = concat(await gzip(text("first ")), await gzip(text("second ")), await gzip(text("third")));
+    const body = concat([await gzip(text("first ")), await gzip(text("second ")), await gzip(text("third"))]);
     expect(new TextDecoder().decode(await inflate(body, 100))).toBe("first second third");
   });
 
@@ -28,7 +28,7 @@ describe("inflate", () => {
     const one = await inflate(await gzip(zeros), 9_999).catch((e: unknown) => e);
     expect(one).toBeInstanceOf(ProblemError);
     expect((one as ProblemError).status).toBe(413);
-    const two = await inflate(concat(await gzip(zeros.subarray(0, 6000)), await gzip(zeros.subarray(6000))), 9_999).catch((e: unknown) => e);
+    const two = await inflate(concat([await gzip(zeros.subarray(0, 6000)), await gzip(zeros.subarray(6000))]), 9_999).catch((e: unknown) => e);
     expect((two as ProblemError).status).toBe(413);
     expect(await inflate(await gzip(zeros), 10_000)).toHaveLength(10_000);
   });

@@ -64,7 +64,8 @@ function memberStarts(raw: Uint8Array, maxBytes: number): number[] {
   return starts;
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
+/** The chunks, one after another, in one array. */
+export function concat(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, ch) => n + ch.byteLength, 0));
   let at = 0;
   for (const ch of chunks) {
