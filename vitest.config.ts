@@ -1,8 +1,9 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 // Two projects: the math, weights format and Node scripts run in Node; the
-// service runs inside workerd, exactly as deployed.
+// service runs inside workerd, exactly as deployed, with the unit tests
+// beside each src/http module.
 export default defineConfig({
   test: {
     projects: [
@@ -10,6 +11,7 @@ export default defineConfig({
         test: {
           name: "node",
           include: ["src/**/*.test.ts", "scripts/**/*.test.ts", "test/node/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, "src/http/**"],
           environment: "node",
           testTimeout: 300_000,
         },
@@ -18,7 +20,7 @@ export default defineConfig({
         plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
         test: {
           name: "worker",
-          include: ["test/worker/**/*.test.ts"],
+          include: ["test/worker/**/*.test.ts", "src/http/**/*.test.ts"],
           testTimeout: 60_000,
         },
       },

@@ -6,7 +6,7 @@
 import type { Context } from "hono";
 
 /** Where the static assets put swagger-ui-dist's files and the start-up script. */
-export const SWAGGER_UI_PATH = "/swagger-ui";
+const SWAGGER_UI_PATH = "/swagger-ui";
 
 const PAGE = `<!doctype html>
 <html lang="en">

@@ -1,36 +1,18 @@
-// Content-Encoding for every request body: gzip is inflated once, here
-// (never past MAX_BODY_BYTES, so a small bomb cannot expand), identity
-// passes, anything else is a 415. The inflated bytes replace the body in
-// Hono's body cache, so validators and handlers read the plain body, JSON or
-// binary alike, without a second request or a second inflation.
+// gzip for request bodies (RFC 1952): inflating, never past a limit, so a
+// small bomb cannot expand. Which bodies are gzip, declared or recognised
+// by their first bytes, is decided by readBody (src/http/body.ts).
 import { Gunzip } from "fflate";
-import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "./env";
-import { badRequest, excerpt, ProblemError } from "./problem";
+import { ProblemError } from "./problem";
 
 /** True when bytes start with the gzip magic (RFC 1952: 1f 8b). */
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-export function contentEncoding(): MiddlewareHandler<AppEnv> {
-  return async function contentEncoding(c, next) {
-    const declared = c.req.header("content-encoding")?.trim().toLowerCase();
-    if (declared === undefined || declared === "" || declared === "identity" || !c.req.raw.body) return next();
-    if (declared !== "gzip") throw new ProblemError(415, { detail: `Content-Encoding "${excerpt(declared)}" is not supported; send identity or gzip` });
-    const raw = new Uint8Array(await c.req.raw.arrayBuffer());
-    if (!isGzip(raw)) badRequest("Content-Encoding is gzip but the body is not gzip data");
-    const body = await inflate(raw, c.var.limits.maxBodyBytes, true);
-    (c.req.bodyCache as { arrayBuffer?: Promise<ArrayBuffer> }).arrayBuffer = Promise.resolve(body.buffer as ArrayBuffer);
-    c.set("inflated", true);
-    return next();
-  };
-}
-
 const tooBig = (maxBytes: number) =>
   new ProblemError(413, { detail: `gzip body inflates past ${maxBytes} bytes (MAX_BODY_BYTES); send fewer images per request`, limit: maxBytes });
 
-/** The gzip error, worded for a client. */
+/** Data that is not valid gzip; the message is the decoder's, for the caller to word. */
 export class GzipError extends Error {
   override name = "GzipError";
 }
@@ -61,7 +43,9 @@ async function inflateMember(raw: Uint8Array, maxBytes: number): Promise<Uint8Ar
  * Where each member of a gzip body starts: RFC 1952 allows several members,
  * concatenated, which the runtime's DecompressionStream refuses after the
  * first ("trailing bytes"). fflate finds the boundaries; each member is then
- * inflated natively. Only a body the native pass refused gets here.
+ * inflated natively, which checks each CRC. Only a body the native pass
+ * refused gets here, and it costs three inflations: the native attempt,
+ * fflate's pass (its output dropped) and the native pass per member.
  */
 function memberStarts(raw: Uint8Array, maxBytes: number): number[] {
   const starts = [0];
@@ -80,7 +64,8 @@ function memberStarts(raw: Uint8Array, maxBytes: number): number[] {
   return starts;
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
+/** The chunks, one after another, in one array. */
+export function concat(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, ch) => n + ch.byteLength, 0));
   let at = 0;
   for (const ch of chunks) {
@@ -92,29 +77,24 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 
 /**
  * Inflates gzip data (one member or several), streaming so that output past
- * `maxBytes` is a 413. Corrupt data is a 400 naming the gzip error when
- * `required`, else a GzipError for the caller to weigh.
+ * `maxBytes` is a 413 ProblemError. Data that is not valid gzip throws a
+ * GzipError.
  */
-export async function inflate(raw: Uint8Array, maxBytes: number, required: boolean): Promise<Uint8Array> {
+export async function inflate(raw: Uint8Array, maxBytes: number): Promise<Uint8Array> {
   try {
-    try {
-      return concat(await inflateMember(raw, maxBytes));
-    } catch (e) {
-      if (!(e instanceof GzipError)) throw e;
-      const starts = memberStarts(raw, maxBytes);
-      if (starts.length === 1) throw e;
-      const chunks: Uint8Array[] = [];
-      let total = 0;
-      for (let i = 0; i < starts.length; i++) {
-        for (const ch of await inflateMember(raw.subarray(starts[i], starts[i + 1] ?? raw.length), maxBytes - total)) {
-          chunks.push(ch);
-          total += ch.byteLength;
-        }
-      }
-      return concat(chunks);
-    }
+    return concat(await inflateMember(raw, maxBytes));
   } catch (e) {
-    if (required && e instanceof GzipError) badRequest(`the gzip body is corrupt (${e.message}); compress it again`);
-    throw e;
+    if (!(e instanceof GzipError)) throw e;
+    const starts = memberStarts(raw, maxBytes);
+    if (starts.length === 1) throw e;
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (let i = 0; i < starts.length; i++) {
+      for (const ch of await inflateMember(raw.subarray(starts[i], starts[i + 1] ?? raw.length), maxBytes - total)) {
+        chunks.push(ch);
+        total += ch.byteLength;
+      }
+    }
+    return concat(chunks);
   }
 }

@@ -1,30 +1,36 @@
-// Response headers every answer carries: nosniff everywhere; predictions and
-// errors are never stored by a cache (they depend on the body, or on a
-// moment); model cards and the API description are cacheable and carry an
-// ETag (hono/etag, mounted on those routes in app.ts), so a client
-// revalidates them cheaply.
+// Caching and response headers. Every answer carries nosniff, and an error
+// is never stored by a cache. The rest is mounted on the routes it governs:
+// predictions are never stored (noStore: they depend on the body), model
+// cards and the API description are cacheable for a while (cacheFor) and
+// carry an ETag (hono/etag), so a client revalidates them cheaply.
 import type { MiddlewareHandler } from "hono";
-import { runsModel } from "./access";
-
-/**
- * How long a cache may keep a GET answer, in seconds: the API description
- * changes only with a deploy; a card also says whether its model is decoded
- * yet, so it is kept for a minute.
- */
-function maxAge(path: string): number | undefined {
-  if (path === "/openapi.json") return 300;
-  if (/^\/v1\/models(\/[^/]+)?\/?$/.test(path)) return 60;
-  return undefined;
-}
+import type { AppEnv } from "./env";
 
 /** Outermost middleware: runs after every other has shaped the answer, 304s included. */
 export function responseHeaders(): MiddlewareHandler {
   return async function responseHeaders(c, next) {
     await next();
-    const h = c.res.headers;
-    h.set("X-Content-Type-Options", "nosniff");
-    const age = maxAge(c.req.path);
-    if (c.res.status >= 400 || runsModel(c.req.path)) h.set("Cache-Control", "no-store");
-    else if (age !== undefined && (c.req.method === "GET" || c.req.method === "HEAD")) h.set("Cache-Control", `public, max-age=${age}`);
+    c.res.headers.set("X-Content-Type-Options", "nosniff");
+    if (c.res.status >= 400) c.res.headers.set("Cache-Control", "no-store");
+  };
+}
+
+/** Route middleware: the answer is never stored by a cache. */
+export function noStore(): MiddlewareHandler<AppEnv> {
+  return async function noStore(c, next) {
+    await next();
+    c.res.headers.set("Cache-Control", "no-store");
+  };
+}
+
+/**
+ * Route middleware for GET routes: a cache may keep a successful answer for
+ * `seconds`. Mount it inside hono/etag, so a 304 keeps the header too.
+ * @example app.get("/openapi.json", etag(), cacheFor(300), handler)
+ */
+export function cacheFor(seconds: number): MiddlewareHandler<AppEnv> {
+  return async function cacheFor(c, next) {
+    await next();
+    if (c.res.status < 400) c.res.headers.set("Cache-Control", `public, max-age=${seconds}`);
   };
 }

@@ -30,7 +30,7 @@ export function requireVersion(version: string | undefined): void {
 
 /**
  * Route middleware for inference: finds the model named by the path (or the
- * default), decodes it on first use (its own Server-Timing span, "decode"),
+ * default; c.var.modelName), decodes it on first use (its own Server-Timing span, "decode"),
  * then opens the "parse" span, so reading and checking the body is timed
  * apart from decoding. 404 for an unknown model, 503 for broken weights.
  */
@@ -38,6 +38,7 @@ export const withModel: MiddlewareHandler<AppEnv> = async function withModel(c, 
   requireVersion(c.req.param("version"));
   const name = c.req.param("model") ?? c.var.registry.defaultModel;
   requireModel(c, name);
+  c.set("modelName", name);
   await c.var.registry.verify(name, (ms) => setMetric(c, "verify", ms, "check weights digest"));
   c.set(
     "model",

@@ -1,19 +1,24 @@
-// Every request body becomes the network's input matrix x (N, D) here:
-// native JSON images, raw and IDX binary bodies, and Open Inference Protocol
-// tensors. One scaling rule, one batch check and one error for a bad element,
-// which names it with a JSON pointer.
+// Every request body becomes the network's input matrix x (N, D) here: one
+// reader per body kind (native JSON, raw and IDX binary, PNG and JPEG
+// pictures) gives a Read that src/http/native.ts answers in one way, and
+// Open Inference Protocol tensors become a Batch (tensorImages). Bodies
+// arrive as bytes already read (src/http/body.ts). One batch check, and one
+// error for a bad element, which names it with a JSON pointer.
 // N = batch, D = the model's inputs (784 for 28×28).
+import type { z } from "@hono/zod-openapi";
+import { IMAGE_PIXELS_PER_REQUEST, type Limits } from "../config";
 import { IdxError, isIdxImages, parseIdxImages } from "../data/idx";
-import { checkPixels, decodeImage, imageHeader, sniff } from "../image/decode";
+import { checkPixels, decodeImage, type ImageHeader, imageHeader, sniff } from "../image/decode";
 import { asMnist, recipeFor, toMnist } from "../image/preprocess";
 import { ImageError, type ImageErrorKind } from "../image/raster";
 import type { ModelHeader } from "../model/format";
-import type { Limits } from "./env";
-import { GzipError, inflate, isGzip } from "./encoding";
+import type { OutputKind } from "../nn/network";
+import type { Body } from "./body";
 import { badRequest, excerpt, ProblemError } from "./problem";
+import type { PredictBody } from "./schemas";
 
 /** A JSON image: D numbers, or rows × cols nested arrays (28 rows of 28). */
-export type JsonImage = (number | number[])[];
+type JsonImage = (number | number[])[];
 
 /**
  * N images for the network: as floats x (N, D), or as raw bytes (N, D) that
@@ -22,27 +27,8 @@ export type JsonImage = (number | number[])[];
  */
 export type Batch = { N: number; x: Float32Array } | { N: number; pixels: Uint8Array; scale: number };
 
-/** What a body's Content-Type makes of it; decided once, here. */
-export type BodyKind = "json" | "binary" | "image" | "multipart";
-
-const JSON_TYPE = /^application\/([a-z-.]+\+)?json/i;
-
-/**
- * JSON for application/json and its +json relatives; one picture for image/*
- * (PNG and JPEG decode, other types are a 415); a batch of pictures for
- * multipart/form-data; everything else is binary pixels.
- */
-export function bodyKind(contentType: string | undefined): BodyKind {
-  const ct = contentType ?? "";
-  if (JSON_TYPE.test(ct)) return "json";
-  const essence = ct.split(";")[0].trim().toLowerCase();
-  if (essence.startsWith("image/")) return "image";
-  if (essence === "multipart/form-data") return "multipart";
-  return "binary";
-}
-
 /** Checks the batch size: none is a 400, more than MAX_BATCH a 413. */
-export function checkBatch(N: number, limits: Limits, pointer: string): void {
+function checkBatch(N: number, limits: Limits, pointer: string): void {
   if (N > limits.maxBatch)
     throw new ProblemError(413, {
       detail: `${N} images in one request; the limit is ${limits.maxBatch} (MAX_BATCH). Split the batch.`,
@@ -51,17 +37,13 @@ export function checkBatch(N: number, limits: Limits, pointer: string): void {
   if (N === 0) badRequest("no images: send at least one", pointer);
 }
 
-/**
- * The one scaling rule: a value v in [0, max] is v / max of full ink, and the
- * model takes full ink as 255 / input_scale. Dividing each value (rather than
- * multiplying by 1 / max) keeps any positive max finite, however small.
- */
+/** Full ink as the model takes it: 255 / input_scale (copyPixels scales each value by it). */
 function inkScale(model: ModelHeader): number {
   return 255 / model.inputScale;
 }
 
 /** How a value is checked: its range, and whether it must be a whole number. */
-export interface PixelRule {
+interface PixelRule {
   max: number;
   integer: boolean;
   /** The lowest value the datatype holds, when a value below 0 is a datatype error rather than a pixel error. */
@@ -79,8 +61,12 @@ function badPixel(v: unknown, rule: PixelRule, pointer: string): never {
 }
 
 /**
- * The one pixel loop: copies `count` values of `src` from `from` into x at
- * `to`, checking and scaling each; `at(i)` is the JSON pointer of value i.
+ * The pixel loop of JSON and tensor bodies: copies `count` values of `src`
+ * from `from` into x at `to`, checking each and scaling it to v / max of full
+ * ink. Dividing each value (rather than multiplying by 1 / max) keeps any
+ * positive max finite, however small. Byte bodies are scaled by the forward
+ * pass instead (forwardPixels), to the same floats. `at(i)` is the JSON
+ * pointer of value i.
  */
 function copyPixels(
   src: ArrayLike<unknown>,
@@ -106,7 +92,7 @@ function copyPixels(
  * values are in [0, 1], 255 for raw bytes. `base` is the JSON pointer of the
  * array of images, or of the single image.
  */
-export function jsonImages(images: JsonImage[], scale: number, model: ModelHeader, limits: Limits, base: string, single: boolean): Batch {
+function jsonImages(images: JsonImage[], scale: number, model: ModelHeader, limits: Limits, base: string, single: boolean): Batch {
   const D = model.sizes[0];
   const [rows, cols] = model.inputShape.length === 2 ? model.inputShape : [1, D];
   const N = images.length;
@@ -134,7 +120,7 @@ export function jsonImages(images: JsonImage[], scale: number, model: ModelHeade
 }
 
 /** An Open Inference Protocol input tensor, as the schema has checked it. */
-export interface Tensor {
+interface Tensor {
   shape: number[];
   datatype: string;
   data: unknown[];
@@ -211,7 +197,7 @@ export function tensorImages(tensor: Tensor, model: ModelHeader, limits: Limits,
 }
 
 /** Names a bad value without echoing it whole: a client's array or string may be huge. */
-export function describeValue(v: unknown): string {
+function describeValue(v: unknown): string {
   if (typeof v === "number") return String(v);
   if (Array.isArray(v)) return "an array";
   if (typeof v === "string") return v.length > 20 ? `a string ("${v.slice(0, 20)}…")` : `"${v}"`;
@@ -219,29 +205,16 @@ export function describeValue(v: unknown): string {
 }
 
 /**
- * The body's bytes. A declared Content-Encoding was decoded already
- * (src/http/encoding.ts). Without one, gzip magic suggests a compressed
- * upload; raw pixels may start with the same two bytes, so whole images (a
- * multiple of D bytes) are taken as they are when inflating fails. Anything
- * else that fails to inflate is a corrupt gzip body, and the answer says so.
- */
-export async function binaryBody(raw: Uint8Array, inflated: boolean, limits: Limits, D: number): Promise<Uint8Array> {
-  if (inflated || !isGzip(raw)) return raw;
-  try {
-    return await inflate(raw, limits.maxBodyBytes, false);
-  } catch (e) {
-    if (!(e instanceof GzipError)) throw e;
-    if (raw.length % D === 0) return raw;
-    badRequest(`the body starts like gzip (1f 8b) but does not inflate (${e.message}), and is not whole images of ${D} bytes either; compress it again`);
-  }
-}
-
-/**
  * A binary body: N×D raw pixel bytes (0 = background, 255 = ink), or a whole
- * IDX3 image file with its 16-byte header (magic 2051).
+ * IDX3 image file with its 16-byte header (magic 2051). Raw pixels may start
+ * like gzip (1f 8b) or like an IDX header: whole images (a multiple of D
+ * bytes) are then taken as pixels when they do not inflate or parse.
  */
-export function binaryImages(bytes: Uint8Array, model: ModelHeader, limits: Limits): Batch {
+function binaryImages(body: Body, model: ModelHeader, limits: Limits): Batch {
   const D = model.sizes[0];
+  const { bytes, notGzip } = body;
+  if (notGzip !== undefined && bytes.length % D !== 0)
+    badRequest(`the body starts like gzip (1f 8b) but does not inflate (${notGzip}), and is not whole images of ${D} bytes either; compress it again`);
   let pixels = bytes;
   if (isIdxImages(bytes)) {
     try {
@@ -250,8 +223,7 @@ export function binaryImages(bytes: Uint8Array, model: ModelHeader, limits: Limi
       pixels = img.pixels;
     } catch (e) {
       if (!(e instanceof IdxError)) throw e;
-      // Raw pixels can begin with the IDX magic too (a first image whose
-      // first four pixels are 0, 0, 8, 3): whole images are taken as such.
+      // A first image whose first four pixels are 0, 0, 8, 3 looks like IDX.
       if (bytes.length % D !== 0) badRequest(e.message);
     }
   } else if (bytes.length % D !== 0) {
@@ -275,7 +247,7 @@ const IMAGE_ERROR_STATUS: Record<ImageErrorKind, 400 | 413 | 415 | 422> = {
 };
 
 /** One picture sent: its bytes, its Content-Type and, from a multipart body, its part's name. */
-export interface ImageFile {
+interface ImageFile {
   bytes: Uint8Array;
   type: string;
   name?: string;
@@ -285,7 +257,7 @@ export interface ImageFile {
 export type Preprocess = "mnist" | "none";
 
 /** Pictures as the network saw them: N×D bytes, ink high (what ?debug=1 shows), and each one's polarity. */
-export interface ImageBatch {
+interface ImageBatch {
   N: number;
   pixels: Uint8Array;
   scale: number;
@@ -293,18 +265,11 @@ export interface ImageBatch {
 }
 
 /**
- * The pictures of one request together may hold this many times
- * MAX_IMAGE_PIXELS: decoding, not the network, is what costs, and a small
- * PNG can claim millions of blank pixels.
- */
-export const IMAGE_PIXELS_PER_REQUEST = 8;
-
-/**
  * The files of a multipart/form-data body, in order, whatever their field
  * names. A part sent as application/octet-stream (or with no type) is taken
  * by its bytes when they are a PNG or JPEG.
  */
-export async function multipartFiles(form: FormData): Promise<ImageFile[]> {
+async function multipartFiles(form: FormData): Promise<ImageFile[]> {
   const files: ImageFile[] = [];
   for (const [name, value] of form.entries()) {
     if (typeof value === "string") badRequest(`multipart field "${name}" is text, not a file; send each image as a file part (image/png or image/jpeg)`);
@@ -320,12 +285,13 @@ export async function multipartFiles(form: FormData): Promise<ImageFile[]> {
 }
 
 /**
- * PNG and JPEG pictures into x: each decoded, made MNIST-style (or, with
- * preprocess "none", taken as it is) and scaled by the one rule. Every header
+ * PNG and JPEG pictures into N×D bytes: each decoded and made MNIST-style
+ * (or, with preprocess "none", taken as it is); the forward pass scales the
+ * bytes as it does a binary body's. Every header
  * is read first, so an oversized picture, or too many pixels in all, is
  * refused before anything is decoded. A bad picture's error names its part.
  */
-export function imageImages(files: ImageFile[], model: ModelHeader, limits: Limits, preprocess: Preprocess): ImageBatch {
+function imageImages(files: ImageFile[], model: ModelHeader, limits: Limits, preprocess: Preprocess): ImageBatch {
   const D = model.sizes[0];
   const [side, cols] = model.inputShape;
   if (model.inputShape.length !== 2 || side !== cols || side * cols !== D)
@@ -340,17 +306,17 @@ export function imageImages(files: ImageFile[], model: ModelHeader, limits: Limi
       e.kind === "wrong-size" ? " (preprocess=none); leave preprocess out to have it fitted" : e.kind === "unsupported" ? "; send image/png or image/jpeg" : "";
     throw new ProblemError(IMAGE_ERROR_STATUS[e.kind], { detail: `${where}${e.message}${hint}`, ...(many ? { part: n } : {}) });
   };
-  let total = 0;
-  files.forEach((f, n) => {
+  const headers = files.map((f, n): ImageHeader => {
     try {
       const h = imageHeader(f.bytes, f.type);
       checkPixels(h, limits.maxImagePixels);
-      total += h.width * h.height;
+      return h;
     } catch (e) {
-      fail(e, n);
+      return fail(e, n);
     }
   });
-  const budget = IMAGE_PIXELS_PER_REQUEST * limits.maxImagePixels;
+  const total = headers.reduce((sum, h) => sum + h.width * h.height, 0);
+  const budget = limits.maxRequestPixels;
   if (total > budget)
     throw new ProblemError(413, {
       detail: `the images hold ${total} pixels in all; one request may hold ${budget} (${IMAGE_PIXELS_PER_REQUEST} × MAX_IMAGE_PIXELS). Send fewer or smaller images per request.`,
@@ -362,6 +328,8 @@ export function imageImages(files: ImageFile[], model: ModelHeader, limits: Limi
   const inverted: boolean[] = [];
   files.forEach((f, n) => {
     try {
+      // The one place a picture is decoded. It reads the header again (F20)
+      // until decodeImage takes the one read above, headers[n].
       const img = decodeImage(f.bytes, f.type, limits.maxImagePixels);
       const m = preprocess === "none" ? asMnist(img, side) : toMnist(img, recipe);
       pixels.set(m.pixels, n * D);
@@ -372,4 +340,71 @@ export function imageImages(files: ImageFile[], model: ModelHeader, limits: Limi
   });
   // Bytes, like a binary body: the forward pass scales them.
   return { N, pixels, scale: model.inputScale, inverted };
+}
+
+type PredictJson = z.infer<typeof PredictBody>;
+
+/** Options a body itself sets; they win over the query string's. */
+interface AnswerOptions {
+  output?: OutputKind;
+  top_k?: number;
+}
+
+/** What a native predict body becomes: the batch, and how its answer is shaped (src/http/native.ts). */
+export interface Read {
+  batch: Batch;
+  /** One image was sent ("input", or one picture): the answer is one prediction, not a list. */
+  single: boolean;
+  /** Raw pixels, whose batch answer with output=label is the labels alone. */
+  labelsOnly: boolean;
+  options: AnswerOptions;
+  /** What the answer adds to image n's prediction (?debug=1 for pictures). */
+  extra?: (n: number) => Record<string, unknown>;
+}
+
+/** A native JSON body, its schema checked: exactly one of input and inputs. */
+export function readJson(json: PredictJson, model: ModelHeader, limits: Limits): Read {
+  if ((json.input === undefined) === (json.inputs === undefined)) badRequest('send exactly one of "input" (one image) or "inputs" (a batch)', "");
+  const single = json.input !== undefined;
+  const images = single ? [json.input as JsonImage] : (json.inputs as JsonImage[]);
+  const batch = jsonImages(images, json.scale ?? 1, model, limits, single ? "/input" : "/inputs", single);
+  return { batch, single, labelsOnly: false, options: { output: json.output, top_k: json.top_k } };
+}
+
+/** A binary body: raw pixels or an IDX3 file. */
+export function readBinary(body: Body, model: ModelHeader, limits: Limits): Read {
+  return { batch: binaryImages(body, model, limits), single: false, labelsOnly: true, options: {} };
+}
+
+/**
+ * Pictures: one PNG or JPEG body (one prediction), or a multipart body (one
+ * per file, in order). `debug` adds what the network saw, as 28 rows of 28
+ * bytes, and whether the picture was inverted.
+ */
+export async function readPictures(
+  body: Body,
+  contentType: string,
+  model: ModelHeader,
+  limits: Limits,
+  { preprocess, debug }: { preprocess: Preprocess; debug: boolean },
+): Promise<Read> {
+  const single = body.type !== "multipart/form-data";
+  const files = single ? [{ bytes: body.bytes, type: contentType }] : await multipartFiles(await formData(body.bytes, contentType));
+  const batch = imageImages(files, model, limits, preprocess);
+  const side = model.inputShape[0];
+  const D = side * side;
+  const seen = (n: number) => ({
+    input: Array.from({ length: side }, (_, r) => Array.from(batch.pixels.subarray(n * D + r * side, n * D + r * side + side))),
+    inverted: batch.inverted[n],
+  });
+  return { batch, single, labelsOnly: false, options: {}, extra: debug ? seen : undefined };
+}
+
+/** A multipart body's form, parsed from the bytes read; a malformed one is a 400. */
+async function formData(bytes: Uint8Array, contentType: string): Promise<FormData> {
+  try {
+    return await new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { "Content-Type": contentType } }).formData();
+  } catch (e) {
+    badRequest(`the multipart body is malformed (${(e as Error)?.message ?? e}); send multipart/form-data, with its boundary, holding one file part per image`);
+  }
 }

@@ -1,13 +1,18 @@
 // The native JSON API: health, model cards and predictions.
 import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { etag } from "hono/etag";
 import { argmax } from "../nn/functions";
+import { isJsonType } from "./body";
 import type { AppEnv } from "./env";
-import { infer, requireModel, toPrediction, withModel } from "./inference";
-import { binaryBody, binaryImages, bodyKind, type ImageFile, imageImages, type JsonImage, jsonImages, multipartFiles } from "./input";
-import { badRequest, ProblemError } from "./problem";
+import { cacheFor } from "./headers";
+import { infer, requireModel, toPrediction } from "./inference";
+import { type Read, readBinary, readJson, readPictures } from "./input";
+import { runsModel } from "./policy";
+import { errorHandler, problemResponse } from "./problem";
 import {
   BinaryBody,
+  checkedByHandler,
   Health,
   ImageBody,
   ModelCardSchema,
@@ -19,7 +24,10 @@ import {
   PredictResponse,
   problem,
 } from "./schemas";
-import { validationHook } from "./validation";
+import { jsonBody, validationHook } from "./validation";
+
+/** Cards say whether their model is decoded yet, so a cache keeps them for a minute. */
+const CARD_SECONDS = 60;
 
 const health = createRoute({
   method: "get",
@@ -32,6 +40,7 @@ const listModels = createRoute({
   method: "get",
   path: "/v1/models",
   summary: "List the bundled models",
+  middleware: [etag(), cacheFor(CARD_SECONDS)] as const,
   responses: { 200: { description: "Model cards; listing decodes no weights", content: { "application/json": { schema: ModelList } } } },
 });
 
@@ -39,6 +48,7 @@ const getCard = createRoute({
   method: "get",
   path: "/v1/models/{model}",
   summary: "One model's card",
+  middleware: [etag(), cacheFor(CARD_SECONDS)] as const,
   request: { params: ModelParam },
   responses: {
     200: { description: "The model card", content: { "application/json": { schema: ModelCardSchema } } },
@@ -46,27 +56,32 @@ const getCard = createRoute({
   },
 });
 
-/** Picture bodies: read by the handler, not by a validator. */
+/** Picture bodies: read by the handler (src/http/input.ts readPictures). */
 const pictures = {
   "image/png": { schema: ImageBody },
   "image/jpeg": { schema: ImageBody },
   "multipart/form-data": { schema: MultipartImages },
 };
 
+const predictContent = {
+  "application/json": { schema: checkedByHandler("PredictRequest", PredictBody) },
+  "application/octet-stream": { schema: BinaryBody },
+  // Documented and accepted, but kept out of the route's types: the typed
+  // client derives one body type from every entry, and a form entry would
+  // turn its JSON body into a form.
+  ...(pictures as Record<never, never>),
+};
+
+/** Every Content-Type predict takes, as documented; a raw pixel body may be gzip without saying so. */
+const predictBody = { accepts: Object.keys({ ...predictContent, ...pictures }), sniffGzip: ["application/octet-stream"] };
+
 const predictRequest = {
   query: PredictQuery,
   body: {
-    required: false,
+    required: true,
     description:
       "JSON images; N×784 uint8 pixels or a whole IDX3 file as application/octet-stream (optionally Content-Encoding: gzip); one PNG or JPEG picture of any size; or several as multipart/form-data",
-    content: {
-      "application/json": { schema: PredictBody },
-      "application/octet-stream": { schema: BinaryBody },
-      // Documented and accepted, but kept out of the route's types: the typed
-      // client derives one body type from every entry, and a form entry would
-      // turn its JSON body into a form.
-      ...(pictures as Record<never, never>),
-    },
+    content: predictContent,
   },
 };
 
@@ -87,7 +102,7 @@ const predictModel = createRoute({
   method: "post",
   path: "/v1/models/{model}/predict",
   summary: "Classify one image or a batch with a given model",
-  middleware: [withModel] as const,
+  middleware: runsModel(predictBody),
   request: { params: ModelParam, ...predictRequest },
   responses: predictResponses,
 });
@@ -96,76 +111,54 @@ const predictDefault = createRoute({
   method: "post",
   path: "/v1/predict",
   summary: "Classify with the default model (mnist-mlp)",
-  middleware: [withModel] as const,
+  middleware: runsModel(predictBody),
   request: predictRequest,
   responses: predictResponses,
 });
 
-type PredictJson = z.infer<typeof PredictBody>;
 type PredictOptions = z.infer<typeof PredictQuery>;
 
-/** The native predict handler: a JSON or binary body in, predictions out. */
-async function answerPredict(c: Context<AppEnv>, validated: PredictJson | string | undefined, query: PredictOptions) {
-  const model = c.var.model;
-  const name = c.req.param("model") ?? c.var.registry.defaultModel;
-  const kind = bodyKind(c.req.header("content-type"));
-  if (kind === "image" || kind === "multipart") return answerImages(c, kind, name, query);
-  // The validator hands an empty object for non-JSON bodies: the body kind decides.
-  const json = kind === "json" && typeof validated === "object" ? validated : undefined;
-  if (json && (json.input === undefined) === (json.inputs === undefined)) badRequest('send exactly one of "input" (one image) or "inputs" (a batch)', "");
-  const single = json?.input !== undefined;
-  const batch = json
-    ? jsonImages(single ? [json.input as JsonImage] : (json.inputs as JsonImage[]), json.scale ?? 1, model, c.var.limits, single ? "/input" : "/inputs", single)
-    : binaryImages(await binaryBody(new Uint8Array(await c.req.arrayBuffer()), c.var.inflated === true, c.var.limits, model.sizes[0]), model, c.var.limits);
-  // Options in the body win; the query string's apply to every body.
-  const output = json?.output ?? query.output ?? "probabilities";
-  const C = model.labels.length;
-  const topK = Math.min(json?.top_k ?? query.top_k ?? 3, C);
-  const { N } = batch;
-  const y = infer(c, model, batch, output);
-  if (single) return { model: name, ...toPrediction(model, y, output, topK) };
-  if (!json && output === "label") return { model: name, labels: Array.from(argmax(y, C)) };
-  return { model: name, predictions: Array.from({ length: N }, (_, n) => toPrediction(model, y.subarray(n * C, n * C + C), output, topK)) };
+/** A body's kind, by its media type (readBody has checked it is one predict takes). */
+function bodyKind(type: string): "json" | "binary" | "pictures" {
+  if (isJsonType(type)) return "json";
+  return type === "image/png" || type === "image/jpeg" || type === "multipart/form-data" ? "pictures" : "binary";
 }
 
-async function formData(c: Context<AppEnv>): Promise<FormData> {
-  try {
-    return await c.req.formData();
-  } catch (e) {
-    if (e instanceof ProblemError) throw e;
-    badRequest(`the multipart body is malformed (${(e as Error)?.message ?? e}); send multipart/form-data, with its boundary, holding one file part per image`);
-  }
+/** The predict handler: the body read by its kind, then answered the one way every kind is. */
+async function predict(c: Context<AppEnv>, query: PredictOptions) {
+  const { model, limits, body } = c.var;
+  const kind = bodyKind(body.type);
+  const read =
+    kind === "json"
+      ? readJson(jsonBody(c, PredictBody, 'send a JSON object such as {"input": [...784 numbers]}'), model, limits)
+      : kind === "binary"
+        ? readBinary(body, model, limits)
+        : await readPictures(body, c.req.header("content-type") ?? "", model, limits, { preprocess: query.preprocess ?? "mnist", debug: query.debug === "1" });
+  return answer(c, read, query);
 }
 
 /**
- * Pictures in: one PNG or JPEG body answers with one prediction; a
- * multipart body with one per file, in order. ?debug=1 adds what the network
- * saw, as 28 rows of 28 bytes.
+ * Predictions for a body read: options in the body win, the query string's
+ * apply to every body. One image answers one prediction; a batch a list, or
+ * for raw pixels with output=label the labels alone.
  */
-async function answerImages(c: Context<AppEnv>, kind: "image" | "multipart", name: string, query: PredictOptions) {
-  const model = c.var.model;
-  const files: ImageFile[] =
-    kind === "image"
-      ? [{ bytes: new Uint8Array(await c.req.arrayBuffer()), type: c.req.header("content-type") ?? "" }]
-      : await multipartFiles(await formData(c));
-  const batch = imageImages(files, model, c.var.limits, query.preprocess ?? "mnist");
-  const { N, pixels, inverted } = batch;
-  const output = query.output ?? "probabilities";
+function answer(c: Context<AppEnv>, read: Read, query: PredictOptions) {
+  const { model, modelName } = c.var;
+  const output = read.options.output ?? query.output ?? "probabilities";
   const C = model.labels.length;
-  const topK = Math.min(query.top_k ?? 3, C);
-  const y = infer(c, model, batch, output);
-  const side = model.inputShape[0];
-  const D = side * side;
-  const debug = (n: number) =>
-    query.debug === "1"
-      ? { input: Array.from({ length: side }, (_, r) => Array.from(pixels.subarray(n * D + r * side, n * D + r * side + side))), inverted: inverted[n] }
-      : {};
-  const predictionOf = (n: number) => ({ ...toPrediction(model, y.subarray(n * C, n * C + C), output, topK), ...debug(n) });
-  if (kind === "image") return { model: name, ...predictionOf(0) };
-  return { model: name, predictions: Array.from({ length: N }, (_, n) => predictionOf(n)) };
+  const topK = Math.min(read.options.top_k ?? query.top_k ?? 3, C);
+  const y = infer(c, model, read.batch, output);
+  const prediction = (n: number) => ({ ...toPrediction(model, y.subarray(n * C, n * C + C), output, topK), ...read.extra?.(n) });
+  if (read.single) return { model: modelName, ...prediction(0) };
+  if (read.labelsOnly && output === "label") return { model: modelName, labels: Array.from(argmax(y, C)) };
+  return { model: modelName, predictions: Array.from({ length: read.batch.N }, (_, n) => prediction(n)) };
 }
 
-export const native = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
+const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+app.openAPIRegistry.register("PredictRequest", PredictBody);
+app.onError(errorHandler(problemResponse));
+
+export const native = app
   .openapi(health, (c) => c.json({ status: "ok" }, 200))
   .openapi(listModels, async (c) => {
     const r = c.var.registry;
@@ -176,5 +169,5 @@ export const native = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
     requireModel(c, model);
     return c.json(await c.var.registry.card(model), 200);
   })
-  .openapi(predictModel, async (c) => c.json(await answerPredict(c, c.req.valid("json"), c.req.valid("query")), 200))
-  .openapi(predictDefault, async (c) => c.json(await answerPredict(c, c.req.valid("json"), c.req.valid("query")), 200));
+  .openapi(predictModel, async (c) => c.json(await predict(c, c.req.valid("query")), 200))
+  .openapi(predictDefault, async (c) => c.json(await predict(c, c.req.valid("query")), 200));

@@ -1,19 +1,23 @@
 // The Open Inference Protocol (KServe v2 REST), as Triton, KServe and
 // MLServer serve it, so existing inference clients call this service
 // unchanged. Only the protocol lives here: routes, metadata and the shape of
-// answers; bodies become input in src/http/input.ts. Errors are the
-// protocol's `{"error": "..."}` as application/json (src/http/problem.ts).
+// answers; bodies become input in src/http/input.ts. Every error under /v2,
+// unknown paths and wrong methods included, is the protocol's
+// `{"error": "..."}` as application/json: this sub-app has its own onError,
+// 405 and 404 (src/http/problem.ts oipErrorResponse).
 import { createRoute, OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { methodNotAllowed } from "hono/method-not-allowed";
 import { argmax } from "../nn/functions";
 import { softmaxFor } from "../nn/network";
 import { VERSION } from "../version";
 import type { AppEnv } from "./env";
-import { infer, MODEL_VERSION, requireModel, requireVersion, withModel } from "./inference";
+import { infer, MODEL_VERSION, requireModel, requireVersion } from "./inference";
 import { tensorImages } from "./input";
-import { badRequest, excerpt, ProblemError } from "./problem";
-import { OipError, OipInferRequest, OipInferResponse, OipLive, OipModelMetadata, OipReady, OipServerMetadata } from "./schemas";
-import { validationHook } from "./validation";
+import { runsModel } from "./policy";
+import { badRequest, errorHandler, excerpt, noRoute, oipErrorResponse, ProblemError, wrongMethod } from "./problem";
+import { checkedByHandler, OipError, OipInferRequest, OipInferResponse, OipLive, OipModelMetadata, OipReady, OipServerMetadata } from "./schemas";
+import { jsonBody, validationHook } from "./validation";
 
 /** Every output a model can return, each declared in its metadata. */
 const OUTPUTS = ["probabilities", "label", "logits"] as const;
@@ -70,9 +74,13 @@ async function modelReady(c: Context<AppEnv>, name: string, version?: string) {
 
 type InferBody = z.infer<typeof OipInferRequest>;
 
-function runInfer(c: Context<AppEnv>, body: InferBody) {
-  const model = c.var.model;
-  const name = c.req.param("model") as string;
+function runInfer(c: Context<AppEnv>) {
+  const body: InferBody = jsonBody(
+    c,
+    OipInferRequest,
+    'send an inference request such as {"inputs": [{"name": "input", "shape": [1, 784], "datatype": "FP32", "data": [...784 numbers]}]}',
+  );
+  const { model, modelName: name } = c.var;
   const D = model.sizes[0];
   if (body.inputs.length !== 1) badRequest(`${body.inputs.length} input tensors; this model takes one, "input" [N, ${D}]`, "/inputs");
   if (c.req.header("inference-header-content-length") !== undefined)
@@ -112,22 +120,6 @@ const inferErrors = {
   503: oipError("The model's weights are broken (digest check, header or decode); only a redeploy fixes it"),
 };
 
-/**
- * The body of an inference request is JSON whatever its Content-Type says,
- * or without one: `curl -d` sends application/x-www-form-urlencoded, a
- * browser's fetch of a string text/plain, and many clients none.
- */
-async function alwaysJson(c: Context, next: () => Promise<void>): Promise<void> {
-  if (!/^application\/json\s*(;|$)/i.test(c.req.header("content-type") ?? "")) {
-    const headers = new Headers(c.req.raw.headers);
-    headers.set("content-type", "application/json");
-    // The body may have been read already (gzip, body limit): Hono's cache has it.
-    const body = await c.req.arrayBuffer();
-    c.req.raw = new Request(c.req.raw.url, { method: c.req.raw.method, headers, body });
-  }
-  await next();
-}
-
 // Each model route comes twice: with and without the optional /versions/{v}.
 const modelGet = <P extends string, Q extends typeof Model | typeof ModelVersion, R extends RouteConfig["responses"]>(
   path: P,
@@ -156,12 +148,20 @@ const inferRoute = <P extends string, Q extends typeof Model | typeof ModelVersi
     path,
     tags,
     summary: "Inference request (Open Inference Protocol)",
-    middleware: [withModel, alwaysJson] as const,
-    request: { params, body: { required: true, content: { "application/json": { schema: OipInferRequest } } } },
+    // The body is JSON whatever its Content-Type says, or without one: `curl
+    // -d` sends application/x-www-form-urlencoded, a browser's fetch of a
+    // string text/plain, and many clients none. So no type is refused.
+    middleware: runsModel({}),
+    request: { params, body: { required: true, content: { "application/json": { schema: checkedByHandler("OipInferRequest", OipInferRequest) } } } },
     responses: { 200: json(OipInferResponse, "Inference response"), ...inferErrors },
   });
 
-export const oip = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
+const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+app.openAPIRegistry.register("OipInferRequest", OipInferRequest);
+app.onError(errorHandler(oipErrorResponse));
+app.use("/v2/*", methodNotAllowed({ app, onMethodNotAllowed: wrongMethod(oipErrorResponse) }));
+
+const routes = app
   .openapi(createRoute({ method: "get", path: "/v2", tags, summary: "Server metadata", responses: { 200: json(OipServerMetadata, "Server metadata") } }), (c) =>
     c.json({ name: "mnist-edge", version: VERSION, extensions: [] }, 200),
   )
@@ -201,5 +201,11 @@ export const oip = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
     const p = c.req.valid("param") as { model: string; version: string };
     return c.json(await modelMetadata(c, p.model, p.version), 200);
   })
-  .openapi(inferRoute("/v2/models/{model}/infer", Model), (c) => c.json(runInfer(c, c.req.valid("json")), 200))
-  .openapi(inferRoute("/v2/models/{model}/versions/{version}/infer", ModelVersion), (c) => c.json(runInfer(c, c.req.valid("json")), 200));
+  .openapi(inferRoute("/v2/models/{model}/infer", Model), (c) => c.json(runInfer(c), 200))
+  .openapi(inferRoute("/v2/models/{model}/versions/{version}/infer", ModelVersion), (c) => c.json(runInfer(c), 200));
+
+// Last: any other path under /v2 is the protocol's 404 (a wrong method on a
+// path above becomes a 405 on its way out, methodNotAllowed above).
+app.all("/v2/*", noRoute(oipErrorResponse));
+
+export const oip = routes;

@@ -1,9 +1,10 @@
-// One error policy for the whole service. Handlers throw ProblemError (or
-// Hono's HTTPException); onError turns known errors into their response and
-// logs anything else as a generic 500 without internals. Errors are RFC 9457
-// problem+json bodies, which also carry the text in an `error` member; under
-// /v2 they are the Open Inference Protocol's own `{"error": "..."}` as
-// application/json, the only Content-Type its clients read the message from.
+// One error policy, two shapes. Handlers and route middleware throw
+// ProblemError (or Hono's HTTPException); an app's onError turns known errors
+// into their answer and logs anything else as a generic 500 without
+// internals. The native API answers RFC 9457 problem+json, which also
+// carries the text in an `error` member; the Open Inference Protocol's
+// sub-app answers its own `{"error": "..."}` as application/json, the only
+// Content-Type its clients read the message from.
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -56,18 +57,12 @@ export function excerpt(s: string, max = 40): string {
   return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 
-/** True for the Open Inference Protocol's routes, whose errors are `{"error": "..."}`. */
-export function isOip(path: string): boolean {
-  return path === "/v2" || path.startsWith("/v2/");
-}
+/** Writes one error answer in an API's shape. */
+export type ErrorShape = (c: Context, status: ContentfulStatusCode, p: ProblemInit, headers?: Record<string, string>) => Response;
 
-export function problemResponse(c: Context, status: ContentfulStatusCode, p: ProblemInit, headers: Record<string, string> = {}): Response {
+/** The native API's errors: RFC 9457 problem+json, naming the path as `instance`. */
+export const problemResponse: ErrorShape = (c, status, p, headers = {}) => {
   const requestId = c.get("requestId" as never) as string | undefined;
-  if (isOip(c.req.path)) {
-    const { type: _t, title: _ti, detail, ...extra } = p;
-    const body = { error: detail, ...extra, ...(requestId ? { request_id: requestId } : {}) };
-    return c.body(JSON.stringify(body), status, { "Content-Type": "application/json", ...headers });
-  }
   const body: Record<string, unknown> = {
     type: "about:blank",
     title: p.title ?? TITLES[status] ?? "Error",
@@ -79,27 +74,56 @@ export function problemResponse(c: Context, status: ContentfulStatusCode, p: Pro
   if (c.req.path.length <= 200) body.instance = c.req.path;
   if (requestId) body.request_id = requestId;
   return c.body(JSON.stringify(body), status, { "Content-Type": "application/problem+json", ...headers });
+};
+
+/** The Open Inference Protocol's errors: `{"error": "..."}` as application/json, with the problem's extra members. */
+export const oipErrorResponse: ErrorShape = (c, status, p, headers = {}) => {
+  const requestId = c.get("requestId" as never) as string | undefined;
+  const { type: _t, title: _ti, detail, ...extra } = p;
+  const body = { error: detail, ...extra, ...(requestId ? { request_id: requestId } : {}) };
+  return c.body(JSON.stringify(body), status, { "Content-Type": "application/json", ...headers });
+};
+
+/** The answer to a method a path does not take (hono/method-not-allowed's onMethodNotAllowed), in an API's shape. */
+export function wrongMethod(shape: ErrorShape) {
+  return (c: Context, methods: string[]): Response =>
+    shape(c, 405, { detail: `${c.req.method} is not allowed here; use ${methods.join(", ")}` }, { Allow: methods.join(", ") });
 }
 
-/** Hono's onError: known errors become their problem; anything else a logged 500. */
-export function onError(err: Error, c: Context): Response {
-  if (err instanceof ProblemError) return problemResponse(c, err.status as ContentfulStatusCode, err.problem, err.headers);
-  if (err instanceof ModelUnavailableError) {
-    // No Retry-After: broken bundled weights stay broken until a redeploy.
-    return problemResponse(c, 503, { detail: `${err.message}. Other models still serve; see GET /v1/models.`, model: err.model });
-  }
-  if (err instanceof HTTPException) {
-    const status = err.status as ContentfulStatusCode;
-    let detail = err.message || TITLES[status] || "Error";
-    if (status === 400 && /JSON/i.test(detail))
-      detail = isOip(c.req.path)
-        ? 'the body is not valid JSON; send an inference request such as {"inputs": [{"name": "input", "shape": [1, 784], "datatype": "FP32", "data": [...784 numbers]}]}'
-        : 'the body is not valid JSON; send a JSON object such as {"input": [...784 numbers]}';
-    if (status === 400 && /FormData/.test(detail))
-      detail = "the multipart body is malformed; send multipart/form-data (with its boundary) holding one file part per image";
-    if (status === 415) detail = "unsupported Content-Type; send application/json, application/octet-stream, image/png, image/jpeg or multipart/form-data";
-    return problemResponse(c, status, { detail });
-  }
-  console.error(JSON.stringify({ level: "error", msg: "unhandled error", path: c.req.path, error: String(err?.stack ?? err) }));
-  return problemResponse(c, 500, { detail: "internal error; it has been logged. Try again, or report it with the request id." });
+/** The answer to a path no route serves, in an API's shape. */
+export function noRoute(shape: ErrorShape) {
+  return (c: Context): Response => shape(c, 404, { detail: `no route ${c.req.method} ${excerpt(c.req.path, 80)}; see GET /openapi.json or /docs` });
+}
+
+/** Headers of a ready-made error answer worth keeping (WWW-Authenticate, Retry-After, ...): all but the body's own. */
+function keptHeaders(res: Response): Record<string, string> {
+  const kept: Record<string, string> = {};
+  res.headers.forEach((v, k) => {
+    if (k !== "content-type" && k !== "content-length") kept[k] = v;
+  });
+  return kept;
+}
+
+/**
+ * An app's onError, answering in its shape: ProblemError as it says; a model
+ * whose weights are broken as 503; an HTTPException that carries an answer
+ * (hono/bearer-auth's 401, worded by its options in src/http/access.ts) with
+ * that answer's text and headers; anything else a logged 500.
+ */
+export function errorHandler(shape: ErrorShape) {
+  return async function onError(err: Error, c: Context): Promise<Response> {
+    if (err instanceof ProblemError) return shape(c, err.status as ContentfulStatusCode, err.problem, err.headers);
+    if (err instanceof ModelUnavailableError) {
+      // No Retry-After: broken bundled weights stay broken until a redeploy.
+      return shape(c, 503, { detail: `${err.message}. Other models still serve; see GET /v1/models.`, model: err.model });
+    }
+    if (err instanceof HTTPException) {
+      const status = err.status as ContentfulStatusCode;
+      const res = err.res;
+      const text = res ? (await res.text()).trim() : err.message;
+      return shape(c, status, { detail: text || TITLES[status] || "Error" }, res ? keptHeaders(res) : {});
+    }
+    console.error(JSON.stringify({ level: "error", msg: "unhandled error", path: c.req.path, error: String(err?.stack ?? err) }));
+    return shape(c, 500, { detail: "internal error; it has been logged. Try again, or report it with the request id." });
+  };
 }

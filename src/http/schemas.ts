@@ -1,5 +1,10 @@
-// The request and response schemas: the routes validate with them and the
-// OpenAPI document is generated from them, so the two cannot drift apart.
+// The request and response schemas. The OpenAPI document is generated from
+// them, and the routes check requests with them: query and path parameters
+// through zod-openapi, JSON bodies through jsonBody (src/http/validation.ts).
+// Where a schema only checks that a value is an array (Image, OIP `data`),
+// the handler checks each element and the OpenAPI text below is written by
+// hand; src/http/document.ts adds what the schemas cannot say. Answers are
+// held to the document by the worker tests (test/worker/conformance.ts).
 import { z } from "@hono/zod-openapi";
 import type { ModelCard } from "../model/registry";
 import type { OutputKind } from "../nn/network";
@@ -7,8 +12,9 @@ import type { OutputKind } from "../nn/network";
 // An image is checked element by element by the handler (src/http/input.ts),
 // which names the first bad pixel with a JSON pointer. The schema checks only
 // that it is an array: zod visits every element of an array schema, which
-// costs 5-10x the JSON.parse of a large batch. The documented element type is spelled out for OpenAPI.
-export const Image = z
+// costs several times the JSON.parse of a large batch. The documented
+// element type is spelled out for OpenAPI.
+const Image = z
   .custom<(number | number[])[]>((v) => Array.isArray(v), { message: "expected an array of pixels" })
   .openapi("Image", {
     type: "array",
@@ -21,11 +27,11 @@ export const Image = z
     },
   });
 
-export const OutputKindSchema = z
+const OutputKindSchema = z
   .enum(["probabilities", "logits", "label"] satisfies OutputKind[])
   .openapi({ description: "probabilities (softmax); logits (last affine output); label (arg-max only, softmax skipped)" });
 
-export const PredictOptions = {
+const PredictOptions = {
   scale: z.number().positive().optional().openapi({ description: "Values are in [0, scale]: 1 (default) for intensities, 255 for raw bytes", example: 1 }),
   top_k: z.number().int().min(0).max(1000).optional().openapi({ description: "How many best classes to list in `top` (default 3)", example: 3 }),
   output: OutputKindSchema.optional(),
@@ -57,7 +63,7 @@ export const PredictQuery = z.object({
     .openapi({ description: "For PNG and JPEG bodies: 1 adds `input`, the 28 rows of 28 bytes the network saw, and `inverted`" }),
 });
 
-export const TopEntry = z.object({ label: z.number().int(), name: z.string(), probability: z.number() });
+const TopEntry = z.object({ label: z.number().int(), name: z.string(), probability: z.number() });
 
 export const PredictionSchema = z
   .object({
@@ -82,7 +88,7 @@ export const PredictResponse = PredictionSchema.partial()
   })
   .openapi("PredictResponse");
 
-export const ProblemSchema = z
+const ProblemSchema = z
   .object({
     type: z.string(),
     title: z.string(),
@@ -157,7 +163,7 @@ export const MultipartImages = {
 };
 
 // The Open Inference Protocol (KServe v2 REST) bodies.
-export const OipTensorMetadata = z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number().int()) }).openapi("OipTensorMetadata");
+const OipTensorMetadata = z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number().int()) }).openapi("OipTensorMetadata");
 export const OipServerMetadata = z.object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) }).openapi("OipServerMetadata");
 export const OipModelMetadata = z
   .object({ name: z.string(), versions: z.array(z.string()), platform: z.string(), inputs: z.array(OipTensorMetadata), outputs: z.array(OipTensorMetadata) })
@@ -175,7 +181,7 @@ export const OipLive = z.object({ live: z.boolean() });
 // Optional fields may be sent as null (KServe's own request model serialises
 // unset fields so): null is read as absent.
 const Parameters = z.record(z.string(), z.unknown()).nullish();
-export const OipInferInput = z.object({
+const OipInferInput = z.object({
   name: z.string(),
   shape: z.array(z.number().int().nonnegative()),
   datatype: z.string().openapi({
@@ -207,11 +213,30 @@ export const OipInferRequest = z
       outputs: [{ name: "label" }, { name: "probabilities" }],
     },
   });
-export const OipInferOutput = z.object({ name: z.string(), shape: z.array(z.number().int()), datatype: z.string(), data: z.array(z.number()) });
+const OipInferOutput = z.object({ name: z.string(), shape: z.array(z.number().int()), datatype: z.string(), data: z.array(z.number()) });
 export const OipInferResponse = z
   .object({ model_name: z.string(), model_version: z.string().optional(), id: z.string().optional(), outputs: z.array(OipInferOutput) })
   .openapi("OipInferResponse");
 
-// zod builds a schema's parser on its first use; built here, as the module
-// loads, that work is not in the first prediction's "parse".
-PredictQuery.safeParse({});
+/**
+ * A JSON request body the handler checks itself, with jsonBody over the
+ * bytes readBody read: the route's content then holds a reference to the
+ * schema's component, not the zod schema, for zod-openapi would install its
+ * own validator, which reads the request a second time and knows nothing of
+ * gzip. The TypeScript type stays the schema's, so the typed client
+ * (hc<AppType>) still types the body. `name` is the schema's component name.
+ */
+export function checkedByHandler<T extends z.ZodType>(name: string, _schema: T): T {
+  return { $ref: `#/components/schemas/${name}` } as unknown as T;
+}
+
+/**
+ * Builds the parsers of the schemas every prediction uses: zod builds a
+ * schema's parser on its first use, and built at start-up that work is not
+ * in the first prediction's "parse".
+ */
+export function warmSchemas(): void {
+  PredictQuery.safeParse({});
+  PredictBody.safeParse({ input: [] });
+  OipInferRequest.safeParse({ inputs: [] });
+}

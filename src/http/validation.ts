@@ -1,34 +1,78 @@
+// Schema checks become 400 problems that point at the first bad element: the
+// query and path parameters through zod-openapi's hook, JSON bodies through
+// jsonBody, which parses the bytes readBody read (src/http/body.ts).
+import type { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { excerpt, ProblemError } from "./problem";
+import type { AppEnv } from "./env";
+import { badRequest, excerpt, ProblemError } from "./problem";
 
-interface Issue {
-  code: string;
-  path: PropertyKey[];
-  message: string;
-  keys?: string[];
-  expected?: string;
-}
+type Issue = z.core.$ZodIssue;
 
 /** RFC 6901: "/inputs/3/17"; "~" and "/" in keys are escaped. */
-export function jsonPointer(path: PropertyKey[]): string {
+function jsonPointer(path: PropertyKey[]): string {
   return path.map((p) => `/${String(p).replaceAll("~", "~0").replaceAll("/", "~1")}`).join("");
 }
 
+/** The object schema at `path` inside `schema`, if the path leads to one. */
+function objectAt(schema: z.ZodType, path: PropertyKey[]): z.ZodObject | undefined {
+  let s = schema as unknown as { _zod: { def: Record<string, unknown> & { type: string } } };
+  for (let i = 0; ; ) {
+    const def = s._zod.def;
+    if (def.type === "optional" || def.type === "nullable" || def.type === "default" || def.type === "pipe") {
+      s = (def.innerType ?? def.in) as typeof s;
+      continue;
+    }
+    if (i === path.length) return def.type === "object" ? (s as unknown as z.ZodObject) : undefined;
+    const key = path[i++];
+    if (def.type === "object") s = (def.shape as Record<PropertyKey, typeof s>)[key];
+    else if (def.type === "array") s = def.element as typeof s;
+    else return undefined;
+    if (!s) return undefined;
+  }
+}
+
 /**
- * The zod-openapi hook: a failed schema check becomes a 400 problem naming
- * the first bad element with a JSON pointer and saying what was expected.
+ * What an issue says to a client. Unknown fields are named, with the fields
+ * the object at that place takes when `schema` is known.
  */
-export function validationHook(result: { success: boolean; error?: { issues: Issue[] }; target?: string }, _c: Context): void {
-  if (result.success || !result.error) return;
-  const issue = result.error.issues[0];
+function describeIssue(issue: Issue, schema?: z.ZodType): string {
+  if (issue.code !== "unrecognized_keys") return issue.message;
+  const keys = issue.keys;
+  const named = keys
+    .slice(0, 5)
+    .map((k) => `"${excerpt(k)}"`)
+    .join(", ");
+  const allowed = schema ? objectAt(schema, issue.path) : undefined;
+  return `unknown field${keys.length > 1 ? "s" : ""} ${named}${keys.length > 5 ? ", …" : ""}${allowed ? `; allowed: ${Object.keys(allowed.shape).join(", ")}` : ""}`;
+}
+
+/** The 400 of a failed check: where (body, query parameter, path parameter), the pointer, and what was expected. */
+function invalid(issues: readonly Issue[], where: string, schema?: z.ZodType): never {
+  const issue = issues[0];
   const pointer = jsonPointer(issue.path);
-  let detail = issue.message;
-  if (issue.code === "invalid_union") detail = "expected a number (a pixel) or an array of numbers (a row of pixels)";
-  else if (issue.code === "unrecognized_keys")
-    detail = `unknown field${issue.keys && issue.keys.length > 1 ? "s" : ""} ${issue.keys
-      ?.slice(0, 5)
-      .map((k) => `"${excerpt(k)}"`)
-      .join(", ")}${(issue.keys?.length ?? 0) > 5 ? ", …" : ""}; allowed: input, inputs, scale, top_k, output`;
-  const where = result.target === "query" ? "query parameter" : result.target === "param" ? "path parameter" : "body";
-  throw new ProblemError(400, { detail: `${where}${pointer ? ` at ${pointer}` : ""}: ${detail}`, pointer, issues: result.error.issues.length });
+  throw new ProblemError(400, { detail: `${where}${pointer ? ` at ${pointer}` : ""}: ${describeIssue(issue, schema)}`, pointer, issues: issues.length });
+}
+
+/** zod-openapi's hook for query and path parameters: a failed check becomes a 400 problem. */
+export function validationHook(result: { success: boolean; error?: { issues: readonly Issue[] }; target?: string }, _c: Context): void {
+  if (result.success || !result.error) return;
+  invalid(result.error.issues, result.target === "query" ? "query parameter" : result.target === "param" ? "path parameter" : (result.target ?? "request"));
+}
+
+/**
+ * The request's JSON body (c.var.body, read by readBody), checked against
+ * `schema`. Not JSON is a 400 whose text ends with `example`, the route's own
+ * hint of what to send.
+ * @example const body = jsonBody(c, PredictBody, 'send a JSON object such as {"input": [...784 numbers]}');
+ */
+export function jsonBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T, example: string): z.output<T> {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(c.var.body.bytes));
+  } catch {
+    badRequest(`the body is not valid JSON; ${example}`);
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) invalid(result.error.issues, "body", schema);
+  return result.data;
 }

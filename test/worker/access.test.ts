@@ -1,9 +1,10 @@
 // Access and abuse: the optional bearer token, the optional rate limiter (a
 // fake binding object stands in for the Workers Rate Limiting binding, which
 // the local runtime does not enforce), and the headers every answer carries.
+import { inspectRoutes } from "hono/dev";
 import { describe, expect, it } from "vitest";
 import type { Bindings } from "../../src/http/env";
-import { expectProblem, freshApp, imageBytes, json, toRows } from "./helpers";
+import { expectOipError, expectProblem, freshApp, imageBytes, json, toRows } from "./helpers";
 
 const input = toRows(imageBytes(1, 7), 1)[0];
 const oip = { inputs: [{ name: "input", shape: [1, 784], datatype: "FP32", data: input }] };
@@ -112,6 +113,54 @@ describe("rate limiting (RATE_LIMITER)", () => {
     const env = { RATE_LIMITER: limiter } as Bindings;
     for (const path of ["/healthz", "/v1/models", "/v2/health/ready", "/openapi.json"]) expect((await call(path, undefined, env)).status).toBe(200);
     expect(limiter.seen.size).toBe(0);
+  });
+});
+
+describe("every route that runs a model, found in the route table", () => {
+  const { app, call } = freshApp();
+  // A route runs a model when withModel (src/http/inference.ts) is in its chain.
+  const routes = [
+    ...new Map(
+      inspectRoutes(app)
+        .filter((r) => r.name === "withModel")
+        .map((r) => [`${r.method} ${r.path}`, r] as const),
+    ).values(),
+  ].map((r) => ({ method: r.method, path: r.path.replace(":model", "mnist-mlp").replace(":version", "1") }));
+  const body = (path: string) => (path.startsWith("/v2/") ? oip : { input });
+  const answer = (path: string, res: Response, status: number) => (path.startsWith("/v2/") ? expectOipError(res, status) : expectProblem(res, status));
+
+  it("should find the predict and infer routes", () => {
+    expect(routes.map((r) => `${r.method} ${r.path}`)).toEqual(
+      expect.arrayContaining([
+        "POST /v1/models/mnist-mlp/predict",
+        "POST /v1/predict",
+        "POST /v2/models/mnist-mlp/infer",
+        "POST /v2/models/mnist-mlp/versions/1/infer",
+      ]),
+    );
+  });
+
+  it("should refuse a request without a token when API_TOKEN is set, and serve one with it", async () => {
+    for (const { path } of routes) {
+      const res = await call(path, json(body(path)), { API_TOKEN: "s3cret-token" });
+      expect(res.headers.get("www-authenticate"), path).toBe('Bearer realm="mnist-edge"');
+      await answer(path, res, 401);
+      expect((await call(path, withToken("s3cret-token", body(path)), { API_TOKEN: "s3cret-token" })).status, path).toBe(200);
+    }
+  });
+
+  it("should be rate limited when RATE_LIMITER is bound", async () => {
+    for (const { path } of routes) {
+      const limiter = fakeLimiter(0);
+      const res = await call(path, json(body(path)), { RATE_LIMITER: limiter } as Bindings);
+      await answer(path, res, 429);
+      expect(res.headers.get("retry-after"), path).toBe("60");
+      expect(limiter.seen.size, path).toBe(1);
+    }
+  });
+
+  it("should never be stored by a cache", async () => {
+    for (const { path } of routes) expect((await call(path, json(body(path)))).headers.get("cache-control"), path).toBe("no-store");
   });
 });
 

@@ -65,9 +65,7 @@ export function toRows(bytes: Uint8Array, n: number, scale = 255): number[][] {
   return Array.from({ length: n }, (_, i) => Array.from(bytes.subarray(i * 784, i * 784 + 784), (v) => v / scale));
 }
 
-export async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
-}
+export { gzip } from "../http";
 
 /** An Open Inference Protocol error: application/json {"error": "..."}; returns the body. */
 export async function expectOipError(res: Response, status: number): Promise<Record<string, unknown> & { error: string }> {
