@@ -44,9 +44,9 @@ describe("apiToken", () => {
     expect((await app.request("/", auth("bearer s3cret-token"), token)).status).toBe(200);
   });
 
-  it("should log a 500, not refuse every client, when API_TOKEN could never be sent", async () => {
+  it("should log the misconfiguration and answer 503, not refuse every client with 401, when API_TOKEN could never be sent", async () => {
     const logged = vi.spyOn(console, "error").mockImplementation(() => {});
-    expect((await app.request("/", auth("Bearer a b"), { API_TOKEN: "a b" })).status).toBe(500);
+    expect((await app.request("/", auth("Bearer a b"), { API_TOKEN: "a b" })).status).toBe(503);
     expect(String(logged.mock.calls[0][0])).toMatch(/API_TOKEN holds characters/);
     logged.mockRestore();
   });

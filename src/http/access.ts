@@ -59,9 +59,18 @@ export function apiToken(): MiddlewareHandler<AppEnv> {
   return async function apiToken(c, next) {
     const expected = c.env?.API_TOKEN;
     if (!expected) return next();
-    // No client could ever send such a token: say so in the log (a 500), not as a 401 to every client.
-    if (!B64TOKEN.test(expected))
-      throw new Error("API_TOKEN holds characters a bearer token cannot (RFC 6750: letters, digits, - . _ ~ + / and trailing =); set another");
+    // No client could ever send such a token: the service is misconfigured,
+    // not the client wrong. Logged for the operator, and a 503 (not a 401
+    // that sends every client to check a token that cannot work).
+    if (!B64TOKEN.test(expected)) {
+      console.error(
+        JSON.stringify({
+          level: "error",
+          msg: "API_TOKEN holds characters a bearer token cannot (RFC 6750: letters, digits, - . _ ~ + / and trailing =); set another, e.g. openssl rand -hex 32",
+        }),
+      );
+      throw new ProblemError(503, { detail: "this service's access token is misconfigured; tell its operator (the log says how to fix it)" });
+    }
     return bearer(c, next);
   };
 }

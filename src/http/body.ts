@@ -21,7 +21,7 @@ export interface Body {
    * the reader of pixels decides (src/http/input.ts binaryImages).
    */
   notGzip?: string;
-  /** The Content-Type's media type, lower case; "" when none was sent. */
+  /** The Content-Type's media type, lower case; the route's `untyped` type when none was sent. */
   type: string;
 }
 
@@ -30,6 +30,8 @@ export interface BodyOptions {
   accepts?: readonly string[];
   /** Media types whose bodies may be gzip without Content-Encoding (raw pixels from tools that only compress). */
   sniffGzip?: readonly string[];
+  /** The media type a body without a Content-Type is read as (a browser's fetch of a Uint8Array sends none). Unset: "". */
+  untyped?: string;
 }
 
 /** The media type of a Content-Type header, lower case, without parameters. */
@@ -85,16 +87,15 @@ async function readAtMost(body: ReadableStream<Uint8Array> | null, declaredLengt
  * @example createRoute({ ..., middleware: [readBody({ accepts: ["application/json"] })] })
  */
 export function readBody(options: BodyOptions = {}): MiddlewareHandler<AppEnv> {
-  const { accepts, sniffGzip = [] } = options;
+  const { accepts, sniffGzip = [], untyped = "" } = options;
   return async function readBody(c, next) {
     const maxBytes = c.var.limits.maxBodyBytes;
-    const type = mediaType(c.req.header("content-type"));
+    const type = mediaType(c.req.header("content-type")) || untyped;
     const coding = c.req.header("content-encoding")?.trim().toLowerCase() || "identity";
     if (coding !== "identity" && coding !== "gzip")
       throw new ProblemError(415, { detail: `Content-Encoding "${excerpt(coding)}" is not supported; send identity or gzip` });
     if (accepts && type !== "" && !accepted(type, accepts)) throw new ProblemError(415, { detail: `unsupported Content-Type; send ${anyOf(accepts)}` });
     const raw = await readAtMost(c.req.raw.body, c.req.header("content-length"), maxBytes);
-    if (accepts && type === "" && raw.length > 0) throw new ProblemError(415, { detail: `a body needs a Content-Type; send ${anyOf(accepts)}` });
     let body: Body = { bytes: raw, encoding: "identity", type };
     if (coding === "gzip" && raw.length > 0) {
       if (!isGzip(raw)) badRequest("Content-Encoding is gzip but the body is not gzip data");

@@ -73,7 +73,8 @@ const predictContent = {
 };
 
 /** Every Content-Type predict takes, as documented; a raw pixel body may be gzip without saying so. */
-const predictBody = { accepts: Object.keys({ ...predictContent, ...pictures }), sniffGzip: ["application/octet-stream"] };
+// A body without a Content-Type is raw pixels, as application/octet-stream.
+const predictBody = { accepts: Object.keys({ ...predictContent, ...pictures }), sniffGzip: ["application/octet-stream"], untyped: "application/octet-stream" };
 
 const predictRequest = {
   query: PredictQuery,

@@ -140,6 +140,16 @@ describe("POST /v1/predict", () => {
     expect(((await res.json()) as { labels: number[] }).labels).toHaveLength(3);
   });
 
+  it("should read a body sent without a Content-Type as raw pixels, gzip'd or not", async () => {
+    const { call } = freshApp();
+    const bytes = imageBytes(3, 12);
+    for (const body of [bytes, await gzip(bytes)]) {
+      const res = await call("/v1/predict?output=label", { method: "POST", body });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { labels: number[] }).labels).toHaveLength(3);
+    }
+  });
+
   it("should serve through the Worker's own fetch handler", async () => {
     const res = await (exports as unknown as { default: Fetcher }).default.fetch(
       new Request("http://localhost/v1/predict", json({ input: new Array(784).fill(0) })),
