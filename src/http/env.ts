@@ -38,6 +38,8 @@ export interface Variables {
   model: ModelFile;
   /** Set when the body arrived gzip'd (Content-Encoding) and was inflated. */
   inflated?: boolean;
+  /** An OIP binary-form body's tensors, the bytes after its JSON header (src/http/oip-binary.ts). */
+  binaryTensors?: Uint8Array;
 }
 
 export type AppEnv = { Bindings: Bindings; Variables: Variables };

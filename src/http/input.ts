@@ -56,7 +56,7 @@ export function checkBatch(N: number, limits: Limits, pointer: string): void {
  * model takes full ink as 255 / input_scale. Dividing each value (rather than
  * multiplying by 1 / max) keeps any positive max finite, however small.
  */
-function inkScale(model: ModelHeader): number {
+export function inkScale(model: ModelHeader): number {
   return 255 / model.inputScale;
 }
 
@@ -150,7 +150,7 @@ const int = (t: string, typeMax: number): PixelRule => ({
 });
 
 /** The protocol's numeric datatypes and what each accepts; BOOL and BYTES are not pixels. */
-const TENSOR_RULES: Record<string, PixelRule> = {
+export const TENSOR_RULES: Record<string, PixelRule> = {
   FP16: float("FP16"),
   FP32: float("FP32"),
   FP64: float("FP64"),
@@ -164,6 +164,31 @@ const TENSOR_RULES: Record<string, PixelRule> = {
   INT64: int("INT64", Number.MAX_SAFE_INTEGER),
 };
 
+/** The rule of a tensor's datatype; a 400 at `${at}/datatype` for one that is not pixels. */
+export function tensorRule(datatype: string, at: string): PixelRule {
+  const rule = TENSOR_RULES[datatype];
+  if (!rule)
+    badRequest(
+      `datatype "${excerpt(datatype)}" is not supported; use FP16, FP32 or FP64 (values in [0, 1]), or UINT8 or another integer type (0-255)`,
+      `${at}/datatype`,
+    );
+  return rule;
+}
+
+/**
+ * N, the number of images in a tensor of shape [N, D], [N, rows, cols] or
+ * [N, 1, rows, cols]; a 400 at `${at}/shape` for any other shape.
+ */
+export function tensorBatchSize(shape: number[], model: ModelHeader, limits: Limits, at: string): number {
+  const D = model.sizes[0];
+  const image = shape.slice(1).filter((d, i) => !(d === 1 && i === 0 && shape.length === 4));
+  const N = shape[0];
+  const fits = shape.length >= 2 && N >= 1 && (image.join() === String(D) || image.join() === model.inputShape.join());
+  if (!fits) badRequest(`shape [${shape}] is not a batch of images; use [N, ${D}] or [N, ${model.inputShape.join(", ")}] with N ≥ 1`, `${at}/shape`);
+  checkBatch(N, limits, `${at}/shape`);
+  return N;
+}
+
 /**
  * An OIP tensor of shape [N, D], [N, rows, cols] or [N, 1, rows, cols]:
  * `data` flat or nested to the shape. `at` is the tensor's JSON pointer.
@@ -171,17 +196,8 @@ const TENSOR_RULES: Record<string, PixelRule> = {
 export function tensorImages(tensor: Tensor, model: ModelHeader, limits: Limits, at: string): Batch {
   const { shape, datatype } = tensor;
   const D = model.sizes[0];
-  const rule = TENSOR_RULES[datatype];
-  if (!rule)
-    badRequest(
-      `datatype "${excerpt(datatype)}" is not supported; use FP16, FP32 or FP64 (values in [0, 1]), or UINT8 or another integer type (0-255)`,
-      `${at}/datatype`,
-    );
-  const image = shape.slice(1).filter((d, i) => !(d === 1 && i === 0 && shape.length === 4));
-  const N = shape[0];
-  const fits = shape.length >= 2 && N >= 1 && (image.join() === String(D) || image.join() === model.inputShape.join());
-  if (!fits) badRequest(`shape [${shape}] is not a batch of images; use [N, ${D}] or [N, ${model.inputShape.join(", ")}] with N ≥ 1`, `${at}/shape`);
-  checkBatch(N, limits, `${at}/shape`);
+  const rule = tensorRule(datatype, at);
+  const N = tensorBatchSize(shape, model, limits, at);
   const total = N * D;
   const k = inkScale(model);
   const x = new Float32Array(total);
