@@ -354,6 +354,7 @@ export const oip = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
       "Load a model: the models are bundled and always loaded, so this checks and decodes it (warming it)",
       {
         200: { description: "Loaded" },
+        400: oipError("A gzip body that does not inflate"),
         404: oipError("Unknown model"),
         503: oipError("The weights are broken; only a redeploy fixes them"),
         ...bodyErrors,

@@ -7,7 +7,10 @@
 // checks the JSON header against the same schemas and the documented status
 // and Content-Type.
 import Ajv from "ajv";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { judge, toInit } from "../../scripts/lib/fuzz";
+import { binaryInferRequests } from "../../scripts/lib/fuzz-binary";
 import { type ClientInput, decodeResponse, encodeRequest, fromHalf, packTensor, toHalf } from "../../scripts/lib/oip-codec";
 import { oipSchemas } from "../schemas/oip";
 import { checkOip, openApiChecker } from "./conformance";
@@ -334,5 +337,30 @@ describe("POST /v2/repository", () => {
     expect((await call("/v2/repository/models/mnist-mlp/load", { method: "POST" })).status).toBe(200);
     await expectOipError(await call("/v2/repository/models/nope/load", { method: "POST" }), 404);
     expect((await expectOipError(await call("/v2/repository/models/mnist-mlp/unload", { method: "POST" }), 400)).error).toMatch(/unload is not supported/);
+  });
+});
+
+describe("random binary-form requests", () => {
+  it("should never answer 5xx; every 4xx is {error}, every binary answer decodes", async () => {
+    const { app } = freshApp();
+    const statuses = new Set<number>();
+    const types = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(binaryInferRequests(), async (req) => {
+        const res = await app.request(`http://localhost${req.path}`, toInit(req));
+        statuses.add(res.status);
+        const type = res.headers.get("content-type") ?? "";
+        types.add(type);
+        if (res.status === 200 && type === "application/octet-stream") {
+          const length = Number(res.headers.get("inference-header-content-length"));
+          expect(decodeResponse(new Uint8Array(await res.arrayBuffer()), length).outputs.some((o) => o.binary)).toBe(true);
+          return;
+        }
+        expect(await judge(req, res), `${req.path} ${JSON.stringify(req.headers)}`).toBeUndefined();
+      }),
+      { numRuns: 300, seed: 20261216 },
+    );
+    for (const s of [200, 400, 404]) expect(statuses).toContain(s);
+    expect(types).toContain("application/octet-stream");
   });
 });
