@@ -175,6 +175,17 @@ describe("binary-form requests", () => {
     }
   });
 
+  it("should refuse bytes that are not the shape's, even when called alone", () => {
+    for (const [datatype, length] of [
+      ["UINT8", D - 1],
+      ["FP32", 4 * D + 4],
+      ["INT64", 8 * D - 8],
+    ] as const) {
+      const p = refusal(() => binaryTensorImages({ name: "input", shape: [1, D], datatype }, new Uint8Array(length), model, limits, "/inputs/0"));
+      expect(p.detail, datatype).toMatch(new RegExp(`has ${length} bytes`));
+    }
+  });
+
   it("should refuse BOOL and BYTES, which are not pixels", () => {
     for (const datatype of ["BOOL", "BYTES"]) {
       const p = refusal(() => binaryTensorImages({ name: "input", shape: [1, D], datatype }, new Uint8Array(D), model, limits, "/inputs/0"));

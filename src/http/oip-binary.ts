@@ -229,6 +229,11 @@ export function binaryTensorImages(input: Omit<InputHeader, "data">, bytes: Uint
   const total = N * model.sizes[0];
   const name = `input "${excerpt(input.name)}"`;
   const size = DATATYPE_SIZE[datatype];
+  if (bytes.length !== total * size)
+    badRequest(
+      `${name} has ${bytes.length} bytes of binary data; shape [${input.shape}] of ${datatype} is ${total * size}`,
+      `${at}/parameters/binary_data_size`,
+    );
   const data = nativeOrder(bytes, size);
   const scale = model.inputScale;
   if (datatype === "UINT8") return { N, pixels: data, scale };

@@ -195,18 +195,22 @@ const inferErrors = {
  */
 async function alwaysJson(c: Context<AppEnv>, next: () => Promise<void>): Promise<void> {
   const headerLength = c.req.header(HEADER_LENGTH);
+  let binaryJson: string | undefined;
   if (headerLength !== undefined) {
     // The binary form: the validator reads the JSON header alone; the
     // tensors after it wait for the handler.
     const { text, tensors } = splitBinaryBody(new Uint8Array(await c.req.arrayBuffer()), headerLength);
     (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
     c.set("binaryTensors", tensors);
+    binaryJson = text;
   }
   if (!/^application\/json\s*(;|$)/i.test(c.req.header("content-type") ?? "")) {
     const headers = new Headers(c.req.raw.headers);
     headers.set("content-type", "application/json");
-    // The body may have been read already (gzip, body limit): Hono's cache has it.
-    const body = await c.req.arrayBuffer();
+    // The body may have been read already (gzip, body limit): Hono's cache
+    // has it. Of a binary body, the JSON header alone: the tensors are not copied.
+    if (binaryJson !== undefined) headers.delete("content-length");
+    const body = binaryJson ?? (await c.req.arrayBuffer());
     c.req.raw = new Request(c.req.raw.url, { method: c.req.raw.method, headers, body });
   }
   await next();
