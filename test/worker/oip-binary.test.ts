@@ -90,6 +90,25 @@ describe("POST /v2/models/{model}/infer (binary tensor data)", () => {
     expect(meta.extensions).toEqual(["binary_tensor_data", "statistics", "model_repository"]);
   });
 
+  it("should document the binary form and the extensions' routes in /openapi.json", async () => {
+    type Operation = { requestBody?: { content: Record<string, unknown> }; responses: Record<string, { content?: Record<string, unknown> }> };
+    const doc = (await (await call("/openapi.json")).json()) as { paths: Record<string, Record<string, Operation>> };
+    for (const path of ["/v2/models/{model}/infer", "/v2/models/{model}/versions/{version}/infer"]) {
+      const infer = doc.paths[path].post;
+      expect(Object.keys(infer.requestBody?.content ?? {})).toEqual(["application/json", "application/octet-stream"]);
+      expect(Object.keys(infer.responses["200"].content ?? {})).toEqual(["application/json", "application/octet-stream"]);
+    }
+    for (const path of [
+      "/v2/models/stats",
+      "/v2/models/{model}/stats",
+      "/v2/models/{model}/versions/{version}/stats",
+      "/v2/repository/index",
+      "/v2/repository/models/{model}/load",
+      "/v2/repository/models/{model}/unload",
+    ])
+      expect(Object.keys(doc.paths)).toContain(path);
+  });
+
   it("should answer every datatype and shape form as the same values sent as JSON", async () => {
     for (const datatype of ["FP16", "FP32", "FP64", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64"]) {
       const values = valuesFor(datatype, px);
