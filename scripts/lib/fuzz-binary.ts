@@ -18,13 +18,13 @@ const DATATYPES = ["FP16", "FP32", "FP64", "UINT8", "UINT16", "UINT32", "UINT64"
 function value(datatype: string): fc.Arbitrary<number | bigint> {
   if (datatype.startsWith("FP"))
     return fc.oneof(
-      { weight: 8, arbitrary: fc.double({ min: 0, max: 1, noNaN: true }) },
+      { weight: 40, arbitrary: fc.double({ min: 0, max: 1, noNaN: true }) },
       { weight: 1, arbitrary: fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, -0.5, 1.5, 65504) },
     );
   if (datatype.endsWith("64"))
-    return fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 255 }) }, { weight: 1, arbitrary: fc.constantFrom(256, 2n ** 40n, 2n ** 62n) });
+    return fc.oneof({ weight: 40, arbitrary: fc.integer({ min: 0, max: 255 }) }, { weight: 1, arbitrary: fc.constantFrom(256, 2n ** 40n, 2n ** 62n) });
   const top = datatype === "INT8" ? 127 : 255;
-  return fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: top }) }, { weight: 1, arbitrary: fc.constantFrom(top + 1, top === 127 ? -1 : 256) });
+  return fc.oneof({ weight: 40, arbitrary: fc.integer({ min: 0, max: top }) }, { weight: 1, arbitrary: fc.constantFrom(top + 1, top === 127 ? -1 : 256) });
 }
 
 /** Values for n images: a random few, the rest 0, so bodies stay quick to build. */
@@ -64,7 +64,7 @@ const validRequest = fc
 
 /** How a body is broken, if at all. */
 const mutation = fc.oneof(
-  { weight: 4, arbitrary: fc.constant({ kind: "none" as const }) },
+  { weight: 8, arbitrary: fc.constant({ kind: "none" as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("cut" as const), at: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("extend" as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }) },
