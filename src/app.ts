@@ -32,8 +32,8 @@ function corsFor(raw: string | undefined): ReturnType<typeof cors> {
     mw = cors({
       origin: corsOrigins(raw),
       allowMethods: ["GET", "POST", "OPTIONS"],
-      allowHeaders: ["Authorization", "Content-Type", "Content-Encoding", "X-Request-Id"],
-      exposeHeaders: ["Server-Timing", "X-Request-Id", "Retry-After", "WWW-Authenticate"],
+      allowHeaders: ["Authorization", "Content-Type", "Content-Encoding", "X-Request-Id", "Inference-Header-Content-Length"],
+      exposeHeaders: ["Server-Timing", "X-Request-Id", "Retry-After", "WWW-Authenticate", "Inference-Header-Content-Length"],
       maxAge: 86400,
     });
     corsByOrigins.set(key, mw);

@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { gzipSync } from "fflate";
 import type { Bindings } from "../../src/http/env";
 import { MODEL_NAMES } from "../../src/model/catalog";
+import { binaryInferRequests } from "./fuzz-binary";
 
 export interface FuzzRequest {
   method: string;
@@ -294,9 +295,9 @@ export function requests(templates: readonly RouteLike[]): fc.Arbitrary<FuzzRequ
     contentType,
     extra: extraHeaders,
   });
-  return fc
+  const any = fc
     .oneof({ weight: 19, arbitrary: onRoute }, { weight: 1, arbitrary: offRoute })
-    .map(({ t, path, method, payload, encoding: how, contentType: type, extra }) => {
+    .map(({ t, path, method, payload, encoding: how, contentType: type, extra }): FuzzRequest => {
       const headers: Record<string, string> = { ...extra };
       const hasBody = payload !== null && method !== "GET" && method !== "HEAD";
       let body: Uint8Array | undefined;
@@ -311,6 +312,9 @@ export function requests(templates: readonly RouteLike[]): fc.Arbitrary<FuzzRequ
       if (method === "OPTIONS") headers["access-control-request-method"] = "POST";
       return { method, path: path.startsWith("/") ? path : `/${path}`, route: `${t.method} ${t.path}`, headers, body };
     });
+  // The binary form of the /v2 infer routes (scripts/lib/fuzz-binary.ts), when the app serves them.
+  const binary = templates.some((t) => t.path.endsWith("/infer") && t.path.startsWith("/v2/"));
+  return binary ? fc.oneof({ weight: 9, arbitrary: any }, { weight: 1, arbitrary: binaryInferRequests() }) : any;
 }
 
 /**

@@ -94,6 +94,9 @@ describe("readBody", () => {
     expect((await problem(res)).detail).toBe("unsupported Content-Type; send application/json, application/octet-stream or image/png");
     res = await app.request("/", post(new Uint8Array([1, 2, 3])));
     expect(res.status).toBe(415);
+    // A route may read a body without a type as one of its own.
+    const untyped = echo({ accepts: ["application/octet-stream"], untyped: "application/octet-stream" });
+    expect(await (await untyped.request("/", post(new Uint8Array([1, 2, 3])))).json()).toMatchObject({ length: 3, type: "application/octet-stream" });
     // No body and no type: nothing to refuse; the handler says what to send.
     expect(await (await app.request("/", { method: "POST" })).json()).toMatchObject({ length: 0, type: "" });
   });

@@ -96,6 +96,7 @@ export function readBody(options: BodyOptions = {}): MiddlewareHandler<AppEnv> {
       throw new ProblemError(415, { detail: `Content-Encoding "${excerpt(coding)}" is not supported; send identity or gzip` });
     if (accepts && type !== "" && !accepted(type, accepts)) throw new ProblemError(415, { detail: `unsupported Content-Type; send ${anyOf(accepts)}` });
     const raw = await readAtMost(c.req.raw.body, c.req.header("content-length"), maxBytes);
+    if (accepts && type === "" && raw.length > 0) throw new ProblemError(415, { detail: `a body needs a Content-Type; send ${anyOf(accepts)}` });
     let body: Body = { bytes: raw, encoding: "identity", type };
     if (coding === "gzip" && raw.length > 0) {
       if (!isGzip(raw)) badRequest("Content-Encoding is gzip but the body is not gzip data");

@@ -38,12 +38,12 @@ function checkBatch(N: number, limits: Limits, pointer: string): void {
 }
 
 /** Full ink as the model takes it: 255 / input_scale (copyPixels scales each value by it). */
-function inkScale(model: ModelHeader): number {
+export function inkScale(model: ModelHeader): number {
   return 255 / model.inputScale;
 }
 
 /** How a value is checked: its range, and whether it must be a whole number. */
-interface PixelRule {
+export interface PixelRule {
   max: number;
   integer: boolean;
   /** The lowest value the datatype holds, when a value below 0 is a datatype error rather than a pixel error. */
@@ -136,7 +136,7 @@ const int = (t: string, typeMax: number): PixelRule => ({
 });
 
 /** The protocol's numeric datatypes and what each accepts; BOOL and BYTES are not pixels. */
-const TENSOR_RULES: Record<string, PixelRule> = {
+export const TENSOR_RULES: Record<string, PixelRule> = {
   FP16: float("FP16"),
   FP32: float("FP32"),
   FP64: float("FP64"),
@@ -150,6 +150,31 @@ const TENSOR_RULES: Record<string, PixelRule> = {
   INT64: int("INT64", Number.MAX_SAFE_INTEGER),
 };
 
+/** The rule of a tensor's datatype; a 400 at `${at}/datatype` for one that is not pixels. */
+export function tensorRule(datatype: string, at: string): PixelRule {
+  const rule = TENSOR_RULES[datatype];
+  if (!rule)
+    badRequest(
+      `datatype "${excerpt(datatype)}" is not supported; use FP16, FP32 or FP64 (values in [0, 1]), or UINT8 or another integer type (0-255)`,
+      `${at}/datatype`,
+    );
+  return rule;
+}
+
+/**
+ * N, the number of images in a tensor of shape [N, D], [N, rows, cols] or
+ * [N, 1, rows, cols]; a 400 at `${at}/shape` for any other shape.
+ */
+export function tensorBatchSize(shape: number[], model: ModelHeader, limits: Limits, at: string): number {
+  const D = model.sizes[0];
+  const image = shape.slice(1).filter((d, i) => !(d === 1 && i === 0 && shape.length === 4));
+  const N = shape[0];
+  const fits = shape.length >= 2 && N >= 1 && (image.join() === String(D) || image.join() === model.inputShape.join());
+  if (!fits) badRequest(`shape [${shape}] is not a batch of images; use [N, ${D}] or [N, ${model.inputShape.join(", ")}] with N ≥ 1`, `${at}/shape`);
+  checkBatch(N, limits, `${at}/shape`);
+  return N;
+}
+
 /**
  * An OIP tensor of shape [N, D], [N, rows, cols] or [N, 1, rows, cols]:
  * `data` flat or nested to the shape. `at` is the tensor's JSON pointer.
@@ -157,17 +182,8 @@ const TENSOR_RULES: Record<string, PixelRule> = {
 export function tensorImages(tensor: Tensor, model: ModelHeader, limits: Limits, at: string): Batch {
   const { shape, datatype } = tensor;
   const D = model.sizes[0];
-  const rule = TENSOR_RULES[datatype];
-  if (!rule)
-    badRequest(
-      `datatype "${excerpt(datatype)}" is not supported; use FP16, FP32 or FP64 (values in [0, 1]), or UINT8 or another integer type (0-255)`,
-      `${at}/datatype`,
-    );
-  const image = shape.slice(1).filter((d, i) => !(d === 1 && i === 0 && shape.length === 4));
-  const N = shape[0];
-  const fits = shape.length >= 2 && N >= 1 && (image.join() === String(D) || image.join() === model.inputShape.join());
-  if (!fits) badRequest(`shape [${shape}] is not a batch of images; use [N, ${D}] or [N, ${model.inputShape.join(", ")}] with N ≥ 1`, `${at}/shape`);
-  checkBatch(N, limits, `${at}/shape`);
+  const rule = tensorRule(datatype, at);
+  const N = tensorBatchSize(shape, model, limits, at);
   const total = N * D;
   const k = inkScale(model);
   const x = new Float32Array(total);
@@ -197,7 +213,7 @@ export function tensorImages(tensor: Tensor, model: ModelHeader, limits: Limits,
 }
 
 /** Names a bad value without echoing it whole: a client's array or string may be huge. */
-function describeValue(v: unknown): string {
+export function describeValue(v: unknown): string {
   if (typeof v === "number") return String(v);
   if (Array.isArray(v)) return "an array";
   if (typeof v === "string") return v.length > 20 ? `a string ("${v.slice(0, 20)}…")` : `"${v}"`;

@@ -15,12 +15,46 @@ import type { AppEnv } from "./env";
 import { infer, MODEL_VERSION, requireModel, requireVersion } from "./inference";
 import { tensorImages } from "./input";
 import { runsModel } from "./policy";
+import {
+  BINARY_TYPE,
+  binaryInputs,
+  binaryOutputs,
+  binaryTensorImages,
+  checkInferParameters,
+  encodeBinaryAnswer,
+  HEADER_LENGTH,
+  type InferAnswer,
+  jsonAnswer,
+  type OutputTensor,
+  splitBinaryBody,
+} from "./oip-binary";
+import { indexRequest, repositoryIndex, statisticsOf } from "./oip-stats";
+import { readBody } from "./body";
 import { badRequest, errorHandler, excerpt, noRoute, oipErrorResponse, ProblemError, wrongMethod } from "./problem";
-import { checkedByHandler, OipError, OipInferRequest, OipInferResponse, OipLive, OipModelMetadata, OipReady, OipServerMetadata } from "./schemas";
+import {
+  checkedByHandler,
+  OipBinaryBody,
+  OipError,
+  OipInferRequest,
+  OipInferResponse,
+  OipLive,
+  OipModelMetadata,
+  OipModelStats,
+  OipReady,
+  OipRepositoryIndex,
+  OipServerMetadata,
+} from "./schemas";
 import { jsonBody, validationHook } from "./validation";
 
 /** Every output a model can return, each declared in its metadata. */
 const OUTPUTS = ["probabilities", "label", "logits"] as const;
+
+/**
+ * The protocol extensions served, as Server Metadata lists them. The model
+ * repository's index and load are answered (load warms a bundled model);
+ * unload is refused, as the bundled models are always loaded.
+ */
+const EXTENSIONS = ["binary_tensor_data", "statistics", "model_repository"];
 
 /** `<project>_<format>`, as Triton's platform names read (e.g. onnxruntime_onnx). */
 const PLATFORM = "mnist-edge_safetensors";
@@ -74,17 +108,28 @@ async function modelReady(c: Context<AppEnv>, name: string, version?: string) {
 
 type InferBody = z.infer<typeof OipInferRequest>;
 
-function runInfer(c: Context<AppEnv>) {
-  const body: InferBody = jsonBody(
-    c,
-    OipInferRequest,
-    'send an inference request such as {"inputs": [{"name": "input", "shape": [1, 784], "datatype": "FP32", "data": [...784 numbers]}]}',
-  );
+/** An answer, which outputs go back binary, and when each phase ended (performance.now()). */
+interface Inference extends InferAnswer {
+  binary: boolean[];
+  N: number;
+  parsed: number;
+  inferred: number;
+}
+
+const INFER_EXAMPLE = 'send an inference request such as {"inputs": [{"name": "input", "shape": [1, 784], "datatype": "FP32", "data": [...784 numbers]}]}';
+
+function runInfer(c: Context<AppEnv>): Inference {
   const { model, modelName: name } = c.var;
+  // The binary form (binary tensor data extension): the JSON request is the
+  // first Inference-Header-Content-Length bytes, the tensors follow it.
+  const headerLength = c.req.header(HEADER_LENGTH);
+  const split = headerLength === undefined ? undefined : splitBinaryBody(c.var.body.bytes, headerLength);
+  const body: InferBody = jsonBody(c, OipInferRequest, INFER_EXAMPLE, split?.header);
   const D = model.sizes[0];
+  checkInferParameters(body);
+  // Where each input's values are: JSON data, or bytes after the JSON header.
+  const binaryData = binaryInputs(body.inputs, split?.tensors);
   if (body.inputs.length !== 1) badRequest(`${body.inputs.length} input tensors; this model takes one, "input" [N, ${D}]`, "/inputs");
-  if (c.req.header("inference-header-content-length") !== undefined)
-    badRequest("the binary tensor data extension is not supported; send tensors as JSON (tritonclient: binary_data=False)");
   // No outputs (or an empty list) means every declared output.
   const wanted: string[] = body.outputs?.length ? body.outputs.map((o) => o.name) : [...OUTPUTS];
   wanted.forEach((o, i) => {
@@ -92,21 +137,56 @@ function runInfer(c: Context<AppEnv>) {
     if (wanted.indexOf(o) !== i) badRequest(`output "${o}" is asked for twice; name each output once`, `/outputs/${i}/name`);
   });
   const C = model.labels.length;
-  const batch = tensorImages(body.inputs[0], model, c.var.limits, "/inputs/0");
+  const input = body.inputs[0];
+  const bytes = binaryData[0];
+  const batch = bytes
+    ? binaryTensorImages(input, bytes, model, c.var.limits, "/inputs/0")
+    : tensorImages({ ...input, data: input.data ?? [] }, model, c.var.limits, "/inputs/0");
   const { N } = batch;
+  const parsed = performance.now();
   // One forward pass. Logits when they are wanted, or when only labels are
   // (the arg-max of softmax(a) is the arg-max of a); probabilities then come
   // from a softmax of a copy.
   const wantsLogits = wanted.includes("logits");
   const wantsProbabilities = wanted.includes("probabilities");
   const y = infer(c, model, batch, wantsProbabilities && !wantsLogits ? "probabilities" : "logits");
+  const inferred = performance.now();
   const probabilities = wantsProbabilities && wantsLogits ? softmaxFor(model.network, new Float32Array(y), C) : y;
-  const labels = Array.from(argmax(y, C));
-  const outputs = wanted.map((o) => {
+  const labels = argmax(y, C);
+  const outputs = wanted.map((o): OutputTensor => {
     if (o === "label") return { name: o, shape: [N], datatype: "INT64", data: labels };
-    return { name: o, shape: [N, C], datatype: "FP32", data: Array.from(o === "logits" ? y : probabilities) };
+    return { name: o, shape: [N, C], datatype: "FP32", data: o === "logits" ? y : probabilities };
   });
-  return { model_name: name, model_version: MODEL_VERSION, ...(typeof body.id === "string" ? { id: body.id } : {}), outputs };
+  const head = { model_name: name, model_version: MODEL_VERSION, ...(typeof body.id === "string" ? { id: body.id } : {}) };
+  return { head, outputs, binary: binaryOutputs(body, wanted), N, parsed, inferred };
+}
+
+/**
+ * Runs an inference request and answers it: JSON, or the binary form when an
+ * output is asked for as binary data. Counted in the model's statistics.
+ */
+function answerInfer(c: Context<AppEnv>) {
+  const stats = statisticsOf(c.var.registry);
+  const name = c.var.modelName;
+  const start = performance.now();
+  try {
+    const inference = runInfer(c);
+    const binary = encodeBinaryAnswer(inference, inference.binary);
+    const json = binary ? undefined : jsonAnswer(inference);
+    const times = {
+      compute_input: inference.parsed - start,
+      compute_infer: inference.inferred - inference.parsed,
+      compute_output: performance.now() - inference.inferred,
+    };
+    stats.success(name, MODEL_VERSION, inference.N, times);
+    // Cast: the typed client reads the JSON form; the binary form is documented in OpenAPI.
+    if (binary)
+      return c.body(binary.body as Uint8Array<ArrayBuffer>, 200, { "Content-Type": BINARY_TYPE, [HEADER_LENGTH]: String(binary.headerLength) }) as never;
+    return c.json(json as NonNullable<typeof json>, 200);
+  } catch (e) {
+    stats.failure(name, MODEL_VERSION, performance.now() - start);
+    throw e;
+  }
 }
 
 const inferErrors = {
@@ -142,6 +222,35 @@ const metadataRoute = <P extends string, Q extends typeof Model | typeof ModelVe
     503: oipError("The weights are broken (digest check or header)"),
   });
 
+const statsRoute = <P extends string, Q extends typeof Model | typeof ModelVersion>(path: P, params: Q) =>
+  modelGet(path, params, "Model statistics (statistics extension): counts and times since this isolate started; each Worker isolate keeps its own", {
+    200: json(OipModelStats, "Statistics"),
+    404: oipError("Unknown model or version"),
+  });
+
+/** $stats_model_response for one model, or every model when `name` is undefined. */
+function modelStats(c: Context<AppEnv>, name?: string, version?: string) {
+  requireVersion(version);
+  if (name !== undefined) requireModel(c, name);
+  return statisticsOf(c.var.registry).report(name === undefined ? c.var.registry.names() : [name], MODEL_VERSION);
+}
+
+// Their bodies (the index's {"ready": ...}) are read once, under the same limits as any other.
+const repositoryRoute = <P extends string, R extends RouteConfig["responses"]>(path: P, summary: string, responses: R) =>
+  createRoute({ method: "post", path, tags, summary, middleware: [readBody()] as const, responses });
+const repositoryModelRoute = <P extends string, R extends RouteConfig["responses"]>(path: P, summary: string, responses: R) =>
+  createRoute({ method: "post", path, tags, summary, middleware: [readBody()] as const, request: { params: Model }, responses });
+
+/** What reading a request body can answer besides the route's own statuses. */
+const bodyErrors = {
+  413: oipError("Body over MAX_BODY_BYTES (after gzip inflation too)"),
+  415: oipError("A Content-Encoding other than gzip or identity"),
+};
+
+// Documented, but kept out of the route's types: the typed client sends and
+// reads the JSON form, and a second entry would make its body a union.
+const binaryForm = { [BINARY_TYPE]: { schema: OipBinaryBody } } as Record<never, never>;
+
 const inferRoute = <P extends string, Q extends typeof Model | typeof ModelVersion>(path: P, params: Q) =>
   createRoute({
     method: "post",
@@ -152,8 +261,21 @@ const inferRoute = <P extends string, Q extends typeof Model | typeof ModelVersi
     // -d` sends application/x-www-form-urlencoded, a browser's fetch of a
     // string text/plain, and many clients none. So no type is refused.
     middleware: runsModel({}),
-    request: { params, body: { required: true, content: { "application/json": { schema: checkedByHandler("OipInferRequest", OipInferRequest) } } } },
-    responses: { 200: json(OipInferResponse, "Inference response"), ...inferErrors },
+    request: {
+      params,
+      body: {
+        required: true,
+        description: `JSON; or the binary form (binary tensor data extension): the JSON request of ${HEADER_LENGTH} bytes, then each binary input's tensor`,
+        content: { "application/json": { schema: checkedByHandler("OipInferRequest", OipInferRequest) }, ...binaryForm },
+      },
+    },
+    responses: {
+      200: {
+        description: `Inference response: JSON, or the binary form (with ${HEADER_LENGTH}) when an output is asked for with parameters.binary_data or the request's binary_data_output`,
+        content: { "application/json": { schema: OipInferResponse }, ...binaryForm },
+      },
+      ...inferErrors,
+    },
   });
 
 const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -163,7 +285,7 @@ app.use("/v2/*", methodNotAllowed({ app, onMethodNotAllowed: wrongMethod(oipErro
 
 const routes = app
   .openapi(createRoute({ method: "get", path: "/v2", tags, summary: "Server metadata", responses: { 200: json(OipServerMetadata, "Server metadata") } }), (c) =>
-    c.json({ name: "mnist-edge", version: VERSION, extensions: [] }, 200),
+    c.json({ name: "mnist-edge", version: VERSION, extensions: EXTENSIONS }, 200),
   )
   .openapi(
     createRoute({
@@ -191,6 +313,68 @@ const routes = app
       return c.json({ ready: true }, 200);
     },
   )
+  // Before the model routes: "stats" would otherwise read as a model's name.
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v2/models/stats",
+      tags,
+      summary: "Every model's statistics (statistics extension), since this isolate started",
+      responses: { 200: json(OipModelStats, "Statistics") },
+    }),
+    (c) => c.json(modelStats(c), 200),
+  )
+  .openapi(statsRoute("/v2/models/{model}/stats", Model), (c) => c.json(modelStats(c, c.req.valid("param").model), 200))
+  .openapi(statsRoute("/v2/models/{model}/versions/{version}/stats", ModelVersion), (c) => {
+    const p = c.req.valid("param") as { model: string; version: string };
+    return c.json(modelStats(c, p.model, p.version), 200);
+  })
+  .openapi(
+    repositoryRoute(
+      "/v2/repository/index",
+      'Model repository index: every model, READY or UNAVAILABLE (with the reason); body {"ready": true} for the ready ones alone',
+      {
+        200: json(OipRepositoryIndex, "The models"),
+        400: oipError('A body that is not empty, {} or {"ready": boolean}'),
+        ...bodyErrors,
+      },
+    ),
+    async (c) => {
+      const request = indexRequest(new TextDecoder().decode(c.var.body.bytes));
+      if (typeof request === "string") badRequest(request);
+      return c.json(repositoryIndex(await c.var.registry.cards(), MODEL_VERSION, request.ready), 200);
+    },
+  )
+  .openapi(
+    repositoryModelRoute(
+      "/v2/repository/models/{model}/load",
+      "Load a model: the models are bundled and always loaded, so this checks and decodes it (warming it)",
+      {
+        200: { description: "Loaded" },
+        400: oipError("A gzip body that does not inflate"),
+        404: oipError("Unknown model"),
+        503: oipError("The weights are broken; only a redeploy fixes them"),
+        ...bodyErrors,
+      },
+    ),
+    async (c) => {
+      const { model } = c.req.valid("param");
+      await modelReady(c, model);
+      return c.body(null, 200);
+    },
+  )
+  .openapi(
+    repositoryModelRoute("/v2/repository/models/{model}/unload", "Unload a model: not supported; the models are bundled with the deployment and stay loaded", {
+      400: oipError("Always: unloading is not supported"),
+      404: oipError("Unknown model"),
+      ...bodyErrors,
+    }),
+    (c) => {
+      const { model } = c.req.valid("param");
+      requireModel(c, model);
+      return badRequest(`model "${model}" stays loaded: the models are bundled with this deployment, and unload is not supported`);
+    },
+  )
   .openapi(readyRoute("/v2/models/{model}/ready", Model), async (c) => c.json(await modelReady(c, c.req.valid("param").model), 200))
   .openapi(readyRoute("/v2/models/{model}/versions/{version}/ready", ModelVersion), async (c) => {
     const p = c.req.valid("param") as { model: string; version: string };
@@ -201,8 +385,8 @@ const routes = app
     const p = c.req.valid("param") as { model: string; version: string };
     return c.json(await modelMetadata(c, p.model, p.version), 200);
   })
-  .openapi(inferRoute("/v2/models/{model}/infer", Model), (c) => c.json(runInfer(c), 200))
-  .openapi(inferRoute("/v2/models/{model}/versions/{version}/infer", ModelVersion), (c) => c.json(runInfer(c), 200));
+  .openapi(inferRoute("/v2/models/{model}/infer", Model), (c) => answerInfer(c))
+  .openapi(inferRoute("/v2/models/{model}/versions/{version}/infer", ModelVersion), (c) => answerInfer(c));
 
 // Last: any other path under /v2 is the protocol's 404 (a wrong method on a
 // path above becomes a 405 on its way out, methodNotAllowed above).

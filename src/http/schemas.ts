@@ -189,12 +189,21 @@ const OipInferInput = z.object({
     description:
       "FP16, FP32 or FP64: values in [0, 1]; UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32 or INT64: whole numbers 0-255 within the type's range",
   }),
-  parameters: Parameters,
+  parameters: Parameters.openapi({
+    description:
+      "String, number or boolean values. binary_data_size: the input's length in bytes when its values follow the JSON header (binary tensor data extension; send Inference-Header-Content-Length)",
+  }),
   // Checked value by value by tensorImages (src/http/input.ts), which points
   // at the first bad one (a zod array schema would visit every value again).
+  // Absent when the values follow the JSON header (src/http/oip-binary.ts).
   data: z
     .custom<unknown[]>((v) => Array.isArray(v), { message: "expected an array of values" })
-    .openapi({ type: "array", items: {}, description: "Row-major values, flat, or nested exactly to the shape" }),
+    .nullish()
+    .openapi({
+      type: "array",
+      items: {},
+      description: "Row-major values, flat, or nested exactly to the shape; absent when parameters.binary_data_size is set",
+    }),
 });
 export const OipInferRequest = z
   .object({
@@ -214,6 +223,32 @@ export const OipInferRequest = z
     },
   });
 const OipInferOutput = z.object({ name: z.string(), shape: z.array(z.number().int()), datatype: z.string(), data: z.array(z.number()) });
+/** The binary form of an inference request or answer: JSON of Inference-Header-Content-Length bytes, then the binary tensors. */
+export const OipBinaryBody = z.string().openapi({
+  format: "binary",
+  description:
+    "Binary tensor data extension: the JSON request (or answer) of Inference-Header-Content-Length bytes, then the raw little-endian tensors of the inputs (outputs) that carry parameters.binary_data_size, in order",
+});
+const Duration = z.object({ count: z.number().int(), ns: z.number().int() });
+const ComputeStats = { compute_input: Duration, compute_infer: Duration, compute_output: Duration };
+export const OipModelStats = z
+  .object({
+    model_stats: z.array(
+      z.object({
+        name: z.string(),
+        version: z.string(),
+        last_inference: z.number().int().openapi({ description: "Milliseconds since the epoch; 0 before the first inference" }),
+        inference_count: z.number().int(),
+        execution_count: z.number().int(),
+        inference_stats: z.object({ success: Duration, fail: Duration, queue: Duration, ...ComputeStats, cache_hit: Duration }),
+        batch_stats: z.array(z.object({ batch_size: z.number().int(), ...ComputeStats })),
+      }),
+    ),
+  })
+  .openapi("OipModelStats", { description: "Counts and times since this isolate started (each Worker isolate keeps its own)" });
+export const OipRepositoryIndex = z
+  .array(z.object({ name: z.string(), version: z.string(), state: z.enum(["READY", "UNAVAILABLE"]), reason: z.string() }))
+  .openapi("OipRepositoryIndex");
 export const OipInferResponse = z
   .object({ model_name: z.string(), model_version: z.string().optional(), id: z.string().optional(), outputs: z.array(OipInferOutput) })
   .openapi("OipInferResponse");

@@ -9,7 +9,7 @@ import { badRequest, excerpt, ProblemError } from "./problem";
 type Issue = z.core.$ZodIssue;
 
 /** RFC 6901: "/inputs/3/17"; "~" and "/" in keys are escaped. */
-function jsonPointer(path: PropertyKey[]): string {
+export function jsonPointer(path: PropertyKey[]): string {
   return path.map((p) => `/${String(p).replaceAll("~", "~0").replaceAll("/", "~1")}`).join("");
 }
 
@@ -65,13 +65,15 @@ export function validationHook(result: { success: boolean; error?: { issues: rea
  * hint of what to send.
  * @example const body = jsonBody(c, PredictBody, 'send a JSON object such as {"input": [...784 numbers]}');
  */
-export function jsonBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T, example: string): z.output<T> {
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder().decode(c.var.body.bytes));
-  } catch {
-    badRequest(`the body is not valid JSON; ${example}`);
-  }
+export function jsonBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T, example: string, parsed?: unknown): z.output<T> {
+  // `parsed`: JSON the caller has already read from the body (the JSON header of an OIP binary-form body).
+  let value: unknown = parsed;
+  if (value === undefined)
+    try {
+      value = JSON.parse(new TextDecoder().decode(c.var.body.bytes));
+    } catch {
+      badRequest(`the body is not valid JSON; ${example}`);
+    }
   const result = schema.safeParse(value);
   if (!result.success) invalid(result.error.issues, "body", schema);
   return result.data;

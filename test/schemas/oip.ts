@@ -114,6 +114,68 @@ export const oipSchemas = {
       },
     },
     inference_error_response: error,
+    // Triton's extensions (server docs/protocol): statistics and the model repository index.
+    duration_stat: {
+      type: "object",
+      required: ["count", "ns"],
+      properties: { count: { type: "integer", minimum: 0 }, ns: { type: "integer", minimum: 0 } },
+    },
+    stats_model_response: {
+      type: "object",
+      required: ["model_stats"],
+      properties: {
+        model_stats: {
+          type: "array",
+          items: {
+            type: "object",
+            required: ["name", "last_inference", "inference_count", "execution_count", "inference_stats", "batch_stats"],
+            properties: {
+              name: { type: "string" },
+              version: { type: "string" },
+              last_inference: { type: "number", minimum: 0 },
+              inference_count: { type: "number", minimum: 0 },
+              execution_count: { type: "number", minimum: 0 },
+              inference_stats: {
+                type: "object",
+                required: ["success", "fail", "queue", "compute_input", "compute_infer", "compute_output"],
+                properties: {
+                  success: { $ref: "#/definitions/duration_stat" },
+                  fail: { $ref: "#/definitions/duration_stat" },
+                  queue: { $ref: "#/definitions/duration_stat" },
+                  compute_input: { $ref: "#/definitions/duration_stat" },
+                  compute_infer: { $ref: "#/definitions/duration_stat" },
+                  compute_output: { $ref: "#/definitions/duration_stat" },
+                  cache_hit: { $ref: "#/definitions/duration_stat" },
+                },
+              },
+              batch_stats: {
+                type: "array",
+                items: {
+                  type: "object",
+                  required: ["batch_size", "compute_input", "compute_infer", "compute_output"],
+                  properties: {
+                    batch_size: { type: "number", minimum: 1 },
+                    compute_input: { $ref: "#/definitions/duration_stat" },
+                    compute_infer: { $ref: "#/definitions/duration_stat" },
+                    compute_output: { $ref: "#/definitions/duration_stat" },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    stats_model_error_response: error,
+    repository_index_response: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["name", "state", "reason"],
+        properties: { name: { type: "string" }, version: { type: "string" }, state: { type: "string" }, reason: { type: "string" } },
+      },
+    },
+    repository_index_error_response: error,
   },
 } as const;
 
@@ -129,7 +191,9 @@ export function oipAnswer(method: string, path: string): OipDefinition | undefin
   if (method === "GET" && p === "/v2/health/live") return "live_server_response";
   if (method === "GET" && p === "/v2/health/ready") return "ready_server_response";
   if (method === "GET" && /^\/v2\/models\/[^/]+(\/versions\/[^/]+)?\/ready$/.test(p)) return "ready_model_response";
-  if (method === "GET" && /^\/v2\/models\/[^/]+(\/versions\/[^/]+)?$/.test(p)) return "metadata_model_response";
+  if (method === "GET" && /^\/v2\/models\/[^/]+(\/versions\/[^/]+)?$/.test(p) && p !== "/v2/models/stats") return "metadata_model_response";
   if (method === "POST" && /^\/v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer$/.test(p)) return "inference_response";
+  if (method === "GET" && /^\/v2\/models(\/[^/]+(\/versions\/[^/]+)?)?\/stats$/.test(p)) return "stats_model_response";
+  if (method === "POST" && p === "/v2/repository/index") return "repository_index_response";
   return undefined;
 }
