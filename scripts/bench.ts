@@ -14,13 +14,14 @@ import { parseArgs } from "node:util";
 import { setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import * as tf from "@tensorflow/tfjs-core";
 import * as ort from "onnxruntime-web";
+import { MODELS as CATALOG } from "../src/model/catalog";
 import { decodeModel } from "../src/model/format";
-import { affine } from "../src/nn/affine";
+import { type Backend, loadNetwork } from "../src/nn/backend";
+import { JsBackend } from "../src/nn/backends";
 import { argmax } from "../src/nn/functions";
-import { forward, type Network } from "../src/nn/network";
-import { wasmKernel } from "../src/nn/wasm";
+import { type Network, pixelsToInput } from "../src/nn/network";
+import { createWasmBackend } from "../src/nn/wasm";
 import { type DatasetName, DATASET_DIRS, datasetPresent, loadSplit } from "./lib/datasets";
-import { toInput } from "./lib/evaluate";
 import { onnxModel } from "./lib/onnx";
 import { table } from "./lib/table";
 
@@ -45,11 +46,7 @@ if (!(Number.isInteger(rounds) && rounds >= 1) || !(Number.isInteger(single) && 
   process.exit(2);
 }
 
-const MODELS: [string, DatasetName][] = [
-  ["mnist-book", "mnist"],
-  ["mnist-mlp", "mnist"],
-  ["fashion-mlp", "fashion"],
-];
+const MODELS = Object.entries(CATALOG).map(([name, m]) => [name, m.dataset] as [string, DatasetName]);
 const BATCHES = [1, 100, 10000];
 const require = createRequire(import.meta.url);
 const version = (pkg: string) => (JSON.parse(readFileSync(join(dirname(require.resolve(pkg)), "..", "package.json"), "utf8")) as { version: string }).version;
@@ -67,14 +64,17 @@ setWasmPaths(`${dirname(require.resolve("@tensorflow/tfjs-backend-wasm"))}/`);
 setThreadsCount(1);
 await tf.setBackend("wasm");
 
-const kernel = wasmKernel();
-const IMPLS: Impl[] = [
-  {
-    name: kernel ? `ours (Wasm${kernel.relaxed ? " relaxed" : ""} SIMD)` : "ours (no Wasm here)",
-    // Decoded networks are fixed: forward runs them in the Wasm kernel.
-    prepare: async (net) => (x, N) => forward(net, x, N),
+/** Ours: the network loaded into a backend of its own. */
+const oursIn = (backend: Backend): Impl => ({
+  name: `ours (${backend.name})`,
+  prepare: async (net) => {
+    const loaded = loadNetwork(backend, net);
+    return (x, N) => loaded.forward(x, N);
   },
-  { name: "ours (JS)", prepare: async (net) => (x, N) => forward(net, x, N, "probabilities", affine) },
+});
+const IMPLS: Impl[] = [
+  oursIn(createWasmBackend() ?? new JsBackend()),
+  oursIn(new JsBackend()),
   {
     name: `onnxruntime-web ${version("onnxruntime-web")}`,
     prepare: async (net) => {
@@ -132,12 +132,13 @@ for (const [name, dataset] of MODELS) {
     console.log(`${name}: skipped, no ${dataset} test set in ${DATASET_DIRS[dataset]}`);
     continue;
   }
-  const model = decodeModel(readFileSync(`weights/${name}.safetensors`));
+  // Decoded in JS: every implementation gets the same F32 weights as plain arrays.
+  const model = decodeModel(readFileSync(`weights/${name}.safetensors`), new JsBackend());
   const split = loadSplit(dataset, "test");
-  const x = toInput(split.pixels, model.inputScale);
+  const x = pixelsToInput(split.pixels, model.inputScale);
   const D = model.sizes[0];
   const C = model.labels.length;
-  const runs = await Promise.all(IMPLS.map((impl) => impl.prepare(model.network)));
+  const runs = await Promise.all(IMPLS.map((impl) => impl.prepare(model.network.toNetwork())));
   accuracy[name] = {};
   for (let r = 0; r < rounds; r++) {
     // Interleaved: every implementation runs once per round, so a slow spell of the machine hits them all.

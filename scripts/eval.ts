@@ -4,8 +4,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { datasetOf } from "../src/model/catalog";
 import { decodeModel } from "../src/model/format";
-import { parameterCount } from "../src/nn/network";
 import { type DatasetName, DATASET_HINT, datasetPresent, loadSplit } from "./lib/datasets";
 import { evaluate } from "./lib/evaluate";
 import { confusionTable, table } from "./lib/table";
@@ -25,8 +25,8 @@ try {
 } catch (e) {
   die(`${path}: ${(e as Error).message}`);
 }
-// The dataset a model was trained on is in its metadata; labels tell too.
-const dataset = (v.dataset ?? model.metadata.dataset ?? (model.labels[0] === "T-shirt/top" ? "fashion" : "mnist")) as DatasetName;
+// The dataset a model was trained on is in its metadata.
+const dataset = (v.dataset ?? datasetOf(model) ?? die("the model's metadata names no dataset; give --dataset mnist or fashion")) as DatasetName;
 if (dataset !== "mnist" && dataset !== "fashion") die(`--dataset must be mnist or fashion`);
 if (!datasetPresent(dataset, "test")) die(`the ${dataset} test files are missing: ${DATASET_HINT[dataset]}`);
 
@@ -34,21 +34,10 @@ const split = loadSplit(dataset, "test");
 const t0 = performance.now();
 const ev = evaluate(model.network, split, model.inputScale, model.labels.length);
 const ms = performance.now() - t0;
-const sizes = [model.network.layers[0].inSize, ...model.network.layers.map((l) => l.outSize)];
 console.log(
   table(
     ["weights", "layers", "activations", "params", "dtype", "dataset", "µs/image"],
-    [
-      [
-        path,
-        sizes.join("→"),
-        model.network.layers.map((l) => l.activation).join(","),
-        parameterCount(model.network),
-        model.dtype,
-        dataset,
-        ((ms * 1000) / split.count).toFixed(1),
-      ],
-    ],
+    [[path, model.sizes.join("→"), model.activations.join(","), model.parameters, model.dtype, dataset, ((ms * 1000) / split.count).toFixed(1)]],
   ),
 );
 console.log(confusionTable(ev.confusion, model.labels));

@@ -19,7 +19,6 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { decodeModel } from "../src/model/format";
 import { argmax } from "../src/nn/functions";
-import { forward } from "../src/nn/network";
 import { datasetPresent, loadSplit, MNIST_DIR } from "./lib/datasets";
 import { WEIGHTS_DIR } from "./lib/manifest";
 import { table } from "./lib/table";
@@ -71,8 +70,8 @@ const C = model.labels.length;
 const k = 255 / model.inputScale;
 const xJson = Float32Array.from(pixels, (p) => (p / 255) * k);
 const xBinary = Float32Array.from(pixels, (p) => p * (1 / model.inputScale));
-const expectJson = Array.from(argmax(forward(model.network, xJson, IMAGES, "logits"), C));
-const expectBinary = Array.from(argmax(forward(model.network, xBinary, IMAGES, "logits"), C));
+const expectJson = Array.from(argmax(model.network.forward(xJson, IMAGES, { softmax: false }), C));
+const expectBinary = Array.from(argmax(model.network.forward(xBinary, IMAGES, { softmax: false }), C));
 
 const singleBodies = Array.from({ length: IMAGES }, (_, i) => JSON.stringify({ input: Array.from(pixels.subarray(i * D, (i + 1) * D)), scale: 255 }));
 const batchBodies = Array.from({ length: IMAGES / BATCH }, (_, b) => Buffer.from(pixels.subarray(b * BATCH * D, (b + 1) * BATCH * D)));

@@ -3,7 +3,7 @@
 // `npm run cf-typegen`); every variable is optional here because tests and
 // other hosts may leave any of them unset.
 import { DEFAULT_MAX_IMAGE_PIXELS } from "../image/decode";
-import type { ModelFile } from "../model/format";
+import type { Model } from "../model/format";
 import type { ModelRegistry } from "../model/registry";
 
 /**
@@ -35,7 +35,7 @@ export interface Variables {
   limits: Limits;
   requestId: string;
   /** The model an inference route runs, decoded (src/http/inference.ts withModel). */
-  model: ModelFile;
+  model: Model;
   /** Set when the body arrived gzip'd (Content-Encoding) and was inflated. */
   inflated?: boolean;
 }

@@ -7,7 +7,7 @@ import { IdxError, isIdxImages, parseIdxImages } from "../data/idx";
 import { checkPixels, decodeImage, imageHeader, sniff } from "../image/decode";
 import { asMnist, recipeFor, toMnist } from "../image/preprocess";
 import { ImageError, type ImageErrorKind } from "../image/raster";
-import type { ModelHeader } from "../model/format";
+import type { ModelSpec } from "../model/format";
 import type { Limits } from "./env";
 import { GzipError, inflate, isGzip } from "./encoding";
 import { badRequest, excerpt, ProblemError } from "./problem";
@@ -56,7 +56,7 @@ export function checkBatch(N: number, limits: Limits, pointer: string): void {
  * model takes full ink as 255 / input_scale. Dividing each value (rather than
  * multiplying by 1 / max) keeps any positive max finite, however small.
  */
-function inkScale(model: ModelHeader): number {
+function inkScale(model: ModelSpec): number {
   return 255 / model.inputScale;
 }
 
@@ -106,7 +106,7 @@ function copyPixels(
  * values are in [0, 1], 255 for raw bytes. `base` is the JSON pointer of the
  * array of images, or of the single image.
  */
-export function jsonImages(images: JsonImage[], scale: number, model: ModelHeader, limits: Limits, base: string, single: boolean): Batch {
+export function jsonImages(images: JsonImage[], scale: number, model: ModelSpec, limits: Limits, base: string, single: boolean): Batch {
   const D = model.sizes[0];
   const [rows, cols] = model.inputShape.length === 2 ? model.inputShape : [1, D];
   const N = images.length;
@@ -168,7 +168,7 @@ const TENSOR_RULES: Record<string, PixelRule> = {
  * An OIP tensor of shape [N, D], [N, rows, cols] or [N, 1, rows, cols]:
  * `data` flat or nested to the shape. `at` is the tensor's JSON pointer.
  */
-export function tensorImages(tensor: Tensor, model: ModelHeader, limits: Limits, at: string): Batch {
+export function tensorImages(tensor: Tensor, model: ModelSpec, limits: Limits, at: string): Batch {
   const { shape, datatype } = tensor;
   const D = model.sizes[0];
   const rule = TENSOR_RULES[datatype];
@@ -240,7 +240,7 @@ export async function binaryBody(raw: Uint8Array, inflated: boolean, limits: Lim
  * A binary body: N×D raw pixel bytes (0 = background, 255 = ink), or a whole
  * IDX3 image file with its 16-byte header (magic 2051).
  */
-export function binaryImages(bytes: Uint8Array, model: ModelHeader, limits: Limits): Batch {
+export function binaryImages(bytes: Uint8Array, model: ModelSpec, limits: Limits): Batch {
   const D = model.sizes[0];
   let pixels = bytes;
   if (isIdxImages(bytes)) {
@@ -325,7 +325,7 @@ export async function multipartFiles(form: FormData): Promise<ImageFile[]> {
  * is read first, so an oversized picture, or too many pixels in all, is
  * refused before anything is decoded. A bad picture's error names its part.
  */
-export function imageImages(files: ImageFile[], model: ModelHeader, limits: Limits, preprocess: Preprocess): ImageBatch {
+export function imageImages(files: ImageFile[], model: ModelSpec, limits: Limits, preprocess: Preprocess): ImageBatch {
   const D = model.sizes[0];
   const [side, cols] = model.inputShape;
   if (model.inputShape.length !== 2 || side !== cols || side * cols !== D)

@@ -2,7 +2,7 @@
 // OpenAPI document is generated from them, so the two cannot drift apart.
 import { z } from "@hono/zod-openapi";
 import type { ModelCard } from "../model/registry";
-import type { OutputKind } from "../nn/network";
+import type { OutputKind } from "./inference";
 
 // An image is checked element by element by the handler (src/http/input.ts),
 // which names the first bad pixel with a JSON pointer. The schema checks only

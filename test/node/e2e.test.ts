@@ -12,12 +12,13 @@ import { join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DATASET_DIRS, type DatasetName, datasetPresent, loadSplit, type Split, skipWithoutData } from "../../scripts/lib/datasets";
-import { evaluate, toInput } from "../../scripts/lib/evaluate";
+import { evaluate } from "../../scripts/lib/evaluate";
 import { ROOT, startWranglerDev, type WranglerDev } from "../../scripts/lib/wrangler-dev";
 import { encodeIdxImages } from "../../src/data/idx";
-import { decodeModel, type ModelFile } from "../../src/model/format";
+import { datasetOf } from "../../src/model/catalog";
+import { decodeModel, type Model } from "../../src/model/format";
 import { argmax } from "../../src/nn/functions";
-import { forward, forwardPixels } from "../../src/nn/network";
+import { pixelsToInput } from "../../src/nn/network";
 import { expectClose, rand } from "../helpers";
 
 const D = 784;
@@ -31,10 +32,9 @@ const MODELS = readdirSync(WEIGHTS_DIR)
   .filter((f) => f.endsWith(".safetensors"))
   .map((f) => f.slice(0, -".safetensors".length))
   .sort();
-function datasetOf(name: string): DatasetName {
+function datasetOfFile(name: string): DatasetName {
   try {
-    const m = decodeModel(readFileSync(weightsPath(name)));
-    return (m.metadata.dataset ?? (m.labels[0] === "T-shirt/top" ? "fashion" : "mnist")) as DatasetName;
+    return datasetOf(decodeModel(readFileSync(weightsPath(name)))) ?? "mnist";
   } catch {
     return name.startsWith("fashion") ? "fashion" : "mnist"; // a file caught mid-write by a training job
   }
@@ -94,7 +94,7 @@ async function servedSha(name: string): Promise<string> {
  * same bytes (matched by the model card's sha256), and runs it again if the
  * server's weights changed underneath it.
  */
-async function withServedWeights<T>(name: string, check: (model: ModelFile) => Promise<T>): Promise<T> {
+async function withServedWeights<T>(name: string, check: (model: Model) => Promise<T>): Promise<T> {
   for (let attempt = 1; attempt <= 3; attempt++) {
     let bytes: Uint8Array | undefined;
     let served = "";
@@ -184,8 +184,7 @@ describe("wrangler dev, end to end", () => {
       for (let i = 1; i < p.top.length; i++) expect(p.top[i].probability).toBeLessThanOrEqual(p.top[i - 1].probability);
       // The same numbers as Node: x = (v / 1) · 255 / input_scale, as the service scales.
       const k = 255 / model.inputScale;
-      const want = forward(
-        model.network,
+      const want = model.network.forward(
         Float32Array.from(input, (v) => v * k),
         1,
       );
@@ -204,8 +203,8 @@ describe("wrangler dev, end to end", () => {
       const preds = body.predictions as Pred[];
       expect(body.model).toBe("mnist-mlp");
       expect(preds).toHaveLength(N);
-      // The service scales x = v · (255 / input_scale / scale); with scale 255 that is toInput's v / input_scale.
-      const y = forward(model.network, toInput(pixels, model.inputScale), N);
+      // The service scales x = v · (255 / input_scale / scale); with scale 255 that is pixelsToInput's v / input_scale.
+      const y = model.network.forward(pixelsToInput(pixels, model.inputScale), N);
       const want = Array.from(argmax(y, 10));
       expect(preds.map((p) => p.label)).toEqual(want);
       for (let n = 0; n < N; n++) {
@@ -226,13 +225,13 @@ describe("wrangler dev, end to end", () => {
       });
       const body = (await res.json()) as { model: string; labels: number[] };
       expect(res.status, JSON.stringify(body)).toBe(200);
-      const want = argmax(forwardPixels(model.network, pixels, N, model.inputScale, "label"), model.labels.length);
+      const want = argmax(model.network.forwardPixels(pixels, N, model.inputScale, { softmax: false }), model.labels.length);
       expect(body).toEqual({ model: "mnist-mlp", labels: Array.from(want) });
     });
   });
 
   for (const name of MODELS) {
-    const ds = datasetOf(name);
+    const ds = datasetOfFile(name);
     const present = datasetPresent(ds, "test");
     it.skipIf(skipWithoutData(present))(
       `${name}: the 10000 ${ds} test images as one IDX body, plain and gzip'd, score exactly as evaluate() (${needs(ds)})`,

@@ -23,7 +23,7 @@ for (const m of MODELS) {
       expect(model.metadata.seed).toMatch(/^\d+$/);
       expect(model.metadata.dataset).toBe(m.dataset);
       if (m.dataset === "fashion") expect(model.labels).toEqual(FASHION_LABELS);
-      if (m.layers) expect([784, ...model.network.layers.map((l) => l.outSize)]).toEqual(m.layers);
+      if (m.layers) expect(model.sizes).toEqual(m.layers);
       if (m.activations) expect(model.metadata.activations).toBe(m.activations);
     });
 
