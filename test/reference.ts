@@ -26,7 +26,7 @@ function activate(name: string, a: Float64Array): Float64Array {
     case "sigmoid":
       return a.map((v) => 1 / (1 + Math.exp(-v)));
     case "relu":
-      return a.map((v) => (v > 0 ? v : 0));
+      return a.map((v) => Math.max(v, 0));
     case "step":
       return a.map((v) => (v > 0 ? 1 : 0));
     case "softmax":

@@ -18,7 +18,9 @@ export class KernelProbe {
   private with<T>(arrays: Float32Array[], extra: number[], f: (at: number[]) => T): T {
     const mark = this.arena.mark();
     const at = [...arrays.map((a) => this.arena.alloc(a.length)), ...extra.map((n) => this.arena.alloc(n))];
-    arrays.forEach((a, i) => this.arena.f32().set(a, at[i] >> 2));
+    arrays.forEach((a, i) => {
+      this.arena.f32().set(a, at[i] >> 2);
+    });
     try {
       return f(at);
     } finally {
