@@ -98,7 +98,10 @@ describe("ModelRegistry calls fail when the weights are broken", () => {
   });
 
   it("should refuse a model missing from the manifest, and one whose values do not decode", async () => {
-    const nan = encodeModel({ layers: [{ W: new Float32Array([Number.NaN]), b: new Float32Array(1), inSize: 1, outSize: 1, activation: "identity" }] });
+    const nan = encodeModel(
+      { layers: [{ W: new Float32Array([Number.NaN]), b: new Float32Array(1), inSize: 1, outSize: 1, activation: "identity" }] },
+      { inputShape: [1], labels: ["x"] },
+    );
     const registry = new ModelRegistry({ m: good.slice().buffer, bad: nan.slice().buffer }, "m", { bad: await digest(nan) });
     await expect(registry.model("m")).rejects.toThrow(/not in the bundle's manifest/);
     // The header is fine, so the spec serves; the values are not, so the model does not.
