@@ -76,7 +76,7 @@ export class NonFiniteWeightError extends Error {
 }
 
 /** An F32 array as a weight tensor (its bytes are a view of the same memory). */
-export function f32Tensor(name: string, values: Float32Array): WeightTensor {
+function f32Tensor(name: string, values: Float32Array): WeightTensor {
   return { name, dtype: "F32", bytes: new Uint8Array(values.buffer, values.byteOffset, values.byteLength), values: () => values };
 }
 

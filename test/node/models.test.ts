@@ -3,6 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { datasetOf, MODELS as CATALOG } from "../../src/model/catalog";
 import { decodeModel } from "../../src/model/format";
 import { type DatasetName, DATASET_DIRS, datasetPresent, FASHION_LABELS, loadSplit, skipWithoutData } from "../../scripts/lib/datasets";
 import { evaluate } from "../../scripts/lib/evaluate";
@@ -12,6 +13,11 @@ const MODELS: { name: string; dataset: DatasetName; floor: number; maxBytes?: nu
   { name: "mnist-mlp", dataset: "mnist", floor: 0.985, maxBytes: 1024 * 1024 },
   { name: "fashion-mlp", dataset: "fashion", floor: 0.89 },
 ];
+
+it("should hold every model of the catalog to a floor, and read each one's dataset from its metadata as the catalog says", () => {
+  expect(MODELS.map((m) => m.name).sort()).toEqual(Object.keys(CATALOG).sort());
+  for (const m of MODELS) expect(datasetOf(decodeModel(readFileSync(`weights/${m.name}.safetensors`)))).toBe(CATALOG[m.name as keyof typeof CATALOG].dataset);
+});
 
 for (const m of MODELS) {
   const path = `weights/${m.name}.safetensors`;
