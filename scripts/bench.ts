@@ -15,10 +15,11 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as ort from "onnxruntime-web";
 import { MODEL_NAMES, MODELS } from "../src/model/catalog";
 import { decodeModel } from "../src/model/format";
-import { affine } from "../src/nn/affine";
+import { type Backend, loadNetwork } from "../src/nn/backend";
+import { JsBackend } from "../src/nn/backends";
 import { argmax } from "../src/nn/functions";
-import { forward, type Network, pixelsToInput } from "../src/nn/network";
-import { wasmKernel } from "../src/nn/wasm";
+import { type Network, pixelsToInput } from "../src/nn/network";
+import { createWasmBackend } from "../src/nn/wasm";
 import { DATASET_DIRS, datasetPresent, loadSplit } from "../test/fixtures/datasets";
 import { command } from "./lib/cli";
 import { onnxModel } from "./lib/onnx";
@@ -50,14 +51,17 @@ setWasmPaths(`${dirname(require.resolve("@tensorflow/tfjs-backend-wasm"))}/`);
 setThreadsCount(1);
 await tf.setBackend("wasm");
 
-const kernel = wasmKernel();
-const IMPLS: Impl[] = [
-  {
-    name: kernel ? `ours (Wasm${kernel.relaxed ? " relaxed" : ""} SIMD)` : "ours (no Wasm here)",
-    // Decoded networks are fixed: forward runs them in the Wasm kernel.
-    prepare: async (net) => (x, N) => forward(net, x, N),
+/** Ours: the network loaded into a backend of its own. */
+const oursIn = (backend: Backend): Impl => ({
+  name: `ours (${backend.name})`,
+  prepare: async (net) => {
+    const loaded = loadNetwork(backend, net);
+    return (x, N) => loaded.forward(x, N);
   },
-  { name: "ours (JS)", prepare: async (net) => (x, N) => forward(net, x, N, "probabilities", affine) },
+});
+const IMPLS: Impl[] = [
+  oursIn(createWasmBackend() ?? new JsBackend()),
+  oursIn(new JsBackend()),
   {
     name: `onnxruntime-web ${version("onnxruntime-web")}`,
     prepare: async (net) => {
@@ -116,12 +120,13 @@ for (const name of MODEL_NAMES) {
     console.log(`${name}: skipped, no ${dataset} test set in ${DATASET_DIRS[dataset]}`);
     continue;
   }
-  const model = decodeModel(readFileSync(weightsFile(name)));
+  // Decoded in JS: every implementation gets the same F32 weights as plain arrays.
+  const model = decodeModel(readFileSync(weightsFile(name)), new JsBackend());
   const split = loadSplit(dataset, "test");
   const x = pixelsToInput(split.pixels, model.inputScale);
   const D = model.sizes[0];
   const C = model.labels.length;
-  const runs = await Promise.all(IMPLS.map((impl) => impl.prepare(model.network)));
+  const runs = await Promise.all(IMPLS.map((impl) => impl.prepare(model.network.toNetwork())));
   accuracy[name] = {};
   for (let r = 0; r < rounds; r++) {
     // Interleaved: every implementation runs once per round, so a slow spell of the machine hits them all.

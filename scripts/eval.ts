@@ -3,8 +3,8 @@
 // exactly `accuracy=<4 decimals> correct=<n> total=<n>` for scripts to read.
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { datasetOf } from "../src/model/catalog";
 import { decodeModel } from "../src/model/format";
-import { parameterCount } from "../src/nn/network";
 import { DATASET_HINT, DATASETS, datasetPresent, isDataset, loadSplit } from "../test/fixtures/datasets";
 import { command, fail } from "./lib/cli";
 import { evaluate } from "./lib/evaluate";
@@ -26,7 +26,7 @@ try {
   fail(`${path}: ${(e as Error).message}`);
 }
 // The data set a model was trained on is in its metadata.
-const dataset = v.dataset ?? model.metadata.dataset ?? fail(`${path} names no dataset in its metadata; give --dataset`);
+const dataset = v.dataset ?? datasetOf(model) ?? fail(`${path} names no dataset in its metadata; give --dataset`);
 if (!isDataset(dataset)) fail(`--dataset must be ${DATASETS.join(" or ")}, got "${dataset}"`);
 if (!datasetPresent(dataset, "test")) fail(`the ${dataset} test files are missing: ${DATASET_HINT[dataset]}`);
 
@@ -34,21 +34,10 @@ const split = loadSplit(dataset, "test");
 const t0 = performance.now();
 const ev = evaluate(model.network, split, model.inputScale, model.labels.length);
 const ms = performance.now() - t0;
-const sizes = [model.network.layers[0].inSize, ...model.network.layers.map((l) => l.outSize)];
 console.log(
   table(
     ["weights", "layers", "activations", "params", "dtype", "dataset", "µs/image"],
-    [
-      [
-        path,
-        sizes.join("→"),
-        model.network.layers.map((l) => l.activation).join(","),
-        parameterCount(model.network),
-        model.dtype,
-        dataset,
-        ((ms * 1000) / split.count).toFixed(1),
-      ],
-    ],
+    [[path, model.sizes.join("→"), model.activations.join(","), model.parameters, model.dtype, dataset, ((ms * 1000) / split.count).toFixed(1)]],
   ),
 );
 console.log(confusionTable(ev.confusion, model.labels));

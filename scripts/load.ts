@@ -18,7 +18,6 @@ import autocannon from "autocannon";
 import { DEFAULT_MODEL } from "../src/model/catalog";
 import { decodeModel } from "../src/model/format";
 import { argmax } from "../src/nn/functions";
-import { forward } from "../src/nn/network";
 import { datasetPresent, loadSplit, MNIST_DIR } from "../test/fixtures/datasets";
 import { imageBytes } from "../test/fixtures/images";
 import { command } from "./lib/cli";
@@ -49,8 +48,8 @@ const C = model.labels.length;
 const k = 255 / model.inputScale;
 const xJson = Float32Array.from(pixels, (p) => (p / 255) * k);
 const xBinary = Float32Array.from(pixels, (p) => p * (1 / model.inputScale));
-const expectJson = Array.from(argmax(forward(model.network, xJson, IMAGES, "logits"), C));
-const expectBinary = Array.from(argmax(forward(model.network, xBinary, IMAGES, "logits"), C));
+const expectJson = Array.from(argmax(model.network.forward(xJson, IMAGES, { softmax: false }), C));
+const expectBinary = Array.from(argmax(model.network.forward(xBinary, IMAGES, { softmax: false }), C));
 
 const singleBodies = Array.from({ length: IMAGES }, (_, i) => JSON.stringify({ input: Array.from(pixels.subarray(i * D, (i + 1) * D)), scale: 255 }));
 const batchBodies = Array.from({ length: IMAGES / BATCH }, (_, b) => Buffer.from(pixels.subarray(b * BATCH * D, (b + 1) * BATCH * D)));

@@ -9,8 +9,11 @@ import { runInNewContext } from "node:vm";
 import { createApp } from "../../src/app";
 import { ModelRegistry } from "../../src/model/registry";
 
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
+/** V8's gc(), made reachable without starting Node with --expose-gc (on the first call, not on import). */
+function collector(): () => void {
+  setFlagsFromString("--expose-gc");
+  return runInNewContext("gc") as () => void;
+}
 
 export interface MemoryFigure {
   images: number;
@@ -30,6 +33,7 @@ export async function requestMemory(model: string, pixels: Uint8Array): Promise<
   // Decode the model and warm the code first: the figure is for the request alone.
   await (await app.request(url, { method: "POST", headers, body: pixels.slice(0, 784) })).arrayBuffer();
   const body = pixels.slice();
+  const gc = collector();
   gc();
   const before = process.memoryUsage().arrayBuffers;
   const res = await app.request(url, { method: "POST", headers, body });

@@ -104,7 +104,7 @@ export function accuracyOn(net: Network, split: Split, indices: Uint32Array): nu
   for (let s = 0; s < indices.length; s += chunk) {
     const n = Math.min(chunk, indices.length - s);
     for (let i = 0; i < n; i++) loadImage(x, i * D, split.pixels, indices[s + i], side, 0, 0);
-    const labels = argmax(forward(net, x.subarray(0, n * D), n, "label"), C);
+    const labels = argmax(forward(net, x.subarray(0, n * D), n, { softmax: false }), C);
     for (let i = 0; i < n; i++) if (labels[i] === split.labels[indices[s + i]]) correct++;
   }
   return correct / indices.length;

@@ -1,7 +1,7 @@
 // The Worker's bindings and what a request carries on its Context. Every
 // variable is optional: unset, it is its default in src/config.ts.
 import type { LimitVars, Limits } from "../config";
-import type { ModelFile } from "../model/format";
+import type { Model } from "../model/format";
 import type { ModelRegistry } from "../model/registry";
 import type { Body } from "./body";
 
@@ -22,7 +22,7 @@ interface Variables {
   /** The request's body, read once by readBody (src/http/body.ts). */
   body: Body;
   /** The model an inference route runs, and its name (src/http/inference.ts withModel). */
-  model: ModelFile;
+  model: Model;
   modelName: string;
 }
 

@@ -3,13 +3,23 @@
 import type { z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { endTime, setMetric, startTime } from "hono/timing";
-import type { ModelFile } from "../model/format";
+import type { Model } from "../model/format";
 import { argmax } from "../nn/functions";
-import { forward, forwardPixels, type OutputKind } from "../nn/network";
 import type { AppEnv } from "./env";
 import type { Batch } from "./input";
 import { excerpt, ProblemError } from "./problem";
 import type { PredictionSchema } from "./schemas";
+
+/**
+ * What a prediction returns:
+ * - `probabilities`: the network as trained (softmax applied);
+ * - `logits`: the last affine output a3, before its activation;
+ * - `label`: the arg-max alone, computed from the logits (the arg-max of
+ *   softmax(a) is the arg-max of a, so softmax is skipped).
+ */
+export type OutputKind = "probabilities" | "logits" | "label";
+
+const SPANS = { verify: "check weights digest", decode: "decode weights" } as const;
 
 /** The only model version: weights are versioned by redeploying. */
 export const MODEL_VERSION = "1";
@@ -39,20 +49,17 @@ export const withModel: MiddlewareHandler<AppEnv> = async function withModel(c, 
   const name = c.req.param("model") ?? c.var.registry.defaultModel;
   requireModel(c, name);
   c.set("modelName", name);
-  await c.var.registry.verify(name, (ms) => setMetric(c, "verify", ms, "check weights digest"));
-  c.set(
-    "model",
-    c.var.registry.get(name, (ms) => setMetric(c, "decode", ms, "decode weights")),
-  );
+  c.set("model", await c.var.registry.model(name, (span, ms) => setMetric(c, span, ms, SPANS[span])));
   startTime(c, "parse", "read and check input");
   await next();
 };
 
 /** The forward pass, timed as "infer"; the batch is (N, D), the answer (N, C). */
-export function infer(c: Context<AppEnv>, model: ModelFile, batch: Batch, output: OutputKind): Float32Array {
+export function infer(c: Context<AppEnv>, model: Model, batch: Batch, output: OutputKind): Float32Array {
   endTime(c, "parse");
   startTime(c, "infer", "forward pass");
-  const y = "pixels" in batch ? forwardPixels(model.network, batch.pixels, batch.N, batch.scale, output) : forward(model.network, batch.x, batch.N, output);
+  const opts = { softmax: output === "probabilities" };
+  const y = "pixels" in batch ? model.network.forwardPixels(batch.pixels, batch.N, batch.scale, opts) : model.network.forward(batch.x, batch.N, opts);
   endTime(c, "infer");
   return y;
 }
@@ -60,7 +67,7 @@ export function infer(c: Context<AppEnv>, model: ModelFile, batch: Batch, output
 export type Prediction = z.infer<typeof PredictionSchema>;
 
 /** One row of the output as the native API answers it. */
-export function toPrediction(model: ModelFile, row: Float32Array, output: OutputKind, topK: number): Prediction {
+export function toPrediction(model: Model, row: Float32Array, output: OutputKind, topK: number): Prediction {
   const label = argmax(row)[0];
   const name = model.labels[label];
   if (output === "label") return { label, name };

@@ -11,8 +11,8 @@ import { IdxError, isIdxImages, parseIdxImages } from "../data/idx";
 import { checkPixels, decodeImage, type ImageHeader, imageHeader, sniff } from "../image/decode";
 import { asMnist, recipeFor, toMnist } from "../image/preprocess";
 import { ImageError, type ImageErrorKind } from "../image/raster";
-import type { ModelHeader } from "../model/format";
-import type { OutputKind } from "../nn/network";
+import type { ModelSpec } from "../model/format";
+import type { OutputKind } from "./inference";
 import type { Body } from "./body";
 import { badRequest, excerpt, ProblemError } from "./problem";
 import type { PredictBody } from "./schemas";
@@ -38,7 +38,7 @@ function checkBatch(N: number, limits: Limits, pointer: string): void {
 }
 
 /** Full ink as the model takes it: 255 / input_scale (copyPixels scales each value by it). */
-export function inkScale(model: ModelHeader): number {
+export function inkScale(model: ModelSpec): number {
   return 255 / model.inputScale;
 }
 
@@ -92,7 +92,7 @@ function copyPixels(
  * values are in [0, 1], 255 for raw bytes. `base` is the JSON pointer of the
  * array of images, or of the single image.
  */
-function jsonImages(images: JsonImage[], scale: number, model: ModelHeader, limits: Limits, base: string, single: boolean): Batch {
+function jsonImages(images: JsonImage[], scale: number, model: ModelSpec, limits: Limits, base: string, single: boolean): Batch {
   const D = model.sizes[0];
   const [rows, cols] = model.inputShape.length === 2 ? model.inputShape : [1, D];
   const N = images.length;
@@ -165,7 +165,7 @@ export function tensorRule(datatype: string, at: string): PixelRule {
  * N, the number of images in a tensor of shape [N, D], [N, rows, cols] or
  * [N, 1, rows, cols]; a 400 at `${at}/shape` for any other shape.
  */
-export function tensorBatchSize(shape: number[], model: ModelHeader, limits: Limits, at: string): number {
+export function tensorBatchSize(shape: number[], model: ModelSpec, limits: Limits, at: string): number {
   const D = model.sizes[0];
   const image = shape.slice(1).filter((d, i) => !(d === 1 && i === 0 && shape.length === 4));
   const N = shape[0];
@@ -179,7 +179,7 @@ export function tensorBatchSize(shape: number[], model: ModelHeader, limits: Lim
  * An OIP tensor of shape [N, D], [N, rows, cols] or [N, 1, rows, cols]:
  * `data` flat or nested to the shape. `at` is the tensor's JSON pointer.
  */
-export function tensorImages(tensor: Tensor, model: ModelHeader, limits: Limits, at: string): Batch {
+export function tensorImages(tensor: Tensor, model: ModelSpec, limits: Limits, at: string): Batch {
   const { shape, datatype } = tensor;
   const D = model.sizes[0];
   const rule = tensorRule(datatype, at);
@@ -226,7 +226,7 @@ export function describeValue(v: unknown): string {
  * like gzip (1f 8b) or like an IDX header: whole images (a multiple of D
  * bytes) are then taken as pixels when they do not inflate or parse.
  */
-function binaryImages(body: Body, model: ModelHeader, limits: Limits): Batch {
+function binaryImages(body: Body, model: ModelSpec, limits: Limits): Batch {
   const D = model.sizes[0];
   const { bytes, notGzip } = body;
   if (notGzip !== undefined && bytes.length % D !== 0)
@@ -307,7 +307,7 @@ async function multipartFiles(form: FormData): Promise<ImageFile[]> {
  * is read first, so an oversized picture, or too many pixels in all, is
  * refused before anything is decoded. A bad picture's error names its part.
  */
-function imageImages(files: ImageFile[], model: ModelHeader, limits: Limits, preprocess: Preprocess): ImageBatch {
+function imageImages(files: ImageFile[], model: ModelSpec, limits: Limits, preprocess: Preprocess): ImageBatch {
   const D = model.sizes[0];
   const [side, cols] = model.inputShape;
   if (model.inputShape.length !== 2 || side !== cols || side * cols !== D)
@@ -379,7 +379,7 @@ export interface Read {
 }
 
 /** A native JSON body, its schema checked: exactly one of input and inputs. */
-export function readJson(json: PredictJson, model: ModelHeader, limits: Limits): Read {
+export function readJson(json: PredictJson, model: ModelSpec, limits: Limits): Read {
   if ((json.input === undefined) === (json.inputs === undefined)) badRequest('send exactly one of "input" (one image) or "inputs" (a batch)', "");
   const single = json.input !== undefined;
   const images = single ? [json.input as JsonImage] : (json.inputs as JsonImage[]);
@@ -388,7 +388,7 @@ export function readJson(json: PredictJson, model: ModelHeader, limits: Limits):
 }
 
 /** A binary body: raw pixels or an IDX3 file. */
-export function readBinary(body: Body, model: ModelHeader, limits: Limits): Read {
+export function readBinary(body: Body, model: ModelSpec, limits: Limits): Read {
   return { batch: binaryImages(body, model, limits), single: false, labelsOnly: true, options: {} };
 }
 
@@ -400,7 +400,7 @@ export function readBinary(body: Body, model: ModelHeader, limits: Limits): Read
 export async function readPictures(
   body: Body,
   contentType: string,
-  model: ModelHeader,
+  model: ModelSpec,
   limits: Limits,
   { preprocess, debug }: { preprocess: Preprocess; debug: boolean },
 ): Promise<Read> {

@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeResponse, encodeRequest, ELEMENT_BYTES, fromHalf, packTensor, toHalf } from "../../scripts/lib/oip-codec";
-import { DEFAULT_LABELS, type ModelHeader } from "../model/format";
+import { DEFAULT_LABELS, type ModelSpec } from "../model/format";
 import { limitsOf } from "../config";
 import { type Batch, tensorImages } from "./input";
 import {
@@ -22,7 +22,7 @@ import { ProblemError } from "./problem";
 import { OipInferRequest } from "./schemas";
 
 const D = 784;
-const model: ModelHeader = {
+const model: ModelSpec = {
   sizes: [D, 10],
   activations: ["softmax"],
   labels: DEFAULT_LABELS,

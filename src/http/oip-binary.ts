@@ -8,7 +8,7 @@
 // Also here: the protocol's parameters, whose values are strings, numbers
 // or booleans, and the extension's own parameters typed as it says.
 // N = batch, D = the model's inputs (784 for 28×28).
-import type { ModelHeader } from "../model/format";
+import type { ModelSpec } from "../model/format";
 import type { Limits } from "../config";
 import { type Batch, describeValue, inkScale, type PixelRule, tensorBatchSize, tensorRule } from "./input";
 import { badRequest, excerpt, ProblemError } from "./problem";
@@ -222,7 +222,7 @@ function badElement(input: string, i: number, value: string, rule: PixelRule, at
  * x; whole numbers 0-255 stay bytes that the forward pass scales, so no
  * value is boxed. A bad value is a 400 naming its element.
  */
-export function binaryTensorImages(input: Omit<InputHeader, "data">, bytes: Uint8Array, model: ModelHeader, limits: Limits, at: string): Batch {
+export function binaryTensorImages(input: Omit<InputHeader, "data">, bytes: Uint8Array, model: ModelSpec, limits: Limits, at: string): Batch {
   const { datatype } = input;
   const rule = tensorRule(datatype, at);
   const N = tensorBatchSize(input.shape, model, limits, at);

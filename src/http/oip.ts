@@ -9,7 +9,6 @@ import { createRoute, OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi
 import type { Context } from "hono";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { argmax } from "../nn/functions";
-import { softmaxFor } from "../nn/network";
 import { VERSION } from "../version";
 import type { AppEnv } from "./env";
 import { infer, MODEL_VERSION, requireModel, requireVersion } from "./inference";
@@ -71,10 +70,9 @@ const tags = ["Open Inference Protocol"];
 async function modelMetadata(c: Context<AppEnv>, name: string, version?: string) {
   requireVersion(version);
   requireModel(c, name);
-  await c.var.registry.verify(name);
-  const header = c.var.registry.header(name); // 503 when the weights are broken
-  const D = header.sizes[0];
-  const C = header.labels.length;
+  const spec = await c.var.registry.spec(name); // 503 when the weights are broken
+  const D = spec.sizes[0];
+  const C = spec.labels.length;
   return {
     name,
     versions: [MODEL_VERSION],
@@ -97,9 +95,8 @@ async function modelReady(c: Context<AppEnv>, name: string, version?: string) {
   requireVersion(version);
   requireModel(c, name);
   try {
-    await c.var.registry.verify(name);
     // A readiness probe warms the model: decoding now spares the first inference.
-    c.var.registry.get(name);
+    await c.var.registry.model(name);
   } catch (e) {
     notReady(`model "${name}" is not ready: ${(e as Error).message}`, name);
   }
@@ -151,7 +148,7 @@ function runInfer(c: Context<AppEnv>): Inference {
   const wantsProbabilities = wanted.includes("probabilities");
   const y = infer(c, model, batch, wantsProbabilities && !wantsLogits ? "probabilities" : "logits");
   const inferred = performance.now();
-  const probabilities = wantsProbabilities && wantsLogits ? softmaxFor(model.network, new Float32Array(y), C) : y;
+  const probabilities = wantsProbabilities && wantsLogits ? model.network.softmax(new Float32Array(y), C) : y;
   const labels = argmax(y, C);
   const outputs = wanted.map((o): OutputTensor => {
     if (o === "label") return { name: o, shape: [N], datatype: "INT64", data: labels };

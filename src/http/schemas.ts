@@ -7,7 +7,7 @@
 // held to the document by the worker tests (test/worker/conformance.ts).
 import { z } from "@hono/zod-openapi";
 import type { ModelCard } from "../model/registry";
-import type { OutputKind } from "../nn/network";
+import type { OutputKind } from "./inference";
 
 // An image is checked element by element by the handler (src/http/input.ts),
 // which names the first bad pixel with a JSON pointer. The schema checks only

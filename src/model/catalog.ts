@@ -25,3 +25,12 @@ export const DEFAULT_MODEL: ModelName = "mnist-mlp";
 
 /** Every bundled model's name, the default first. */
 export const MODEL_NAMES = Object.keys(MODELS) as ModelName[];
+
+/**
+ * The data set a model was trained on, as its file's metadata records it
+ * ("dataset"); undefined when the metadata names none this project knows.
+ */
+export function datasetOf(spec: { metadata: Record<string, string> }): Dataset | undefined {
+  const d = spec.metadata.dataset;
+  return d === "mnist" || d === "fashion" ? d : undefined;
+}

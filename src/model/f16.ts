@@ -1,6 +1,8 @@
 // IEEE 754 half (F16) and bfloat16 (BF16) conversions, written out because
-// Float16Array is not yet in every runtime this code runs on.
-import { wasmKernel } from "../nn/wasm";
+// Float16Array is not yet in every runtime this code runs on. Pure: bytes in,
+// numbers out. (Serving decodes F16 in the Wasm backend's load; these are the
+// reference it is tested against, the JS backend's decoder, and the error
+// path that names a bad value.)
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -54,27 +56,13 @@ export function bf16ToF32(h: number): number {
   return f32[0];
 }
 
-/**
- * Decodes `count` little-endian F16 values. Decoding runs on a model's first
- * request, in code not yet optimised, so the loop runs where it is compiled
- * ahead: in the Wasm kernel, which also proves every value finite (checking
- * the raw exponent bits); else Float16Array where the runtime has it (workerd
- * has, Node 22 has not); else a lookup table.
- */
-export function decodeF16(bytes: Uint8Array, count: number): { data: Float32Array; finite?: boolean } {
-  const decoded = wasmKernel()?.f16ToF32(bytes, count);
-  if (decoded instanceof Float32Array) return { data: decoded, finite: true };
-  // (A non-finite value: decoded as it is, for the caller's error to name.)
-  const F16 = (globalThis as { Float16Array?: new (buffer: ArrayBufferLike, offset: number, length: number) => ArrayLike<number> }).Float16Array;
-  if (F16) {
-    const aligned = bytes.byteOffset % 2 === 0 ? bytes : bytes.slice();
-    return { data: new Float32Array(new F16(aligned.buffer, aligned.byteOffset, count)) };
-  }
+/** Decodes `count` little-endian F16 values, one table lookup each. */
+export function decodeF16(bytes: Uint8Array, count: number): Float32Array {
   const table = f16Table();
   const data = new Float32Array(count);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, count * 2);
   for (let i = 0; i < count; i++) data[i] = table[dv.getUint16(i * 2, true)];
-  return { data };
+  return data;
 }
 
 let F16_TABLE: Float32Array | undefined;

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { bookNetwork } from "../../test/helpers";
-import { affine } from "../nn/affine";
+import type { Backend } from "../nn/backend";
+import { JsBackend } from "../nn/backends";
 import { forward } from "../nn/network";
+import { createWasmBackend } from "../nn/wasm";
 import { decodeModel, encodeModel } from "./format";
 import { SafetensorsError, serializeSafetensors, type TensorToWrite } from "./safetensors";
 
@@ -23,18 +25,16 @@ describe("weights contract", () => {
   it("should round-trip the book network with its metadata", () => {
     const net = bookNetwork(5);
     const model = decodeModel(encodeModel(net, { extra: { command: "npm run train -- --model x" } }));
-    expect(model.network.layers.map((l) => [l.inSize, l.outSize, l.activation])).toEqual([
-      [784, 50, "sigmoid"],
-      [50, 100, "sigmoid"],
-      [100, 10, "softmax"],
+    expect([model.sizes, model.activations]).toEqual([
+      [784, 50, 100, 10],
+      ["sigmoid", "sigmoid", "softmax"],
     ]);
     expect(model.labels).toEqual(["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
     expect(model.inputShape).toEqual([28, 28]);
     expect(model.inputScale).toBe(255);
     expect(model.metadata.command).toBe("npm run train -- --model x");
-    const x = new Float32Array(784).fill(0.5);
-    // The same kernel on both sides (a decoded model would run in Wasm), so equal weights give equal outputs.
-    expect([...forward(model.network, x, 1, "probabilities", affine)]).toEqual([...forward(net, x, 1, "probabilities", affine)]);
+    // F32 weights come back exactly as written.
+    expect(model.network.toNetwork().layers.map((l) => [...l.W, ...l.b])).toEqual(net.layers.map((l) => [...l.W, ...l.b]));
   });
 
   it("should keep predictions within half precision when stored as F16", () => {
@@ -42,7 +42,7 @@ describe("weights contract", () => {
     const model = decodeModel(encodeModel(net, { dtype: "F16" }));
     expect(model.dtype).toBe("F16");
     const x = new Float32Array(784).fill(0.3);
-    const a = forward(model.network, x, 1);
+    const a = model.network.forward(x, 1);
     const b = forward(net, x, 1);
     a.forEach((v, i) => {
       expect(Math.abs(v - b[i])).toBeLessThan(2e-3);
@@ -85,6 +85,32 @@ describe("weights contract", () => {
     t[2].data[7] = Number.NaN;
     rejects(t, meta, /"layers.1.weight" holds a non-finite value \(NaN\) at index 7/);
   });
+  // Written as F16 (the bundled dtype), Infinity and NaN are bit patterns the
+  // F16 conversion itself must catch, in every backend.
+  const backends: [string, () => Backend | undefined][] = [
+    ["JS", () => new JsBackend()],
+    ["Wasm SIMD", () => createWasmBackend(false)],
+    ["Wasm relaxed SIMD", () => createWasmBackend(true)],
+  ];
+  for (const [name, create] of backends) {
+    it.skipIf(!create())(`should refuse a non-finite F16 value and say where (${name} backend)`, () => {
+      for (const [at, value, shown] of [
+        [7, Number.POSITIVE_INFINITY, "Infinity"],
+        [0, Number.NaN, "NaN"],
+        [14, Number.NEGATIVE_INFINITY, "-Infinity"],
+      ] as const) {
+        const t = layers([4, 5, 3]).map((x) => ({ ...x, dtype: "F16" as const }));
+        t[2].data[at] = value;
+        const bytes = serializeSafetensors(t, meta);
+        expect(() => decodeModel(bytes, create())).toThrow(SafetensorsError);
+        expect(() => decodeModel(bytes, create())).toThrow(`tensor "layers.1.weight" holds a non-finite value (${shown}) at index ${at}`);
+      }
+      // A value too large for F16 is written as Infinity, so it is refused too.
+      const big = layers([4, 5, 3]).map((x) => ({ ...x, dtype: "F16" as const }));
+      big[1].data[2] = 1e6;
+      expect(() => decodeModel(serializeSafetensors(big, meta), create())).toThrow(/"layers.0.bias" holds a non-finite value \(Infinity\) at index 2/);
+    });
+  }
   it("should refuse labels that do not match the classes", () =>
     rejects(layers([4, 5, 3]), { ...meta, labels: '["a"]' }, /names 1 classes but the last layer gives 3/));
   it("should refuse labels that are not a JSON array of strings", () => rejects(layers([4, 5, 3]), { ...meta, labels: "a,b,c" }, /JSON array of strings/));

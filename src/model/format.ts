@@ -4,21 +4,24 @@
 //   __metadata__: activations = "sigmoid,sigmoid,softmax" (one per layer),
 //                 labels = JSON array of class names, input_shape = "28,28",
 //                 input_scale = "255", plus free provenance keys.
+import { type Backend, type LoadedNetwork, NonFiniteWeightError, type WeightTensor } from "../nn/backend";
+import { createBackend } from "../nn/backends";
 import { type Activation, isActivation } from "../nn/functions";
-import { fixWeights, type Layer, type Network } from "../nn/network";
-import { wasmKernel } from "../nn/wasm";
+import type { Network } from "../nn/network";
 import {
-  parseSafetensors,
+  checkDecodable,
+  decodeTensor,
+  type HeaderEntry,
   readSafetensorsHeader,
   SafetensorsError,
   type SafetensorsHeader,
   serializeSafetensors,
-  type TensorInfo,
   type TensorToWrite,
+  tensorBytes,
 } from "./safetensors";
 
-/** What the contract says of a model, read from its header alone. */
-export interface ModelHeader {
+/** What the contract says of a model (its spec), read from the file's header alone. */
+export interface ModelSpec {
   /** Layer sizes: the inputs, then each layer's outputs, e.g. [784, 50, 100, 10]. */
   sizes: number[];
   /** One per layer. */
@@ -35,9 +38,9 @@ export interface ModelHeader {
   metadata: Record<string, string>;
 }
 
-/** A decoded model: its header and the network ready to run. */
-export interface ModelFile extends ModelHeader {
-  network: Network;
+/** A decoded model: its spec and the network, loaded into a backend, ready to run. */
+export interface Model extends ModelSpec {
+  network: LoadedNetwork;
 }
 
 export const DEFAULT_LABELS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
@@ -51,7 +54,7 @@ function fail(msg: string): never {
  * layer sizes, activations, labels, input shape and scale, with their
  * defaults. Every error names the tensor or key and the problem.
  */
-export function describeHeader(header: SafetensorsHeader): ModelHeader {
+export function readSpec(header: SafetensorsHeader): ModelSpec {
   const { entries, metadata } = header;
   const byName = new Map(entries.map((e) => [e.name, e]));
   const L = entries.filter((e) => /^layers\.\d+\.weight$/.test(e.name)).length;
@@ -107,62 +110,31 @@ export function describeHeader(header: SafetensorsHeader): ModelHeader {
   };
 }
 
-/** Checks and decodes a weights file: the header first, then every value. */
-export function decodeModel(buffer: ArrayBuffer | Uint8Array): ModelFile {
-  const header = readSafetensorsHeader(buffer);
-  const described = describeHeader(header);
-  const resident = decodeResident(buffer, header, described);
-  if (resident) return { ...described, network: resident };
-  const { tensors } = parseSafetensors(buffer, header);
-  const layers: Layer[] = described.activations.map((activation, i) => {
-    const W = tensors.get(`layers.${i}.weight`) as TensorInfo;
-    const b = tensors.get(`layers.${i}.bias`) as TensorInfo;
-    for (const t of [W, b]) {
-      if (t.finite) continue; // proved while decoding
-      for (let j = 0; j < t.data.length; j++) if (!Number.isFinite(t.data[j])) fail(`tensor "${t.name}" holds a non-finite value (${t.data[j]}) at index ${j}`);
-    }
-    return { W: W.data, b: b.data, inSize: described.sizes[i], outSize: described.sizes[i + 1], activation };
-  });
-  // Decoded weights do not change: forward may keep them in the Wasm kernel.
-  return { ...described, network: fixWeights({ layers }) };
-}
-
 /**
- * Decodes every weight straight into the Wasm kernel's memory, where forward
- * reads it: no copy out to JS and none back in on the first forward pass
- * (the cold start of a request that decodes). Undefined where there is no
- * kernel, a dtype it does not take, or a non-finite value (the JS decoder
- * then names it).
+ * Checks and decodes a weights file: the header first, then every value, as
+ * the backend loads it (straight into the Wasm kernel's memory, where
+ * forward reads it). The model owns a backend of its own unless one is given.
  */
-function decodeResident(buffer: ArrayBuffer | Uint8Array, header: SafetensorsHeader, described: ModelHeader): Network | undefined {
-  const kernel = wasmKernel();
-  if (!kernel) return undefined;
-  const bytes = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
+export function decodeModel(buffer: ArrayBuffer | Uint8Array, backend: Backend = createBackend()): Model {
+  const header = readSafetensorsHeader(buffer);
+  const spec = readSpec(header);
   const byName = new Map(header.entries.map((e) => [e.name, e]));
-  const mark = kernel.mark();
-  const at: { W: number; b: number }[] = [];
-  const place = (name: string): number | undefined => {
-    const e = byName.get(name);
-    if (!e || (e.dtype !== "F16" && e.dtype !== "F32")) return undefined;
-    const begin = header.dataStart + e.begin;
-    const count = (e.end - e.begin) / (e.dtype === "F16" ? 2 : 4);
-    const r = kernel.resident(bytes.subarray(begin, header.dataStart + e.end), count, e.dtype);
-    return "at" in r ? r.at : undefined;
+  const tensor = (name: string): WeightTensor => {
+    const e = byName.get(name) as HeaderEntry;
+    checkDecodable(e);
+    const bytes = tensorBytes(buffer, header, e);
+    return { name, dtype: e.dtype, bytes, values: () => decodeTensor(e.dtype, bytes) };
   };
-  for (let i = 0; i < described.activations.length; i++) {
-    const W = place(`layers.${i}.weight`);
-    const b = W === undefined ? undefined : place(`layers.${i}.bias`);
-    if (W === undefined || b === undefined) {
-      kernel.release(mark);
-      return undefined;
-    }
-    at.push({ W, b });
+  try {
+    const network = backend.load(
+      spec,
+      spec.activations.map((_, i) => ({ W: tensor(`layers.${i}.weight`), b: tensor(`layers.${i}.bias`) })),
+    );
+    return { ...spec, network };
+  } catch (e) {
+    if (e instanceof NonFiniteWeightError) fail(e.message);
+    throw e;
   }
-  const network = fixWeights({
-    layers: described.activations.map((activation, i) => kernel.residentLayer(at[i], described.sizes[i], described.sizes[i + 1], activation)),
-  });
-  kernel.adopt(network, at);
-  return network;
 }
 
 export interface EncodeOptions {

@@ -1,12 +1,14 @@
 // The lazy model registry: bundled weights stay as the raw bytes the bundle
-// gave us until a request needs them, are decoded once, and stay decoded for
-// the isolate's life. Decoding is synchronous, and an isolate runs one piece
-// of JavaScript at a time, so concurrent first requests cannot decode twice:
-// the first one to run stores the result before any other can look.
-import { decodeModel, describeHeader, type ModelFile, type ModelHeader } from "./format";
-import { sha256Hex } from "./integrity";
+// gave us until a request needs them, are checked against their digest and
+// decoded once, into the registry's own backend, and stay decoded for the
+// registry's life (dropping the registry frees them). Decoding is
+// synchronous, and an isolate runs one piece of JavaScript at a time, so
+// concurrent first requests cannot decode twice: the first one to run stores
+// the result before any other can look.
+import type { Backend } from "../nn/backend";
+import { createBackend } from "../nn/backends";
+import { decodeModel, type Model, type ModelSpec, readSpec } from "./format";
 import { readSafetensorsHeader } from "./safetensors";
-
 /** What GET /v1/models/{model} answers; read from the header, never decoding. */
 export interface ModelCard {
   name: string;
@@ -40,14 +42,17 @@ export class ModelUnavailableError extends Error {
 
 interface Entry {
   bytes: ArrayBuffer;
-  header?: ModelHeader;
-  model?: ModelFile;
-  /** Why the weights are unusable, once a header read or a decode failed. */
+  spec?: ModelSpec;
+  model?: Model;
+  /** Why the weights are unusable, once the digest check, a header read or a decode failed. */
   error?: string;
   sha256?: string;
-  /** The digest check against the bundle's manifest, run once per isolate. */
+  /** The digest check against the bundle's manifest, run once per registry. */
   verified?: Promise<void>;
 }
+
+/** What a first use spent its time on, for Server-Timing: the digest check and the decode. */
+export type Timing = (span: "verify" | "decode", ms: number) => void;
 
 export class ModelRegistry {
   private entries = new Map<string, Entry>();
@@ -56,11 +61,13 @@ export class ModelRegistry {
    * @param digests Each model's expected SHA-256 (the bundle's
    * weights/manifest.json); when given, a model serves only once its bytes
    * match, and a model without one never serves.
+   * @param backend What decoded models run in; the registry owns it (a new one of its own unless given).
    */
   constructor(
     files: Record<string, ArrayBuffer>,
     public readonly defaultModel: string,
     private readonly digests?: Record<string, string>,
+    readonly backend: Backend = createBackend(),
   ) {
     for (const [name, bytes] of Object.entries(files)) this.entries.set(name, { bytes });
   }
@@ -71,6 +78,90 @@ export class ModelRegistry {
 
   has(name: string): boolean {
     return this.entries.has(name);
+  }
+
+  /** The size of each model's file, in bytes. */
+  fileSizes(): number[] {
+    return [...this.entries.values()].map((e) => e.bytes.byteLength);
+  }
+
+  /**
+   * The decoded model, checked against its digest and decoded on first use.
+   * `onTiming` hears how long each step took when this call ran it.
+   * @throws ModelUnavailableError when the weights are broken (digest, header or values).
+   */
+  async model(name: string, onTiming?: Timing): Promise<Model> {
+    const entry = this.entry(name);
+    await this.verify(name, entry, onTiming);
+    if (entry.model) return entry.model;
+    if (entry.error) throw new ModelUnavailableError(name, entry.error);
+    const t0 = performance.now();
+    try {
+      entry.model = decodeModel(entry.bytes, this.backend);
+    } catch (e) {
+      throw this.broken(name, entry, e, "failed to decode");
+    }
+    entry.spec = entry.model;
+    onTiming?.("decode", performance.now() - t0);
+    return entry.model;
+  }
+
+  /**
+   * What the contract says of a model, checked against its digest and read
+   * from its header alone (no decoding).
+   * @throws ModelUnavailableError when the weights are broken.
+   */
+  async spec(name: string): Promise<ModelSpec> {
+    const entry = this.entry(name);
+    await this.verify(name, entry);
+    if (entry.spec) return entry.spec;
+    if (entry.error) throw new ModelUnavailableError(name, entry.error);
+    try {
+      entry.spec = readSpec(readSafetensorsHeader(entry.bytes));
+    } catch (e) {
+      throw this.broken(name, entry, e, "header failed to parse");
+    }
+    return entry.spec;
+  }
+
+  /** The model card; a model whose weights are broken says so with available: false. */
+  async card(name: string): Promise<ModelCard> {
+    const entry = this.entry(name);
+    let spec: ModelSpec | undefined;
+    try {
+      spec = await this.spec(name);
+    } catch (e) {
+      if (!(e instanceof ModelUnavailableError)) throw e; // recorded in entry.error and shown on the card
+    }
+    entry.sha256 ??= await sha256Hex(entry.bytes);
+    const acc = Number(spec?.metadata.test_accuracy);
+    return {
+      name,
+      default: name === this.defaultModel,
+      architecture: { layers: spec?.sizes ?? [], activations: spec?.activations ?? [] },
+      parameters: spec?.parameters ?? 0,
+      dtype: spec?.dtype ?? "",
+      bytes: entry.bytes.byteLength,
+      sha256: entry.sha256,
+      labels: spec?.labels ?? [],
+      input_shape: spec?.inputShape ?? [],
+      input_scale: spec?.inputScale ?? 0,
+      test_accuracy: spec?.metadata.test_accuracy !== undefined && Number.isFinite(acc) ? acc : null,
+      decoded: entry.model !== undefined,
+      available: entry.error === undefined,
+      ...(entry.error ? { error: entry.error } : {}),
+      metadata: spec?.metadata ?? {},
+    };
+  }
+
+  /** Every model's card. */
+  cards(): Promise<ModelCard[]> {
+    return Promise.all(this.names().map((name) => this.card(name)));
+  }
+
+  /** Models known to be broken (a failed digest check, header or decode); untried ones are not checked here. */
+  failures(): { name: string; error: string }[] {
+    return [...this.entries].filter(([, e]) => e.error !== undefined).map(([name, e]) => ({ name, error: e.error as string }));
   }
 
   private entry(name: string): Entry {
@@ -86,18 +177,17 @@ export class ModelRegistry {
   }
 
   /**
-   * Checks a model's bytes against its expected digest, once per isolate:
-   * a mismatch makes it unavailable (and logs why). `onCheck` hears how long
-   * the check took when this call ran it (for Server-Timing).
+   * Checks a model's bytes against its expected digest, once per registry:
+   * a mismatch records why the model is unavailable (and logs it); the
+   * callers above then refuse it.
    */
-  verify(name: string, onCheck?: (ms: number) => void): Promise<void> {
-    const entry = this.entry(name);
+  private verify(name: string, entry: Entry, onTiming?: Timing): Promise<void> {
     if (!this.digests) return Promise.resolve();
     const want = this.digests[name];
     entry.verified ??= (async () => {
       const t0 = performance.now();
       entry.sha256 ??= await sha256Hex(entry.bytes);
-      onCheck?.(performance.now() - t0);
+      onTiming?.("verify", performance.now() - t0);
       if (entry.error) return;
       if (want === undefined)
         this.broken(
@@ -116,77 +206,9 @@ export class ModelRegistry {
     })();
     return entry.verified;
   }
+}
 
-  /** What the contract says of a model, from its header alone (no decoding). */
-  header(name: string): ModelHeader {
-    const entry = this.entry(name);
-    if (entry.header) return entry.header;
-    if (entry.error) throw new ModelUnavailableError(name, entry.error);
-    try {
-      entry.header = describeHeader(readSafetensorsHeader(entry.bytes));
-    } catch (e) {
-      throw this.broken(name, entry, e, "header failed to parse");
-    }
-    return entry.header;
-  }
-
-  /**
-   * The decoded model, decoding it on first use. `onDecode` hears how long a
-   * decode took when this call did one (for Server-Timing).
-   */
-  get(name: string, onDecode?: (ms: number) => void): ModelFile {
-    const entry = this.entry(name);
-    if (entry.model) return entry.model;
-    if (entry.error) throw new ModelUnavailableError(name, entry.error);
-    const t0 = performance.now();
-    try {
-      entry.model = decodeModel(entry.bytes);
-    } catch (e) {
-      throw this.broken(name, entry, e, "failed to decode");
-    }
-    entry.header = entry.model;
-    onDecode?.(performance.now() - t0);
-    return entry.model;
-  }
-
-  /** The model card; a model whose weights are broken says so with available: false. */
-  async card(name: string): Promise<ModelCard> {
-    const entry = this.entry(name);
-    await this.verify(name);
-    let header: ModelHeader | undefined;
-    try {
-      header = this.header(name);
-    } catch {
-      /* recorded in entry.error and shown on the card */
-    }
-    entry.sha256 ??= await sha256Hex(entry.bytes);
-    const acc = Number(header?.metadata.test_accuracy);
-    return {
-      name,
-      default: name === this.defaultModel,
-      architecture: { layers: header?.sizes ?? [], activations: header?.activations ?? [] },
-      parameters: header?.parameters ?? 0,
-      dtype: header?.dtype ?? "",
-      bytes: entry.bytes.byteLength,
-      sha256: entry.sha256,
-      labels: header?.labels ?? [],
-      input_shape: header?.inputShape ?? [],
-      input_scale: header?.inputScale ?? 0,
-      test_accuracy: header?.metadata.test_accuracy !== undefined && Number.isFinite(acc) ? acc : null,
-      decoded: entry.model !== undefined,
-      available: entry.error === undefined,
-      ...(entry.error ? { error: entry.error } : {}),
-      metadata: header?.metadata ?? {},
-    };
-  }
-
-  /** Every model's card. */
-  cards(): Promise<ModelCard[]> {
-    return Promise.all(this.names().map((name) => this.card(name)));
-  }
-
-  /** Models known to be broken (a failed digest check, header or decode); untried ones are not checked here. */
-  failures(): { name: string; error: string }[] {
-    return [...this.entries].filter(([, e]) => e.error !== undefined).map(([name, e]) => ({ name, error: e.error as string }));
-  }
+/** The SHA-256 of some bytes, as lowercase hex. */
+async function sha256Hex(bytes: ArrayBuffer): Promise<string> {
+  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -2,14 +2,13 @@
 // UTF-8 JSON {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?},
 // then the raw little-endian tensor bytes. The checks mirror the reference
 // implementation (huggingface/safetensors) so a file we accept loads there too.
-import { wasmKernel } from "../nn/wasm";
+// Like the reference reader it computes nothing: bytes in, views and arrays
+// out; whoever runs the weights converts them (src/nn/backend.ts).
 import { bf16ToF32, decodeF16, f32ToF16 } from "./f16";
 
-// One decoder for every header, set up as the module loads: a runtime's first
-// UTF-8 decode sets up its converter (over a millisecond in Node), which
-// would otherwise fall on the first request that reads a model.
+// One decoder for every header. (A runtime's first UTF-8 decode sets up its
+// converter; src/startup.ts reads a header while the isolate starts.)
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-UTF8.decode(new Uint8Array([0x7b, 0x7d]));
 
 /** Largest header the reference reader accepts. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -42,8 +41,6 @@ export interface TensorInfo {
   shape: number[];
   /** Decoded values: a zero-copy view of the file when F32 and 4-byte aligned. */
   data: Float32Array;
-  /** True when decoding proved every value finite (so no one need check again). */
-  finite?: boolean;
 }
 
 export interface SafetensorsFile {
@@ -167,33 +164,38 @@ export function readSafetensorsHeader(buffer: ArrayBuffer | Uint8Array): Safeten
  */
 export function parseSafetensors(buffer: ArrayBuffer | Uint8Array, header: SafetensorsHeader = readSafetensorsHeader(buffer)): SafetensorsFile {
   const bytes = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
-  const { entries, metadata, headerBytes, dataStart } = header;
+  const { entries, metadata, headerBytes } = header;
   const tensors = new Map<string, TensorInfo>();
   for (const e of entries) {
-    if (!DECODABLE.includes(e.dtype)) fail(`tensor "${e.name}": dtype ${e.dtype} is not supported here; store weights as F32, F16 or BF16`);
-    const at = bytes.byteOffset + dataStart + e.begin;
-    const count = (e.end - e.begin) / DTYPE_BYTES[e.dtype];
-    let data: Float32Array;
-    let finite: boolean | undefined;
-    if (e.dtype === "F16") ({ data, finite } = decodeF16(bytes.subarray(at - bytes.byteOffset, at - bytes.byteOffset + count * 2), count));
-    else if (e.dtype === "F32") {
-      // Zero-copy when aligned (and the host is little-endian, as all are here).
-      data =
-        at % 4 === 0
-          ? new Float32Array(bytes.buffer, at, count)
-          : new Float32Array(bytes.slice(at - bytes.byteOffset, at - bytes.byteOffset + count * 4).buffer);
-      // Checked in the Wasm kernel where there is one: a JS loop over every
-      // value is slow in code that has not been optimised yet.
-      const bad = wasmKernel()?.firstNonFinite(data);
-      if (bad === -1) finite = true;
-    } else {
-      data = new Float32Array(count);
-      const dv = new DataView(bytes.buffer, at, count * 2);
-      for (let i = 0; i < count; i++) data[i] = bf16ToF32(dv.getUint16(i * 2, true));
-    }
-    tensors.set(e.name, { name: e.name, dtype: e.dtype as DType, shape: e.shape, data, ...(finite ? { finite } : {}) });
+    checkDecodable(e);
+    tensors.set(e.name, { name: e.name, dtype: e.dtype as DType, shape: e.shape, data: decodeTensor(e.dtype, tensorBytes(bytes, header, e)) });
   }
   return { tensors, metadata, headerBytes };
+}
+
+/** Refuses a tensor whose dtype this project cannot decode (it reads F32, F16 and BF16). */
+export function checkDecodable(e: HeaderEntry): void {
+  if (!DECODABLE.includes(e.dtype)) fail(`tensor "${e.name}": dtype ${e.dtype} is not supported here; store weights as F32, F16 or BF16`);
+}
+
+/** One tensor's raw bytes: a view of the file, no copy. */
+export function tensorBytes(buffer: ArrayBuffer | Uint8Array, header: SafetensorsHeader, e: HeaderEntry): Uint8Array {
+  const bytes = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
+  return bytes.subarray(header.dataStart + e.begin, header.dataStart + e.end);
+}
+
+/** Raw little-endian F32, F16 or BF16 bytes as F32 values: a zero-copy view when F32 and 4-byte aligned. */
+export function decodeTensor(dtype: string, bytes: Uint8Array): Float32Array {
+  const at = bytes.byteOffset;
+  if (dtype === "F32")
+    // Zero-copy when aligned (and the host is little-endian, as all are here).
+    return at % 4 === 0 ? new Float32Array(bytes.buffer, at, bytes.byteLength / 4) : new Float32Array(bytes.slice().buffer);
+  if (dtype === "F16") return decodeF16(bytes, bytes.byteLength / 2);
+  if (dtype !== "BF16") fail(`dtype ${dtype} is not supported here; store weights as F32, F16 or BF16`);
+  const data = new Float32Array(bytes.byteLength / 2);
+  const dv = new DataView(bytes.buffer, at, bytes.byteLength);
+  for (let i = 0; i < data.length; i++) data[i] = bf16ToF32(dv.getUint16(i * 2, true));
+  return data;
 }
 
 /** Keys of the outermost object of valid JSON text, in order, repeats kept. */

@@ -22,7 +22,7 @@ export function softmaxCrossEntropyBackward(y: Float32Array, t: ArrayLike<number
 }
 
 /** Multiplies dz (the gradient at an activation's output z) by dz/da, in place. */
-export function activationBackward(name: Activation, dz: Float32Array, z: Float32Array): Float32Array {
+function activationBackward(name: Activation, dz: Float32Array, z: Float32Array): Float32Array {
   switch (name) {
     case "relu":
       for (let i = 0; i < dz.length; i++) if (!(z[i] > 0)) dz[i] = 0;
@@ -44,7 +44,7 @@ export function activationBackward(name: Activation, dz: Float32Array, z: Float3
  * dW (K, M) = xᵀ·da and db (M) = Σ da are overwritten; dx (B, K) = da·Wᵀ is
  * written when given (the first layer does not need it).
  */
-export function affineBackward(
+function affineBackward(
   x: Float32Array,
   W: Float32Array,
   da: Float32Array,

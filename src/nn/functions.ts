@@ -71,7 +71,7 @@ export function argmax(a: Float32Array, C: number = a.length): Int32Array {
   return out;
 }
 
-export const ACTIVATIONS = ["step", "sigmoid", "relu", "identity", "softmax"] as const;
+const ACTIVATIONS = ["step", "sigmoid", "relu", "identity", "softmax"] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 
 export function isActivation(s: string): s is Activation {

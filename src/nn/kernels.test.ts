@@ -1,28 +1,31 @@
 // One suite for every implementation of the dense layer and the forward pass:
 // the naive reference itself (held to hand-computed cases), the JS kernel,
 // and the Wasm kernel in plain and relaxed SIMD. Each must agree with
-// affineNaive; a kernel the runtime lacks is skipped with the reason.
+// affineNaive, and each backend's forward pass with forwardNaive (which
+// shares no code with src/nn); a kernel the runtime lacks is skipped with
+// the reason.
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type DatasetName, DATASET_DIRS, datasetPresent, loadSplit, skipWithoutData } from "../../test/fixtures/datasets";
-import { toInput } from "../../scripts/lib/evaluate";
 import { expectClose } from "../../test/helpers";
-import { forwardNaive } from "../../test/reference";
-import { decodeModel } from "../model/format";
+import { forwardNaive, softmaxNaive } from "../../test/reference";
+import { MODELS } from "../model/catalog";
 import { f16ToF32 } from "../model/f16";
+import { decodeModel } from "../model/format";
 import { affine, affineNaive } from "./affine";
-import { type Activation, argmax, relu, sigmoid, softmax, step } from "./functions";
-import { fixWeights, forward, forwardPixels, type Network, softmaxFor } from "./network";
+import { type Backend, loadNetwork } from "./backend";
+import { JsBackend } from "./backends";
+import { type Activation, argmax, relu, sigmoid, step } from "./functions";
+import { type Network, pixelsToInput } from "./network";
 import { rng } from "./random";
-import { relaxedKernel, simdKernel, type WasmKernel } from "./wasm";
+import { createWasmBackend } from "./wasm";
+import { type KernelProbe, kernelProbes } from "./wasm/testing";
 
 type Affine = typeof affineNaive;
-type Forward = (net: Network, x: Float32Array, N: number) => Float32Array;
 
-const simd = simdKernel();
-const relaxed = relaxedKernel();
-const missing = (k: WasmKernel | undefined, what: string) => (k ? undefined : `this runtime has no ${what}`);
+const { simd, relaxed } = kernelProbes();
+const missing = (k: unknown, what: string) => (k ? undefined : `this runtime has no ${what}`);
 
 const KERNELS: { name: string; affine?: Affine; skip?: string }[] = [
   { name: "affineNaive", affine: affineNaive },
@@ -31,13 +34,12 @@ const KERNELS: { name: string; affine?: Affine; skip?: string }[] = [
   { name: "Wasm relaxed SIMD", affine: relaxed && ((...a) => relaxed.affine(...a)), skip: missing(relaxed, "relaxed SIMD") },
 ];
 
-// Whole forward passes; the reference is forwardNaive (forward with affineNaive).
-const FORWARDS: { name: string; forward?: Forward; skip?: string }[] = [
-  { name: "forward (JS)", forward: (net, x, N) => forward(net, x, N, "probabilities", affine) },
-  { name: "Wasm SIMD", forward: simd && ((net, x, N) => simd.forward(net, x, N)), skip: missing(simd, "Wasm kernel") },
-  { name: "Wasm relaxed SIMD", forward: relaxed && ((net, x, N) => relaxed.forward(net, x, N)), skip: missing(relaxed, "relaxed SIMD") },
+// Whole forward passes, each backend a new one of its own; the reference is forwardNaive.
+const BACKENDS: { name: string; create?: () => Backend; skip?: string }[] = [
+  { name: "JS backend", create: () => new JsBackend() },
+  { name: "Wasm SIMD backend", create: simd && (() => createWasmBackend(false) as Backend), skip: missing(simd, "Wasm kernel") },
+  { name: "Wasm relaxed SIMD backend", create: relaxed && (() => createWasmBackend(true) as Backend), skip: missing(relaxed, "relaxed SIMD") },
 ];
-const reference: Forward = (net, x, N) => forwardNaive(net, x, N);
 
 /** n seeded values in [-1, 1), a fraction `zeros` of them 0. */
 function random(n: number, seed: number, zeros = 0): Float32Array {
@@ -141,38 +143,58 @@ describe("forward passes against the reference (forwardNaive)", () => {
     ["awkward sizes", network([37, 13, 9, 3], ["relu", "sigmoid", "softmax"], 3)],
     ["step and identity", network([20, 6, 5], ["step", "identity"], 4)],
   ];
-  for (const f of FORWARDS) {
-    it.skipIf(f.skip)(`${f.name}: max abs difference of probabilities ≤ 1e-5 on random networks${f.skip ? ` (skipped: ${f.skip})` : ""}`, () => {
-      for (const [name, net] of nets) {
-        const D = net.layers[0].inSize;
-        for (const N of [1, 5, 70]) {
-          const x = random(N * D, N * 7 + D, 0.7).map(Math.abs);
-          const d = maxAbsDiff((f.forward as Forward)(net, x, N), reference(net, x, N));
-          expect(d, `${name}, N = ${N}: max abs difference ${d}`).toBeLessThanOrEqual(1e-5);
+  for (const b of BACKENDS) {
+    describe.skipIf(b.skip)(`${b.name}${b.skip ? ` (skipped: ${b.skip})` : ""}`, () => {
+      it("should keep probabilities within 1e-5 (max abs difference) and logits within 1e-4 relative, on random networks", () => {
+        const backend = (b.create as () => Backend)();
+        for (const [name, net] of nets) {
+          const loaded = loadNetwork(backend, net);
+          const D = net.layers[0].inSize;
+          for (const N of [1, 5, 70]) {
+            const x = random(N * D, N * 7 + D, 0.7).map(Math.abs);
+            const d = maxAbsDiff(loaded.forward(x, N), forwardNaive(net, x, N));
+            expect(d, `${name}, N = ${N}: max abs difference ${d}`).toBeLessThanOrEqual(1e-5);
+            expectClose(loaded.forward(x, N, { softmax: false }), forwardNaive(net, x, N, { softmax: false }), 1e-4);
+          }
         }
-      }
+      });
+
+      it("should give from pixels exactly what it gives from the floats pixelsToInput makes, and finish logits with its own softmax exactly", () => {
+        const loaded = loadNetwork((b.create as () => Backend)(), network([784, 50, 100, 10], ["sigmoid", "sigmoid", "softmax"], 5));
+        const pixels = new Uint8Array(random(40 * 784, 9, 0.8).map((v) => Math.abs(v) * 255));
+        const x = pixelsToInput(pixels, 255);
+        const y = loaded.forward(x, 40);
+        expect([...loaded.forwardPixels(pixels, 40, 255)]).toEqual([...y]);
+        expect([...loaded.forwardPixels(pixels.subarray(0, 3 * 784), 3, 255)]).toEqual([...y.subarray(0, 30)]);
+        expect([...loaded.softmax(loaded.forward(x, 40, { softmax: false }), 10)]).toEqual([...y]);
+      });
+
+      it("should copy its weights out exactly, and not run on a copy the caller changes", () => {
+        const net = network([37, 13, 9, 3], ["relu", "sigmoid", "softmax"], 6);
+        const loaded = loadNetwork((b.create as () => Backend)(), net);
+        const copy = loaded.toNetwork();
+        expect(copy.layers.map((l) => [...l.W])).toEqual(net.layers.map((l) => [...l.W]));
+        const x = random(37, 1, 0.5).map(Math.abs);
+        const before = loaded.forward(x, 1);
+        copy.layers[0].W.fill(0);
+        expect([...loaded.forward(x, 1)]).toEqual([...before]);
+      });
+
+      it("should refuse a non-finite weight, naming the tensor and index", () => {
+        const net = network([20, 6, 5], ["relu", "softmax"], 7);
+        net.layers[1].W[4] = Number.NEGATIVE_INFINITY;
+        expect(() => loadNetwork((b.create as () => Backend)(), net)).toThrow(/"layers.1.weight" holds a non-finite value \(-Infinity\) at index 4/);
+      });
     });
   }
 
-  it.skipIf(!simd)("should run fixed networks through the Wasm kernel from forward and forwardPixels", () => {
+  it.skipIf(!simd)("should run a different kernel in Wasm than in JS, each within 1e-5 of the other", () => {
     const net = network([784, 50, 100, 10], ["sigmoid", "sigmoid", "softmax"], 5);
-    const pixels = new Uint8Array(random(40 * 784, 9, 0.8).map((v) => Math.abs(v) * 255));
-    const x = toInput(pixels, 255);
-    const js = forward(net, x, 40);
-    const jsPixels = forwardPixels(net, pixels, 40, 255);
-    fixWeights(net);
-    const wasm = forward(net, x, 40);
-    expect(maxAbsDiff(jsPixels, js)).toBeLessThanOrEqual(1e-6);
-    expect(maxAbsDiff(wasm, js)).toBeGreaterThan(0); // a different kernel ran
+    const x = pixelsToInput(new Uint8Array(random(40 * 784, 9, 0.8).map((v) => Math.abs(v) * 255)), 255);
+    const js = loadNetwork(new JsBackend(), net).forward(x, 40);
+    const wasm = loadNetwork(createWasmBackend(false) as Backend, net).forward(x, 40);
+    expect(maxAbsDiff(wasm, js)).toBeGreaterThan(0);
     expect(maxAbsDiff(wasm, js)).toBeLessThanOrEqual(1e-5);
-    // Pixels become exactly the floats toInput gives, so the answers are identical.
-    expect([...forwardPixels(net, pixels, 40, 255)]).toEqual([...wasm]);
-    expect([...forwardPixels(net, pixels.subarray(0, 3 * 784), 3, 255)]).toEqual([...wasm.subarray(0, 30)]);
-    expect([...forward(net, x, 40, "logits")]).toEqual([...forward(net, x, 40, "label")]);
-    // softmaxFor finishes logits exactly as forward does, in either kernel.
-    expect([...softmaxFor(net, forward(net, x, 40, "logits"), 10)]).toEqual([...wasm]);
-    const js2 = network([784, 50, 100, 10], ["sigmoid", "sigmoid", "softmax"], 5);
-    expect([...softmaxFor(js2, forward(js2, x, 40, "logits"), 10)]).toEqual([...js]);
   });
 });
 
@@ -181,7 +203,7 @@ describe.each([
   ["Wasm relaxed SIMD", relaxed],
 ])("%s activations", (name, kernel) => {
   it.skipIf(!kernel)(`should keep e^x within 2e-7 relative error over [-87, 88]${kernel ? "" : ` (skipped: ${name} missing)`}`, () => {
-    const k = kernel as WasmKernel;
+    const k = kernel as KernelProbe;
     const n = 1 << 18;
     const x = new Float32Array(n).map((_, i) => -87 + (175 * i) / n);
     const y = k.exp(new Float32Array(x));
@@ -192,7 +214,7 @@ describe.each([
   });
 
   it.skipIf(!kernel)("should match the JS activations, saturating without NaN", () => {
-    const k = kernel as WasmKernel;
+    const k = kernel as KernelProbe;
     const x = new Float32Array([-1e30, -100, -3, -1, -0.5, 0, 0.25, 1, 3, 50, 1e30, -0]);
     expectClose(k.activation("sigmoid", new Float32Array(x)), sigmoid(new Float32Array(x)), 1e-6);
     expect([...k.activation("relu", new Float32Array(x))]).toEqual([...relu(new Float32Array(x))]);
@@ -200,24 +222,24 @@ describe.each([
     expect([...k.activation("relu", new Float32Array([Number.NaN, -2, 2]))]).toEqual([0, 0, 2]);
   });
 
-  it.skipIf(!kernel)("should give the JS softmax, row by row, for ordinary and extreme rows", () => {
-    const k = kernel as WasmKernel;
+  it.skipIf(!kernel)("should give the reference softmax (float64, test/reference.ts), row by row, for ordinary and extreme rows", () => {
+    const k = kernel as KernelProbe;
     const rows = [
       [0.3, 2.9, 4.0],
       [1010, 1000, 990],
       [1e30, -1e30, 0],
       [7, 7, 7],
-      [Infinity, 0, 1],
-      [-Infinity, -Infinity, -Infinity],
+      [-Infinity, 0, 1],
     ];
-    const a = new Float32Array(rows.flat());
-    const got = k.activation("softmax", new Float32Array(a), 3);
-    expect(got.every(Number.isFinite)).toBe(true);
-    expectClose(got, softmax(new Float32Array(a), 3), 1e-6);
+    const got = k.activation("softmax", new Float32Array(rows.flat()), 3);
+    expectClose(got, new Float32Array(rows.flatMap((r) => [...softmaxNaive(new Float32Array(r))])), 1e-6);
+    // Rows the float64 reference cannot take: an Infinity wins outright, and all -Infinity gives no NaN.
+    expectClose(k.activation("softmax", new Float32Array([Infinity, 0, 1])), new Float32Array([1, 0, 0]), 1e-6);
+    expect(k.activation("softmax", new Float32Array([-Infinity, -Infinity, -Infinity])).every(Number.isFinite)).toBe(true);
     fc.assert(
       fc.property(fc.array(fc.float({ min: -1e4, max: 1e4, noNaN: true }), { minLength: 1, maxLength: 20 }), (v) => {
         const y = k.activation("softmax", new Float32Array(v));
-        expect(maxAbsDiff(y, softmax(new Float32Array(v)))).toBeLessThanOrEqual(1e-6);
+        expect(maxAbsDiff(y, new Float32Array(softmaxNaive(new Float32Array(v))))).toBeLessThanOrEqual(1e-6);
         // The arg-max survives (up to ties that e^x's rounding may break either way).
         expect(y[argmax(new Float32Array(v))[0]]).toBeGreaterThanOrEqual(y[argmax(y)[0]] - 1e-6);
       }),
@@ -225,12 +247,11 @@ describe.each([
   });
 
   it.skipIf(!kernel)("should decode every F16 bit pattern as the scalar f16ToF32 does, and find the first non-finite one", () => {
-    const k = kernel as WasmKernel;
+    const k = kernel as KernelProbe;
     const finite = new Uint16Array(65536 - 2048);
     let n = 0;
     for (let h = 0; h < 65536; h++) if ((h & 0x7c00) !== 0x7c00) finite[n++] = h;
     const got = k.f16ToF32(new Uint8Array(finite.buffer), n) as Float32Array;
-    // The scalar reference: decoding a file would go through this same kernel.
     const want = Float32Array.from(finite.subarray(0, n), f16ToF32);
     expect(maxAbsDiff(got, want)).toBe(0);
     for (const at of [0, 5, 8, 13, 200]) {
@@ -241,7 +262,7 @@ describe.each([
   });
 
   it.skipIf(!kernel)("should find the first non-finite F32 value, or none", () => {
-    const k = kernel as WasmKernel;
+    const k = kernel as KernelProbe;
     expect(k.firstNonFinite(random(203, 1).map((v) => v * 3e38))).toBe(-1);
     for (const at of [0, 3, 4, 101, 202]) {
       const x = random(203, at);
@@ -252,25 +273,22 @@ describe.each([
   });
 });
 
-// The bundled models on their 10000 test images: each kernel's labels agree
-// with the reference's on at least 9998 and the accuracy is within 2 images.
-const MODELS: [string, DatasetName][] = [
-  ["mnist-book", "mnist"],
-  ["mnist-mlp", "mnist"],
-  ["fashion-mlp", "fashion"],
-];
-for (const [name, dataset] of MODELS) {
+// The bundled models (every one the catalog names) on their 10000 test
+// images: each backend's labels agree with the reference's on at least 9998
+// and the accuracy is within 2 images.
+for (const [name, { dataset }] of Object.entries(MODELS) as [string, { dataset: DatasetName }][]) {
   describe.skipIf(skipWithoutData(datasetPresent(dataset, "test")))(`${name} on the 10000 test images (needs ${DATASET_DIRS[dataset]})`, () => {
-    const model = decodeModel(readFileSync(`weights/${name}.safetensors`));
+    const bytes = readFileSync(`weights/${name}.safetensors`);
     const split = datasetPresent(dataset, "test") ? loadSplit(dataset, "test") : undefined;
-    const x = split ? toInput(split.pixels, model.inputScale) : new Float32Array(0);
     let want: Int32Array | undefined;
     const correct = (labels: Int32Array) => labels.reduce((s, l, i) => s + (l === split?.labels[i] ? 1 : 0), 0);
 
-    for (const f of FORWARDS) {
-      it.skipIf(f.skip)(`${f.name}: labels agree on ≥ 9998 images, accuracy within 2`, () => {
-        want ??= argmax(reference(model.network, x, 10000), 10);
-        const got = argmax((f.forward as Forward)(model.network, x, 10000), 10);
+    for (const b of BACKENDS) {
+      it.skipIf(b.skip)(`${b.name}: labels agree on ≥ 9998 images, accuracy within 2`, () => {
+        const model = decodeModel(bytes, (b.create as () => Backend)());
+        const x = pixelsToInput((split as { pixels: Uint8Array }).pixels, model.inputScale);
+        want ??= argmax(forwardNaive(decodeModel(bytes, new JsBackend()).network.toNetwork(), x, 10000), 10);
+        const got = argmax(model.network.forward(x, 10000), 10);
         const agree = got.reduce((s, l, i) => s + (l === (want as Int32Array)[i] ? 1 : 0), 0);
         expect(agree).toBeGreaterThanOrEqual(9998);
         expect(Math.abs(correct(got) - correct(want))).toBeLessThanOrEqual(2);

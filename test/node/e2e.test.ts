@@ -11,14 +11,14 @@ import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { evaluate, toInput } from "../../scripts/lib/evaluate";
+import { evaluate } from "../../scripts/lib/evaluate";
 import { weightsFile } from "../../scripts/lib/paths";
 import { startWranglerDev, type WranglerDev } from "../../scripts/lib/wrangler-dev";
 import { encodeIdxImages } from "../../src/data/idx";
 import { DEFAULT_MODEL, MODEL_NAMES, MODELS as CATALOG } from "../../src/model/catalog";
-import { decodeModel, type ModelFile } from "../../src/model/format";
+import { decodeModel, type Model } from "../../src/model/format";
 import { argmax } from "../../src/nn/functions";
-import { forward, forwardPixels } from "../../src/nn/network";
+import { pixelsToInput } from "../../src/nn/network";
 import { DATASET_DIRS, type DatasetName, datasetOfFile, datasetPresent, loadSplit, type Split, skipWithoutData } from "../fixtures/datasets";
 import { imageBytes } from "../fixtures/images";
 import { expectClose } from "../helpers";
@@ -87,7 +87,7 @@ async function servedSha(name: string): Promise<string> {
  * same bytes (matched by the model card's sha256), and runs it again if the
  * server's weights changed underneath it.
  */
-async function withServedWeights<T>(name: string, check: (model: ModelFile) => Promise<T>): Promise<T> {
+async function withServedWeights<T>(name: string, check: (model: Model) => Promise<T>): Promise<T> {
   for (let attempt = 1; attempt <= 3; attempt++) {
     let bytes: Uint8Array | undefined;
     let served = "";
@@ -177,8 +177,7 @@ describe("wrangler dev, end to end", () => {
       for (let i = 1; i < p.top.length; i++) expect(p.top[i].probability).toBeLessThanOrEqual(p.top[i - 1].probability);
       // The same numbers as Node: x = (v / 1) · 255 / input_scale, as the service scales.
       const k = 255 / model.inputScale;
-      const want = forward(
-        model.network,
+      const want = model.network.forward(
         Float32Array.from(input, (v) => v * k),
         1,
       );
@@ -197,8 +196,8 @@ describe("wrangler dev, end to end", () => {
       const preds = body.predictions as Pred[];
       expect(body.model).toBe(DEFAULT_MODEL);
       expect(preds).toHaveLength(N);
-      // The service scales x = v · (255 / input_scale / scale); with scale 255 that is toInput's v / input_scale.
-      const y = forward(model.network, toInput(pixels, model.inputScale), N);
+      // The service scales x = v · (255 / input_scale / scale); with scale 255 that is pixelsToInput's v / input_scale.
+      const y = model.network.forward(pixelsToInput(pixels, model.inputScale), N);
       const want = Array.from(argmax(y, 10));
       expect(preds.map((p) => p.label)).toEqual(want);
       for (let n = 0; n < N; n++) {
@@ -219,7 +218,7 @@ describe("wrangler dev, end to end", () => {
       });
       const body = (await res.json()) as { model: string; labels: number[] };
       expect(res.status, JSON.stringify(body)).toBe(200);
-      const want = argmax(forwardPixels(model.network, pixels, N, model.inputScale, "label"), model.labels.length);
+      const want = argmax(model.network.forwardPixels(pixels, N, model.inputScale, { softmax: false }), model.labels.length);
       expect(body).toEqual({ model: DEFAULT_MODEL, labels: Array.from(want) });
     });
   });

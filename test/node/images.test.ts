@@ -8,9 +8,8 @@ import { decodeImage } from "../../src/image/decode";
 import { asMnist, toMnist } from "../../src/image/preprocess";
 import { decodeModel } from "../../src/model/format";
 import { argmax } from "../../src/nn/functions";
-import { forward } from "../../src/nn/network";
+import { pixelsToInput } from "../../src/nn/network";
 import { datasetPresent, loadSplit, MNIST_DIR, skipWithoutData } from "../fixtures/datasets";
-import { toInput } from "../../scripts/lib/evaluate";
 import { weightsFile } from "../../scripts/lib/paths";
 
 const SAMPLE = 2000;
@@ -18,7 +17,7 @@ const skip = skipWithoutData(datasetPresent("mnist", "test"));
 
 describe("MNIST test digits as PNG", () => {
   const model = decodeModel(readFileSync(weightsFile("mnist-mlp")));
-  const labels = (pixels: Uint8Array, n: number) => argmax(forward(model.network, toInput(pixels, model.inputScale), n, "label"), 10);
+  const labels = (pixels: Uint8Array, n: number) => argmax(model.network.forward(pixelsToInput(pixels, model.inputScale), n, { softmax: false }), 10);
 
   it.skipIf(skip)(`should predict exactly as their raw pixels, with preprocess=none and with the full recipe (needs ${MNIST_DIR})`, () => {
     const test = loadSplit("mnist", "test");

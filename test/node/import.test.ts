@@ -15,7 +15,7 @@ import { type NdArray, parseNpz } from "../../scripts/lib/npz";
 import { loadPickledArrays } from "../../scripts/lib/pickle";
 import { decodeModel, encodeModel } from "../../src/model/format";
 import { serializeSafetensors } from "../../src/model/safetensors";
-import { forward, type Network } from "../../src/nn/network";
+import type { Network } from "../../src/nn/network";
 import { type Arr, bookArrays, randomArr } from "../fixtures/arrays";
 import { npz } from "../fixtures/npy";
 import { numpyPickle } from "../fixtures/pickle";
@@ -80,8 +80,8 @@ function expectBookForward(outPath: string, arrays: [string, Arr][], acts: Act[]
   const m = new Map(arrays);
   const L = arrays.length / 2;
   const sizes = [m.get("W1")!.shape[0], ...Array.from({ length: L }, (_, i) => m.get(`W${i + 1}`)!.shape[1])];
-  expect(model.network.layers.map((l) => [l.inSize, l.outSize])).toEqual(sizes.slice(0, -1).map((s, i) => [s, sizes[i + 1]]));
-  expect(model.network.layers.map((l) => l.activation)).toEqual(acts);
+  expect(model.sizes).toEqual(sizes);
+  expect(model.activations).toEqual(acts);
   const N = 4;
   const x = randomInput(N, sizes[0]);
   const want = referenceForward(
@@ -92,7 +92,7 @@ function expectBookForward(outPath: string, arrays: [string, Arr][], acts: Act[]
     (i, j) => m.get(`b${i + 1}`)!.data[j],
     acts,
   );
-  expectClose(forward(model.network, x, N), want, 1e-4);
+  expectClose(model.network.forward(x, N), want, 1e-4);
   return model;
 }
 
@@ -200,7 +200,7 @@ describe("npm run import", () => {
   function expectTorchForward(outPath: string, sd: ReturnType<typeof torchStateDict>, acts: Act[] = ["relu", "relu", "softmax"]) {
     const model = decodeModel(readFileSync(outPath));
     const { sizes, layers } = sd;
-    expect(model.network.layers.map((l) => l.activation)).toEqual(acts);
+    expect(model.activations).toEqual(acts);
     const N = 3;
     const x = randomInput(N);
     // PyTorch: y = x·Wᵀ + b with W [out, in].
@@ -212,7 +212,7 @@ describe("npm run import", () => {
       (i, j) => layers[i].b[j],
       acts,
     );
-    expectClose(forward(model.network, x, N), want, 1e-4);
+    expectClose(model.network.forward(x, N), want, 1e-4);
     return model;
   }
 
@@ -406,10 +406,9 @@ describe("npm run import", () => {
     const res = runImport(BOOK_WEIGHTS, "--name", "book", "--out", out);
     expect(res.code, res.stderr).toBe(0);
     const model = decodeModel(readFileSync(out));
-    expect(model.network.layers.map((l) => [l.inSize, l.outSize, l.activation])).toEqual([
-      [784, 50, "sigmoid"],
-      [50, 100, "sigmoid"],
-      [100, 10, "softmax"],
+    expect([model.sizes, model.activations]).toEqual([
+      [784, 50, 100, 10],
+      ["sigmoid", "sigmoid", "softmax"],
     ]);
     expect(model.inputScale).toBe(255);
     expect(model.metadata.source).toBe("sample_weight.pkl");

@@ -3,6 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { datasetOf, MODELS as CATALOG } from "../../src/model/catalog";
 import { decodeModel } from "../../src/model/format";
 import { type DatasetName, DATASET_DIRS, datasetPresent, FASHION_LABELS, loadSplit, skipWithoutData } from "../fixtures/datasets";
 import { evaluate } from "../../scripts/lib/evaluate";
@@ -12,6 +13,11 @@ const MODELS: { name: string; dataset: DatasetName; floor: number; maxBytes?: nu
   { name: "mnist-mlp", dataset: "mnist", floor: 0.985, maxBytes: 1024 * 1024 },
   { name: "fashion-mlp", dataset: "fashion", floor: 0.89 },
 ];
+
+it("should hold every model of the catalog to a floor, and read each one's dataset from its metadata as the catalog says", () => {
+  expect(MODELS.map((m) => m.name).sort()).toEqual(Object.keys(CATALOG).sort());
+  for (const m of MODELS) expect(datasetOf(decodeModel(readFileSync(`weights/${m.name}.safetensors`)))).toBe(CATALOG[m.name as keyof typeof CATALOG].dataset);
+});
 
 for (const m of MODELS) {
   const path = `weights/${m.name}.safetensors`;
@@ -23,7 +29,7 @@ for (const m of MODELS) {
       expect(model.metadata.seed).toMatch(/^\d+$/);
       expect(model.metadata.dataset).toBe(m.dataset);
       if (m.dataset === "fashion") expect(model.labels).toEqual(FASHION_LABELS);
-      if (m.layers) expect([784, ...model.network.layers.map((l) => l.outSize)]).toEqual(m.layers);
+      if (m.layers) expect(model.sizes).toEqual(m.layers);
       if (m.activations) expect(model.metadata.activations).toBe(m.activations);
     });
 

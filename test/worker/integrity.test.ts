@@ -4,6 +4,7 @@
 // still decode) makes that model unavailable everywhere while the others serve.
 import { describe, expect, it } from "vitest";
 import { BUNDLED } from "../../src/model/bundled";
+import { MODELS } from "../../src/model/catalog";
 import { BUNDLED_DIGESTS } from "../../src/model/integrity";
 import type { ModelCard } from "../../src/model/registry";
 import { expectOipError, expectProblem, freshApp, imageBytes, json, toRows } from "./helpers";
@@ -20,7 +21,8 @@ function flipped(): Record<string, ArrayBuffer> {
 }
 
 describe("the weights digest check", () => {
-  it("should record every bundled model in the manifest the Worker carries", () => {
+  it("should bundle exactly the catalog's models and record each in the manifest the Worker carries", () => {
+    expect(Object.keys(BUNDLED).sort()).toEqual(Object.keys(MODELS).sort());
     expect(Object.keys(BUNDLED_DIGESTS).sort()).toEqual(Object.keys(BUNDLED).sort());
     for (const d of Object.values(BUNDLED_DIGESTS)) expect(d).toMatch(/^[0-9a-f]{64}$/);
   });

@@ -17,9 +17,9 @@ interface Pred {
 
 /** The same weights through the slow reference kernel, for comparison. */
 function reference(model: string, bytes: Uint8Array, n: number, output: "probabilities" | "logits" = "probabilities"): Float32Array {
-  const m = decodeModel(BUNDLED[model]);
+  const net = decodeModel(BUNDLED[model]).network.toNetwork();
   const x = new Float32Array(bytes.length).map((_, i) => bytes[i] / 255);
-  return forwardNaive(m.network, x, n, output);
+  return forwardNaive(net, x, n, { softmax: output === "probabilities" });
 }
 
 describe("POST /v1/predict", () => {

@@ -1,0 +1,53 @@
+// The backends there are, and the one to use by default.
+import { type Backend, firstNonFinite, type LoadedNetwork, type NetworkSpec, NonFiniteWeightError, type WeightTensor } from "./backend";
+import { softmax } from "./functions";
+import { forward, forwardPixels, type Network } from "./network";
+import { createWasmBackend } from "./wasm";
+
+/**
+ * The JS kernels (network.ts): the backend where there is no Wasm kernel
+ * (the browser page), and the one tests and the bench compare Wasm with.
+ * A network runs on its F32 values where they are, uncopied.
+ */
+export class JsBackend implements Backend {
+  readonly name = "JS";
+
+  load(spec: NetworkSpec, layers: { W: WeightTensor; b: WeightTensor }[]): LoadedNetwork {
+    const { sizes, activations } = spec;
+    const values = (t: WeightTensor, n: number): Float32Array => {
+      const v = t.values();
+      if (v.length !== n) throw new Error(`tensor "${t.name}" holds ${v.length} values; the network's shape needs ${n}`);
+      const bad = firstNonFinite(v);
+      if (bad >= 0) throw new NonFiniteWeightError(t.name, bad, v[bad]);
+      return v;
+    };
+    const net: Network = {
+      layers: activations.map((activation, i) => ({
+        W: values(layers[i].W, sizes[i] * sizes[i + 1]),
+        b: values(layers[i].b, sizes[i + 1]),
+        inSize: sizes[i],
+        outSize: sizes[i + 1],
+        activation,
+      })),
+    };
+    return {
+      sizes: [...sizes],
+      forward: (x, N, opts) => forward(net, x, N, opts),
+      forwardPixels: (pixels, N, scale, opts) => forwardPixels(net, pixels, N, scale, opts),
+      softmax: (a, C) => softmax(a, C),
+      toNetwork: () => ({ layers: net.layers.map((l) => ({ ...l, W: l.W.slice(), b: l.b.slice() })) }),
+    };
+  }
+
+  /** Nothing to prepare: V8 compiles the JS kernels on their first calls. */
+  warm(): void {}
+}
+
+/**
+ * A backend of its own for one owner (a registry, a script, a test): the
+ * fastest this runtime has, a new Wasm kernel instance where there is one,
+ * else the JS kernels.
+ */
+export function createBackend(): Backend {
+  return createWasmBackend() ?? new JsBackend();
+}

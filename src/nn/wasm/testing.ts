@@ -1,0 +1,81 @@
+// The kernel's exports one at a time, for the shared kernel suite
+// (src/nn/kernels.test.ts): each call copies its arrays into an instance of
+// its own and the answer back out. Nothing here serves requests.
+import { modules } from "#kernel";
+import type { Activation } from "../functions";
+import { Arena, activateAt, type Exports, instantiate } from "./arena";
+
+export class KernelProbe {
+  private readonly ex: Exports;
+  private readonly arena: Arena;
+
+  constructor(module: WebAssembly.Module) {
+    this.ex = instantiate(module);
+    this.arena = new Arena(this.ex.memory);
+  }
+
+  /** Copies each array into a fresh region, runs `f` on their offsets, then frees them all. */
+  private with<T>(arrays: Float32Array[], extra: number[], f: (at: number[]) => T): T {
+    const mark = this.arena.mark();
+    const at = [...arrays.map((a) => this.arena.alloc(a.length)), ...extra.map((n) => this.arena.alloc(n))];
+    arrays.forEach((a, i) => {
+      this.arena.f32().set(a, at[i] >> 2);
+    });
+    try {
+      return f(at);
+    } finally {
+      this.arena.release(mark);
+    }
+  }
+
+  private read(out: Float32Array, at: number): Float32Array {
+    out.set(this.arena.f32().subarray(at >> 2, (at >> 2) + out.length));
+    return out;
+  }
+
+  /** affine of affine.ts: out = x·W + b; x is (N, K), W is (K, M), b is (M); out is (N, M). */
+  affine(out: Float32Array, x: Float32Array, W: Float32Array, b: Float32Array, N: number, K: number, M: number): Float32Array {
+    return this.with([x, W, b], [out.length, K, K], ([px, pW, pb, po, idx, val]) => {
+      this.ex.affine(po, px, pW, pb, N, K, M, idx, val);
+      return this.read(out, po);
+    });
+  }
+
+  /** A named activation in place over (N, C). */
+  activation(name: Activation, a: Float32Array, C: number = a.length): Float32Array {
+    return this.with([a], [], ([p]) => {
+      activateAt(this.ex, name, p, a.length / C, C);
+      return this.read(a, p);
+    });
+  }
+
+  /** The kernel's vector e^x, in place. */
+  exp(a: Float32Array): Float32Array {
+    return this.with([a], [], ([p]) => {
+      this.ex.exp(p, a.length);
+      return this.read(a, p);
+    });
+  }
+
+  /** n F16 values (raw little-endian bytes) to F32, or the index of the first Infinity or NaN. */
+  f16ToF32(src: Uint8Array, n: number): Float32Array | number {
+    return this.with([], [Math.ceil(n / 2), n], ([ps, pd]) => {
+      this.arena.u8().set(src.subarray(0, n * 2), ps);
+      const bad = this.ex.f16ToF32(ps, pd, n);
+      return bad < 0 ? this.read(new Float32Array(n), pd) : bad;
+    });
+  }
+
+  /** The index of the first Infinity or NaN in `data`, or -1. */
+  firstNonFinite(data: Float32Array): number {
+    return this.with([data], [], ([p]) => this.ex.firstNonFiniteF32(p, data.length));
+  }
+}
+
+/** Probes of each kernel build this runtime has (none where it has no Wasm kernel). */
+export function kernelProbes(): { simd?: KernelProbe; relaxed?: KernelProbe } {
+  return {
+    simd: modules ? new KernelProbe(modules.simd) : undefined,
+    relaxed: modules?.relaxed ? new KernelProbe(modules.relaxed) : undefined,
+  };
+}
