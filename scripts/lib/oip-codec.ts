@@ -1,9 +1,10 @@
 // A client's side of the Open Inference Protocol's binary tensor data
 // extension, written from Triton's specification
 // (docs/protocol/extension_binary_data.md) for the tests, the fuzzer and the
-// benchmark. It shares no code with the server's reader (src/http/oip-binary.ts):
-// each checks the other. Tensors are little-endian, row-major, unpadded;
+// benchmark. It shares none of the protocol's code with the server's reader
+// (src/http/oip-binary.ts): each checks the other. Tensors are little-endian, row-major, unpadded;
 // the body is the JSON request, then each binary input's bytes in order.
+import { concat } from "../../src/http/encoding";
 
 /** Bytes per element of each fixed-size datatype. */
 export const ELEMENT_BYTES: Record<string, number> = {
@@ -159,17 +160,7 @@ export function encodeRequest(request: Record<string, unknown> & { inputs: Clien
     return { ...input, parameters: { ...input.parameters, binary_data_size: bytes.length } };
   });
   const header = new TextEncoder().encode(JSON.stringify({ ...request, inputs }));
-  return { body: concatBytes([header, ...tails]), headerLength: header.length };
-}
-
-export function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return { body: concat([header, ...tails]), headerLength: header.length };
 }
 
 export interface DecodedOutput {

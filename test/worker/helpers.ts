@@ -3,7 +3,6 @@ import { BUNDLED } from "../../src/model/bundled";
 import { BUNDLED_DIGESTS } from "../../src/model/integrity";
 import { ModelRegistry } from "../../src/model/registry";
 import type { Bindings } from "../../src/http/env";
-import { rng } from "../../src/nn/random";
 import { checkOip, openApiChecker } from "./conformance";
 
 /**
@@ -50,21 +49,11 @@ export const binary = (bytes: Uint8Array, headers: Record<string, string> = {}):
   body: bytes,
 });
 
-/** n deterministic "digit-like" images: mostly zeros, some ink, as bytes. */
-export function imageBytes(n: number, seed = 1): Uint8Array {
-  const r = rng(seed);
-  const out = new Uint8Array(n * 784);
-  for (let i = 0; i < out.length; i++) {
-    const u = r();
-    out[i] = u < 0.75 ? 0 : Math.floor(u * 256);
-  }
-  return out;
-}
-
 export function toRows(bytes: Uint8Array, n: number, scale = 255): number[][] {
   return Array.from({ length: n }, (_, i) => Array.from(bytes.subarray(i * 784, i * 784 + 784), (v) => v / scale));
 }
 
+export { imageBytes } from "../fixtures/images";
 export { gzip } from "../http";
 
 /** An Open Inference Protocol error: application/json {"error": "..."}; returns the body. */
