@@ -6,7 +6,21 @@
 //   predict-json-1       POST /v1/predict {"input": [784 values in 0..1]}
 //   predict-json-100     POST /v1/predict {"inputs": [100 images]}
 //   predict-binary-1000  POST /v1/predict?output=label, 1000×784 uint8 pixels
+//   oip-binary-1000      POST /v2/models/mnist-mlp/infer, the same 1000 images
+//                        as a binary-form request (binary tensor data
+//                        extension): UINT8 bytes after the JSON header, output
+//                        "label" asked for as binary data
+//   oip-binary-fp32-1000 the same images as FP32 in [0, 1], as tritonclient
+//                        sends a float32 numpy array by default
+//   oip-json-1000        the same images as a JSON UINT8 tensor, output
+//                        "label" as JSON
+// The OIP scenarios run right after the native one they are compared with:
+// on a shared machine, load that comes and goes moves the figures more than
+// the code does.
 //   healthz              GET /healthz (the floor: routing and middleware only)
+// The OIP bodies are built by the client codec (scripts/lib/oip-codec.ts); the
+// table is followed by the ratio of each OIP form's µs/image to the native
+// binary body's (the binary form's target: within 1.5×).
 // Images are real MNIST test images when ../shared/data/mnist (MNIST_DIR) is
 // there, else synthetic. µs/image is throughput-based: 1e6 / (req/s × images
 // per request), all connections together. Figures from wrangler dev on a dev
@@ -25,6 +39,7 @@ import { datasetPresent, loadSplit, MNIST_DIR } from "../test/fixtures/datasets"
 import { imageBytes } from "../test/fixtures/images";
 import { command } from "./lib/cli";
 import { requestMemory } from "./lib/memory";
+import { type ClientInput, decodeResponse, encodeRequest, packTensor } from "./lib/oip-codec";
 import { BENCH_DIR } from "./lib/paths";
 import { table } from "./lib/table";
 import { startWranglerDev, type WranglerDev } from "./lib/wrangler-dev";
@@ -54,6 +69,28 @@ interface Scenario {
 }
 
 const json = { "Content-Type": "application/json" };
+const OIP_MODEL = "mnist-mlp";
+
+/** The 1000 images as one OIP input tensor: JSON data, or `bytes` for the binary form. */
+function oipInput(datatype: "UINT8" | "FP32", binary: boolean): ClientInput {
+  const values = datatype === "UINT8" ? pixels : Float32Array.from(pixels, (p) => p / 255);
+  const shape = [pixels.length / D, D];
+  return binary ? { name: "input", shape, datatype, bytes: packTensor(datatype, values) } : { name: "input", shape, datatype, data: Array.from(values) };
+}
+
+/** A binary-form inference request of the 1000 images, asking for the labels as binary data. */
+function oipBinary(name: string, datatype: "UINT8" | "FP32"): Scenario {
+  const { body, headerLength } = encodeRequest({ inputs: [oipInput(datatype, true)], outputs: [{ name: "label", parameters: { binary_data: true } }] });
+  return {
+    name,
+    path: `/v2/models/${OIP_MODEL}/infer`,
+    method: "POST",
+    headers: { "Content-Type": "application/octet-stream", "Inference-Header-Content-Length": String(headerLength) },
+    body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+    images: pixels.length / D,
+  };
+}
+
 const scenarios: Scenario[] = [
   { name: "predict-json-1", path: "/v1/predict", method: "POST", headers: json, body: JSON.stringify({ input: jsonImage(0) }), images: 1 },
   {
@@ -70,6 +107,16 @@ const scenarios: Scenario[] = [
     method: "POST",
     headers: { "Content-Type": "application/octet-stream" },
     body: Buffer.from(pixels),
+    images: 1000,
+  },
+  oipBinary("oip-binary-1000", "UINT8"),
+  oipBinary("oip-binary-fp32-1000", "FP32"),
+  {
+    name: "oip-json-1000",
+    path: `/v2/models/${OIP_MODEL}/infer`,
+    method: "POST",
+    headers: json,
+    body: JSON.stringify({ inputs: [oipInput("UINT8", false)], outputs: [{ name: "label" }] }),
     images: 1000,
   },
   { name: "healthz", path: "/healthz", method: "GET", images: 0 },
@@ -99,15 +146,28 @@ try {
   await coldStart(dev.url);
 
   const rows: (string | number)[][] = [];
+  const usPerImage: Record<string, number> = {};
+  let oipLabels: string | undefined;
   for (const s of scenarios) {
     const url = `${dev.url}${s.path}`;
     // Warm up (decodes the model) and refuse to benchmark an error.
     const probe = await fetch(url, { method: s.method, headers: s.headers, body: s.body });
-    const text = await probe.text();
-    if (probe.status !== 200) throw new Error(`${s.name}: ${s.method} ${s.path} answered ${probe.status}: ${text.slice(0, 500)}`);
+    const answer = new Uint8Array(await probe.arrayBuffer());
+    if (probe.status !== 200)
+      throw new Error(`${s.name}: ${s.method} ${s.path} answered ${probe.status}: ${new TextDecoder().decode(answer.subarray(0, 500))}`);
+    // Every OIP form must give the same labels before its speed means anything.
+    if (s.path.startsWith("/v2/")) {
+      const length = probe.headers.get("Inference-Header-Content-Length");
+      const label = decodeResponse(answer, length === null ? undefined : Number(length)).outputs.find((o) => o.name === "label");
+      const got = JSON.stringify(label?.values);
+      if (label?.values.length !== s.images) throw new Error(`${s.name}: the answer has ${label?.values.length ?? "no"} labels for ${s.images} images`);
+      if (oipLabels !== undefined && got !== oipLabels) throw new Error(`${s.name}: its labels differ from the other OIP forms'`);
+      oipLabels = got;
+    }
 
     const r = await autocannon({ url, method: s.method, headers: s.headers, body: s.body, connections, duration, timeout: 60 });
     const rps = r.requests.average;
+    if (s.images && rps > 0) usPerImage[s.name] = 1e6 / (rps * s.images);
     rows.push([
       s.name,
       s.body ? size(s.body.length) : "-",
@@ -125,6 +185,15 @@ try {
   }
   console.log();
   console.log(table(["scenario", "body", "images/req", "req/s", "p50 ms", "p99 ms", "µs/image", "requests", "non-2xx+errors"], rows));
+  const native = usPerImage["predict-binary-1000"];
+  const ratios = ["oip-binary-1000", "oip-binary-fp32-1000", "oip-json-1000"].map((n) => [
+    n,
+    usPerImage[n]?.toFixed(1) ?? "-",
+    native?.toFixed(1) ?? "-",
+    native && usPerImage[n] ? `${(usPerImage[n] / native).toFixed(2)}×` : "-",
+  ]);
+  console.log(`\nOIP (${OIP_MODEL}) against the native binary body (predict-binary-1000), µs/image; the binary form's target is within 1.5×`);
+  console.log(table(["scenario", "µs/image", "native µs/image", "÷ native"], ratios));
   const mem = await requestMemory(DEFAULT_MODEL, real ? loadSplit("mnist", "test").pixels : images(10000));
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
   console.log(

@@ -2,7 +2,9 @@
 //
 // Random requests through the app, in process (app.request, no network):
 // every route it serves, every content type and encoding, valid and broken
-// bodies, under the default limits and under tiny ones (scripts/lib/fuzz.ts).
+// bodies, under the default limits and under tiny ones (scripts/lib/fuzz.ts);
+// one request in ten is an OIP infer in the binary tensor data form
+// (scripts/lib/fuzz-binary.ts), counted as its route with "(binary)".
 // Seeded, so a failure replays; bounded in time. Prints the counts per status
 // and per route; any 5xx, or any 4xx not in the structured error shape, fails
 // it (exit 1) with the smallest request fast-check finds that shows it.
@@ -18,7 +20,11 @@ import { table } from "./lib/table";
 
 const args = command({
   name: "fuzz",
-  usage: "usage: npm run fuzz [-- --runs 100000] [-- --seconds 900] [-- --seed N]",
+  usage: [
+    "usage: npm run fuzz [-- --runs 100000] [-- --seconds 900] [-- --seed N]",
+    "Random requests to every route, in process: JSON, binary, picture and multipart bodies, gzip, OIP infer in",
+    'JSON and in the binary tensor data form (counted as "(binary)"); fails on any 5xx or unstructured 4xx.',
+  ].join("\n"),
   options: {
     runs: { type: "string", default: "100000" },
     seconds: { type: "string", default: "900" },

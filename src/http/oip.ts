@@ -113,7 +113,10 @@ interface Inference extends InferAnswer {
   inferred: number;
 }
 
-const INFER_EXAMPLE = 'send an inference request such as {"inputs": [{"name": "input", "shape": [1, 784], "datatype": "FP32", "data": [...784 numbers]}]}';
+// A body that is not JSON may be the binary form sent without its header, so the advice names both.
+const INFER_EXAMPLE =
+  'send an inference request such as {"inputs": [{"name": "input", "shape": [1, 784], "datatype": "FP32", "data": [...784 numbers]}]}, ' +
+  "or the binary form with an Inference-Header-Content-Length header giving the length of the JSON that starts the body";
 
 function runInfer(c: Context<AppEnv>): Inference {
   const { model, modelName: name } = c.var;
@@ -233,8 +236,14 @@ function modelStats(c: Context<AppEnv>, name?: string, version?: string) {
 }
 
 // Their bodies (the index's {"ready": ...}) are read once, under the same limits as any other.
+// The index's body is documented as the OpenAPI object alone: the handler reads it (indexRequest).
+const indexBody = {
+  required: false,
+  description: 'Empty, {} or {"ready": true} for the ready models alone',
+  content: { "application/json": { schema: { type: "object", properties: { ready: { type: "boolean" } } } } },
+} as const;
 const repositoryRoute = <P extends string, R extends RouteConfig["responses"]>(path: P, summary: string, responses: R) =>
-  createRoute({ method: "post", path, tags, summary, middleware: [readBody()] as const, responses });
+  createRoute({ method: "post", path, tags, summary, middleware: [readBody()] as const, requestBody: indexBody, responses });
 const repositoryModelRoute = <P extends string, R extends RouteConfig["responses"]>(path: P, summary: string, responses: R) =>
   createRoute({ method: "post", path, tags, summary, middleware: [readBody()] as const, request: { params: Model }, responses });
 
@@ -258,6 +267,16 @@ const inferRoute = <P extends string, Q extends typeof Model | typeof ModelVersi
     // -d` sends application/x-www-form-urlencoded, a browser's fetch of a
     // string text/plain, and many clients none. So no type is refused.
     middleware: runsModel({}),
+    // Read by the handler, not validated here: documented as the header of the binary form.
+    parameters: [
+      {
+        name: HEADER_LENGTH,
+        in: "header",
+        required: false,
+        schema: { type: "integer", minimum: 1 },
+        description: "Binary form only: the length in bytes of the JSON request that starts the body; the binary tensors follow it",
+      },
+    ],
     request: {
       params,
       body: {
@@ -269,6 +288,12 @@ const inferRoute = <P extends string, Q extends typeof Model | typeof ModelVersi
     responses: {
       200: {
         description: `Inference response: JSON, or the binary form (with ${HEADER_LENGTH}) when an output is asked for with parameters.binary_data or the request's binary_data_output`,
+        headers: {
+          [HEADER_LENGTH]: {
+            description: "Binary form only: the length in bytes of the JSON answer that starts the body; the binary outputs follow it",
+            schema: { type: "integer" },
+          },
+        },
         content: { "application/json": { schema: OipInferResponse }, ...binaryForm },
       },
       ...inferErrors,
@@ -281,8 +306,15 @@ app.onError(errorHandler(oipErrorResponse));
 app.use("/v2/*", methodNotAllowed({ app, onMethodNotAllowed: wrongMethod(oipErrorResponse) }));
 
 const routes = app
-  .openapi(createRoute({ method: "get", path: "/v2", tags, summary: "Server metadata", responses: { 200: json(OipServerMetadata, "Server metadata") } }), (c) =>
-    c.json({ name: "mnist-edge", version: VERSION, extensions: EXTENSIONS }, 200),
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v2",
+      tags,
+      summary: "Server metadata: name, version and the protocol extensions served",
+      responses: { 200: json(OipServerMetadata, "Server metadata") },
+    }),
+    (c) => c.json({ name: "mnist-edge", version: VERSION, extensions: EXTENSIONS }, 200),
   )
   .openapi(
     createRoute({

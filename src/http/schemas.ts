@@ -164,7 +164,17 @@ export const MultipartImages = {
 
 // The Open Inference Protocol (KServe v2 REST) bodies.
 const OipTensorMetadata = z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number().int()) }).openapi("OipTensorMetadata");
-export const OipServerMetadata = z.object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) }).openapi("OipServerMetadata");
+export const OipServerMetadata = z
+  .object({
+    name: z.string(),
+    version: z.string(),
+    extensions: z.array(z.string()).openapi({
+      description:
+        "The protocol extensions served: binary_tensor_data (both ways), statistics (per isolate) and model_repository (index and load; unload answers 400)",
+      example: ["binary_tensor_data", "statistics", "model_repository"],
+    }),
+  })
+  .openapi("OipServerMetadata");
 export const OipModelMetadata = z
   .object({ name: z.string(), versions: z.array(z.string()), platform: z.string(), inputs: z.array(OipTensorMetadata), outputs: z.array(OipTensorMetadata) })
   .openapi("OipModelMetadata");
@@ -245,7 +255,10 @@ export const OipModelStats = z
       }),
     ),
   })
-  .openapi("OipModelStats", { description: "Counts and times since this isolate started (each Worker isolate keeps its own)" });
+  .openapi("OipModelStats", {
+    description:
+      "Counts and times since this isolate started (each Worker isolate keeps its own). Durations are in ns; deployed Workers advance the clock only across I/O, so there they mostly read 0, while the counts are exact",
+  });
 export const OipRepositoryIndex = z
   .array(z.object({ name: z.string(), version: z.string(), state: z.enum(["READY", "UNAVAILABLE"]), reason: z.string() }))
   .openapi("OipRepositoryIndex");

@@ -91,13 +91,22 @@ describe("POST /v2/models/{model}/infer (binary tensor data)", () => {
   });
 
   it("should document the binary form and the extensions' routes in /openapi.json", async () => {
-    type Operation = { requestBody?: { content: Record<string, unknown> }; responses: Record<string, { content?: Record<string, unknown> }> };
+    type Operation = {
+      parameters?: { name: string; in: string; required?: boolean }[];
+      requestBody?: { required?: boolean; content: Record<string, unknown> };
+      responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }>;
+    };
     const doc = (await (await call("/openapi.json")).json()) as { paths: Record<string, Record<string, Operation>> };
     for (const path of ["/v2/models/{model}/infer", "/v2/models/{model}/versions/{version}/infer"]) {
       const infer = doc.paths[path].post;
       expect(Object.keys(infer.requestBody?.content ?? {})).toEqual(["application/json", "application/octet-stream"]);
       expect(Object.keys(infer.responses["200"].content ?? {})).toEqual(["application/json", "application/octet-stream"]);
+      // The header that makes a body the binary form, both ways; optional, as JSON requests go without it.
+      expect(infer.parameters?.find((p) => p.in === "header")).toMatchObject({ name: "Inference-Header-Content-Length", required: false });
+      expect(Object.keys(infer.responses["200"].headers ?? {})).toEqual(["Inference-Header-Content-Length"]);
     }
+    const index = doc.paths["/v2/repository/index"].post;
+    expect(index.requestBody).toMatchObject({ required: false, content: { "application/json": {} } });
     for (const path of [
       "/v2/models/stats",
       "/v2/models/{model}/stats",
@@ -254,9 +263,9 @@ describe("POST /v2/models/{model}/infer (binary tensor data)", () => {
       expect(body.error).toMatch(message);
       if (pointer) expect(body.pointer, String(message)).toBe(pointer);
     }
-    // binary_data_size without the header: the body is not JSON at all.
+    // binary_data_size without the header: the body is not JSON at all, and the answer names the header.
     const noHeader = await call("/v2/models/mnist-mlp/infer", { method: "POST", body: good.body });
-    expect((await expectOipError(noHeader, 400)).error).toMatch(/not valid JSON/);
+    expect((await expectOipError(noHeader, 400)).error).toMatch(/not valid JSON.*Inference-Header-Content-Length/);
     const json = encodeRequest({ inputs: [{ ...input("UINT8", values, [n, D]), bytes: undefined, parameters: { binary_data_size: n * D } }] });
     const sizeWithoutHeader = await call("/v2/models/mnist-mlp/infer", { method: "POST", body: json.body });
     expect((await expectOipError(sizeWithoutHeader, 400)).error).toMatch(/no Inference-Header-Content-Length/);
