@@ -166,7 +166,7 @@ const LAYER_KEYS: Record<string, string[]> = { conv: ["type", "stride", "pad", "
  * defaults to 1, pad to 0, pool and scale to none. Absent: every layer dense.
  * The convolutions' input shapes are filled in by readSpec.
  */
-function readLayerShapes(text: string | undefined, L: number): LayerShape[] {
+export function readLayerShapes(text: string | undefined, L: number): LayerShape[] {
   if (text === undefined) return Array.from({ length: L }, () => ({}));
   let parsed: unknown;
   try {
