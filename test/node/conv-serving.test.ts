@@ -75,9 +75,13 @@ describe("a convolutional model over HTTP", () => {
     const batch = (await (await call("/v1/predict", post(JSON.stringify({ inputs: [0, 1, 2].map(rows) }), "application/json"))).json()) as {
       predictions: { probabilities: number[] }[];
     };
-    batch.predictions.forEach((p, n) => close(p.probabilities, n));
+    batch.predictions.forEach((p, n) => {
+      close(p.probabilities, n);
+    });
     const raw = (await (await call("/v1/predict", post(pixels, "application/octet-stream"))).json()) as { predictions: { probabilities: number[] }[] };
-    raw.predictions.forEach((p, n) => close(p.probabilities, n));
+    raw.predictions.forEach((p, n) => {
+      close(p.probabilities, n);
+    });
     const png = encodePng({ width: 28, height: 28, data: pixels.subarray(0, 784), channels: 1, depth: 8 });
     const res = await call("/v1/predict?preprocess=none", post(png, "image/png"));
     expect(res.status, await res.clone().text()).toBe(200);
