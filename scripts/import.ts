@@ -1,4 +1,4 @@
-// npm run import -- <file> --name <name> [--activations a,b,c] [--out <path>]
+// npm run import -- <file> --name <name> [--activations a,b,c] [--layers JSON] [--out <path>]
 // Converts existing weights into this project's weights contract (see
 // src/model/format.ts) and writes weights/<name>.safetensors with where they
 // came from in the metadata. The readers of each source format (pickle,
@@ -6,19 +6,23 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { decodeModel, encodeModel } from "../src/model/format";
+import { decodeModel, encodeModel, readLayerShapes } from "../src/model/format";
+import type { LayerShape } from "../src/nn/backend";
+import { convOutput } from "../src/nn/conv";
 import { type Activation, isActivation } from "../src/nn/functions";
-import type { Network } from "../src/nn/network";
+import type { Layer, Network } from "../src/nn/network";
 import { parseCommand, UsageError } from "./lib/cli";
 import { updateManifest } from "./lib/manifest";
 import { weightsFile } from "./lib/paths";
-import { fail, ImportError, readSource, type Source } from "./lib/sources";
+import { fail, ImportError, readSource, type Source, type SourceLayer } from "./lib/sources";
 import { table } from "./lib/table";
 
 interface ImportOptions {
   name: string;
-  /** One per layer; defaults to sigmoid…softmax (book formats) or relu…softmax (PyTorch). */
+  /** One per layer; defaults to sigmoid…softmax (book formats) or relu…softmax (PyTorch, and any network with convolutions). */
   activations?: Activation[];
+  /** Metadata "layers" of the contract: stride, padding, pooling and input scale per layer; recognised for the book's convnets. */
+  layers?: LayerShape[];
   /** The command line to record. */
   command: string;
   /** @default new Date() */
@@ -38,13 +42,14 @@ function convert(path: string, source: Source, opts: ImportOptions): Imported {
   const L = layers.length;
   const notes = [...source.notes];
   let activations = opts.activations;
+  const convolutional = layers.some((l) => l.weight.shape.length === 4);
   if (!activations) {
-    const hidden: Activation = source.format === "torch-safetensors" ? "relu" : "sigmoid";
+    const hidden: Activation = source.format === "torch-safetensors" || convolutional ? "relu" : "sigmoid";
     activations = [...Array<Activation>(L - 1).fill(hidden), "softmax"];
     notes.push(
       source.format === "torch-safetensors"
         ? `activations ${activations.join(",")} assumed (PyTorch MLPs usually use ReLU; the logits get softmax); pass --activations to change`
-        : `activations ${activations.join(",")} assumed (the book's network); pass --activations to change`,
+        : `activations ${activations.join(",")} assumed (the book's ${convolutional ? "convolutional networks use ReLU" : "network"}); pass --activations to change`,
     );
   } else if (activations.length !== L)
     fail(`--activations lists ${activations.length} activations but the file has ${L} layer${L === 1 ? "" : "s"}; give one per layer`);
@@ -58,19 +63,36 @@ function convert(path: string, source: Source, opts: ImportOptions): Imported {
       for (let j = 0; j < t.data.length; j++)
         if (!Number.isFinite(t.data[j])) fail(`${label} holds a non-finite value (${t.data[j]}) at element ${j}; the weights are broken`);
 
-  const inSize = layers[0].weight.shape[0];
-  let inputShape = [28, 28];
-  if (inSize !== 784) {
-    inputShape = [inSize];
-    notes.push(`the first layer takes ${inSize} inputs, not 784, so input_shape cannot be 28,28; it is set to ${inSize}`);
+  let shapes = opts.layers;
+  if (!shapes) {
+    const book = bookArchitecture(layers);
+    if (book) {
+      shapes = book.layers;
+      notes.push(book.note);
+    } else if (convolutional)
+      fail(
+        'the file has convolutions but their stride, padding and pooling are not in it; give them with --layers, e.g. --layers \'[{"type":"conv","pad":1,"pool":2},{"type":"dense"}]\'',
+      );
+    else shapes = layers.map(() => ({}));
+  } else if (shapes.length !== L) fail(`--layers lists ${shapes.length} layers but the file has ${L}; give one object per layer`);
+  else
+    shapes.forEach((sh, i) => {
+      if (Boolean(sh.conv) !== (layers[i].weight.shape.length === 4))
+        fail(`--layers[${i}] says ${sh.conv ? "conv" : "dense"} but ${layers[i].weightName} has shape [${layers[i].weight.shape}]`);
+    });
+
+  const first = layers[0].weight.shape;
+  let inputShape = first.length === 4 ? [first[1], 28, 28] : [28, 28];
+  if (first.length === 4) notes.push(`input ${inputShape.join("×")} assumed (channels × MNIST's 28 × 28)`);
+  else if (first[0] !== 784) {
+    inputShape = [first[0]];
+    notes.push(`the first layer takes ${first[0]} inputs, not 784, so input_shape cannot be 28,28; it is set to ${first[0]}`);
   }
-  const outSize = layers[L - 1].weight.shape[1];
+  const network: Network = { layers: chain(layers, shapes, activations, inputShape) };
+  const outSize = network.layers[L - 1].outSize;
   const labels = Array.from({ length: outSize }, (_, i) => String(i));
   if (outSize !== 10) notes.push(`the last layer gives ${outSize} outputs, not 10; labels are 0..${outSize - 1}`);
 
-  const network: Network = {
-    layers: layers.map((l, i) => ({ W: l.weight.data, b: l.bias.data, inSize: l.weight.shape[0], outSize: l.weight.shape[1], activation: activations[i] })),
-  };
   const bytes = encodeModel(network, {
     labels,
     inputShape,
@@ -93,12 +115,70 @@ function convert(path: string, source: Source, opts: ImportOptions): Imported {
   }
   const rows = network.layers.map((l, i) => [
     i,
-    `${l.inSize} × ${l.outSize}`,
-    l.outSize,
+    l.conv
+      ? `conv ${l.conv.F}×${l.conv.C}×${l.conv.KH}×${l.conv.KW} stride ${l.conv.stride} pad ${l.conv.pad}${l.pool ? `, pool ${l.pool}` : ""}`
+      : `${l.scale !== undefined ? `×${l.scale}, ` : ""}${l.inSize} × ${l.outSize}`,
+    l.b.length,
     l.activation,
     `${layers[i].weightName}${layers[i].transposed ? " (transposed)" : ""}, ${layers[i].biasName}`,
   ]);
   return { bytes, network, rows, notes };
+}
+
+/** Each layer's sizes from the one before, starting from the input [C, H, W] or [D]; a shape that does not fit fails here. */
+function chain(layers: SourceLayer[], shapes: LayerShape[], activations: Activation[], input: number[]): Layer[] {
+  let planes: number[] | undefined = input.length === 3 ? input : undefined;
+  let size = input.reduce((a, b) => a * b, 1);
+  return layers.map((l, i) => {
+    const { pool, scale } = shapes[i];
+    const inSize = size;
+    if (shapes[i].conv) {
+      const [F, C, KH, KW] = l.weight.shape;
+      if (!planes) fail(`${l.weightName} is a convolution after a dense layer`);
+      const conv = { C, IH: planes[1], IW: planes[2], F, KH, KW, stride: shapes[i].conv?.stride ?? 1, pad: shapes[i].conv?.pad ?? 0 };
+      const [OH, OW] = convOutput(conv);
+      const p = pool ?? 1;
+      planes = [F, Math.floor(OH / p), Math.floor(OW / p)];
+      size = planes[0] * planes[1] * planes[2];
+      return {
+        W: l.weight.data,
+        b: l.bias.data,
+        inSize,
+        outSize: size,
+        activation: activations[i],
+        conv,
+        ...(pool ? { pool } : {}),
+        ...(scale !== undefined ? { scale } : {}),
+      };
+    }
+    const [K, M] = l.weight.shape;
+    if (K !== size)
+      fail(
+        `${l.weightName} takes ${K} inputs but the layer before gives ${size}${planes ? ` (${planes.join(" × ")}, flattened)` : ""}; check --layers (padding, pooling)`,
+      );
+    planes = undefined;
+    size = M;
+    return { W: l.weight.data, b: l.bias.data, inSize, outSize: M, activation: activations[i], ...(scale !== undefined ? { scale } : {}) };
+  });
+}
+
+const shapesOf = (layers: SourceLayer[]) => layers.map((l) => l.weight.shape.join("x")).join(",");
+
+/**
+ * The book's convolutional networks, known by their tensors' shapes: their
+ * pickles hold only the arrays, and the book's code (ch07/simple_convnet.py,
+ * ch08/deep_convnet.py) holds the rest.
+ */
+function bookArchitecture(layers: SourceLayer[]): { layers: LayerShape[]; note: string } | undefined {
+  const conv = (pad: number, pool?: number): LayerShape => ({ conv: { C: 0, IH: 0, IW: 0, F: 0, KH: 0, KW: 0, stride: 1, pad }, ...(pool ? { pool } : {}) });
+  if (shapesOf(layers) === "30x1x5x5,4320x100,100x10")
+    return { layers: [conv(0, 2), {}, {}], note: "recognised as the book's SimpleConvNet (ch. 7): conv stride 1 pad 0, ReLU, 2×2 max pool, then dense" };
+  if (shapesOf(layers) === "16x1x3x3,16x16x3x3,32x16x3x3,32x32x3x3,64x32x3x3,64x64x3x3,1024x50,50x10")
+    return {
+      layers: [conv(1), conv(1, 2), conv(1), conv(2, 2), conv(1), conv(1, 2), {}, { scale: 0.5 }],
+      note: "recognised as the book's DeepConvNet (ch. 8): 3×3 convs pad 1 (the 4th pad 2), 2×2 max pools after the 2nd, 4th and 6th; its inference-time dropout halves the 50 hidden values before W8 (scale 0.5); its last dropout, which halves the logits, changes no label and is left out",
+    };
+  return undefined;
 }
 
 /**
@@ -112,11 +192,15 @@ function makeDirs(dir: string): void {
   mkdirSync(dir);
 }
 
-const usage = `usage: npm run import -- <file> --name <name> [--activations a,b,c] [--out <path>]
-  <file>: a pickle or .npz of W1, b1, ..., Wn, bn (W as [in, out], as in the book),
-          or a PyTorch state_dict of nn.Linear layers saved as .safetensors
+const usage = `usage: npm run import -- <file> --name <name> [--activations a,b,c] [--layers JSON] [--out <path>]
+  <file>: a pickle or .npz of W1, b1, ..., Wn, bn (W as [in, out], or a convolution's
+          [filters, channels, height, width], as in the book), or a PyTorch
+          state_dict of nn.Linear and nn.Conv2d layers saved as .safetensors
   --activations: one per layer from step, sigmoid, relu, identity, softmax
-          (default sigmoid…softmax for pickle/npz, relu…softmax for PyTorch)
+          (default sigmoid…softmax for a dense pickle/npz, relu…softmax otherwise)
+  --layers: the weights format's metadata "layers", one object per layer, e.g.
+          '[{"type":"conv","stride":1,"pad":1,"pool":2},{"type":"dense","scale":0.5}]'
+          (needed for convolutions, except the book's two convnets, which are recognised)
   --out:  default weights/<name>.safetensors`;
 
 const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -129,7 +213,7 @@ export interface Io {
 /** The CLI; returns the exit code (0 ok, 2 user error). */
 export function main(argv: string[], io: Io = { out: (s) => console.log(s), err: (s) => console.error(s) }): number {
   try {
-    const options = { name: { type: "string" }, activations: { type: "string" }, out: { type: "string" } } as const;
+    const options = { name: { type: "string" }, activations: { type: "string" }, layers: { type: "string" }, out: { type: "string" } } as const;
     const { values: v, positionals, help } = parseCommand({ name: "import", usage, options, positionals: true }, argv);
     if (help) {
       io.out(usage);
@@ -145,6 +229,15 @@ export function main(argv: string[], io: Io = { out: (s) => console.log(s), err:
       for (const a of list) if (!isActivation(a)) fail(`--activations: unknown activation "${a}"; use step, sigmoid, relu, identity or softmax, one per layer`);
       activations = list as Activation[];
     }
+    let layers: LayerShape[] | undefined;
+    if (v.layers !== undefined) {
+      try {
+        // The same reader as the contract's, so --layers means what the metadata means.
+        layers = readLayerShapes(v.layers, (JSON.parse(v.layers) as unknown[]).length);
+      } catch (e) {
+        fail(`--layers: ${(e as Error).message.replace(/^metadata "layers"/, "it")}`);
+      }
+    }
     const path = positionals[0];
     if (!existsSync(path)) fail(`${path} not found; give the path of a .pkl, .npz or .safetensors weights file`);
     if (!statSync(path).isFile()) fail(`${path} is not a file`);
@@ -153,7 +246,7 @@ export function main(argv: string[], io: Io = { out: (s) => console.log(s), err:
     const command = ["npm", "run", "import", "--", ...argv].map(shellQuote).join(" ");
 
     const source = readSource(path, bytes);
-    const result = convert(path, source, { name, activations, command });
+    const result = convert(path, source, { name, activations, layers, command });
     try {
       makeDirs(dirname(out));
       writeFileSync(out, result.bytes);

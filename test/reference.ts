@@ -39,9 +39,50 @@ function activate(name: string, a: Float64Array): Float64Array {
 }
 
 /**
+ * A convolution of one image in float64: z is (C, IH, IW) channels first, W
+ * (F, C, KH, KW); returns (F, OH, OW). Pixels outside the input are 0.
+ */
+function convolve(z: Float64Array, W: Float32Array, b: Float32Array, c: NonNullable<Network["layers"][number]["conv"]>): Float64Array {
+  const OH = Math.floor((c.IH + 2 * c.pad - c.KH) / c.stride) + 1;
+  const OW = Math.floor((c.IW + 2 * c.pad - c.KW) / c.stride) + 1;
+  const out = new Float64Array(c.F * OH * OW);
+  for (let f = 0; f < c.F; f++)
+    for (let oy = 0; oy < OH; oy++)
+      for (let ox = 0; ox < OW; ox++) {
+        let s = b[f];
+        for (let ch = 0; ch < c.C; ch++)
+          for (let ky = 0; ky < c.KH; ky++) {
+            const iy = oy * c.stride + ky - c.pad;
+            if (iy < 0 || iy >= c.IH) continue;
+            for (let kx = 0; kx < c.KW; kx++) {
+              const ix = ox * c.stride + kx - c.pad;
+              if (ix >= 0 && ix < c.IW) s += z[(ch * c.IH + iy) * c.IW + ix] * W[((f * c.C + ch) * c.KH + ky) * c.KW + kx];
+            }
+          }
+        out[(f * OH + oy) * OW + ox] = s;
+      }
+  return out;
+}
+
+/** Max over p × p windows, stride p, of P planes of H × W; edges left over are dropped. */
+function pooled(z: Float64Array, P: number, H: number, W: number, p: number): Float64Array {
+  const OH = Math.floor(H / p);
+  const OW = Math.floor(W / p);
+  const out = new Float64Array(P * OH * OW).fill(-Infinity);
+  for (let c = 0; c < P; c++)
+    for (let y = 0; y < OH * p; y++)
+      for (let x = 0; x < OW * p; x++) {
+        const o = (c * OH + Math.floor(y / p)) * OW + Math.floor(x / p);
+        out[o] = Math.max(out[o], z[(c * H + y) * W + x]);
+      }
+  return out;
+}
+
+/**
  * The reference forward pass, the book's `predict` written out for each row
- * of x: z = x; for each layer a = z·W + b, z = h(a). x is (N, D); returns
- * (N, C). With softmax false the last layer's activation is skipped (its
+ * of x: z = x; for each layer z = z × scale (its inference-time dropout, if
+ * any), a = z·W + b or the convolution z ∗ W + b, z = h(a), then its max
+ * pooling if any. x is (N, D); returns (N, C). With softmax false the last layer's activation is skipped (its
  * affine output a, the logits). Every faster path is held to it.
  */
 export function forwardNaive(net: Network, x: Float32Array, N: number, opts: { softmax?: boolean } = {}): Float32Array {
@@ -52,7 +93,15 @@ export function forwardNaive(net: Network, x: Float32Array, N: number, opts: { s
   for (let n = 0; n < N; n++) {
     let z: Float64Array = Float64Array.from(x.subarray(n * D, (n + 1) * D));
     for (let i = 0; i < L; i++) {
-      const { inSize: K, outSize: M, W, b, activation } = net.layers[i];
+      const { inSize: K, outSize: M, W, b, activation, conv, pool, scale } = net.layers[i];
+      if (scale !== undefined) z = z.map((v) => v * scale);
+      if (conv) {
+        const OH = Math.floor((conv.IH + 2 * conv.pad - conv.KH) / conv.stride) + 1;
+        const OW = Math.floor((conv.IW + 2 * conv.pad - conv.KW) / conv.stride) + 1;
+        z = activate(activation, convolve(z, W, b, conv));
+        if (pool) z = pooled(z, conv.F, OH, OW, pool);
+        continue;
+      }
       // a = z·W + b. Each a[j] sums b[j] then z[k]·W[k][j] for k = 0, 1, ...;
       // the k loop is outside so W is read row by row, and a zero z[k] (most
       // pixels, half of ReLU outputs) adds nothing to the finite sums, so it

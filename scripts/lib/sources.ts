@@ -1,10 +1,14 @@
 // The readers of each weights format the importer accepts, each giving the
-// same thing: dense layers with weights as [in, out] (x·W), checked to chain.
-//   - a pickle of {W1, b1, ..., Wn, bn} numpy arrays, W as [in, out] (the
-//     book's sample_weight.pkl), read by a safe reader that executes nothing;
+// same thing: dense layers with weights as [in, out] (x·W), checked to chain,
+// and convolutions with weights as [F, C, KH, KW] (as the book and PyTorch
+// store them; their chaining depends on padding and pooling, which the
+// importer is told, so readSpec checks it).
+//   - a pickle of {W1, b1, ..., Wn, bn} numpy arrays, W as [in, out] or
+//     [F, C, KH, KW] (the book's sample_weight.pkl, simple_convnet_params.pkl,
+//     deep_convnet_params.pkl), read by a safe reader that executes nothing;
 //   - the same arrays in an .npz (np.savez);
-//   - a PyTorch state_dict of nn.Linear layers saved as .safetensors
-//     ("0.weight" [out, in], "0.bias", "2.weight", ... or "fc1.weight", ...).
+//   - a PyTorch state_dict of nn.Linear and nn.Conv2d layers saved as
+//     .safetensors ("0.weight" [out, in] or [F, C, KH, KW], "0.bias", ...).
 import { basename, extname } from "node:path";
 import { parseSafetensors } from "../../src/model/safetensors";
 import { type NdArray, parseNpz } from "./npz";
@@ -22,8 +26,8 @@ export function fail(msg: string): never {
   throw new ImportError(msg);
 }
 
-/** One dense layer read from the source, already as x·W: weight is [in, out]. */
-interface SourceLayer {
+/** One layer read from the source: a dense weight already as x·W, [in, out]; a convolution's [F, C, KH, KW]. */
+export interface SourceLayer {
   weight: NdArray;
   bias: NdArray;
   /** The source's names for them: "W1" and "b1", or "0.weight" and "0.bias". */
@@ -80,10 +84,17 @@ function bookLayers(arrays: Map<string, NdArray>, what: string): SourceLayer[] {
           .join(", ")} but no W${i}; layers must be numbered 1..n without gaps`,
       );
     const bias = b.get(i) ?? fail(`${what} has W${i} but no matching b${i}; every layer needs a weight and a bias`);
-    if (w.shape.length !== 2) fail(`W${i} has shape ${shapeStr(w.shape)}; a weight must be 2-D (in, out)`);
+    if (w.shape.length !== 2 && w.shape.length !== 4)
+      fail(`W${i} has shape ${shapeStr(w.shape)}; a weight must be 2-D (in, out) or a convolution's 4-D (filters, channels, height, width)`);
     if (bias.shape.length !== 1) fail(`b${i} has shape ${shapeStr(bias.shape)}; a bias must be 1-D (out,) — reshape it with b.reshape(-1)`);
-    if (bias.shape[0] !== w.shape[1]) fail(`b${i} has shape ${shapeStr(bias.shape)} but W${i} ${shapeStr(w.shape)} gives ${w.shape[1]} outputs`);
-    if (i > 1 && w.shape[0] !== layers[i - 2].weight.shape[1])
+    const outs = w.shape.length === 4 ? w.shape[0] : w.shape[1];
+    if (bias.shape[0] !== outs) fail(`b${i} has shape ${shapeStr(bias.shape)} but W${i} ${shapeStr(w.shape)} gives ${outs} outputs`);
+    const prev = layers[i - 2]?.weight.shape;
+    if (i > 1 && w.shape.length === 4 && prev.length === 4 && w.shape[1] !== prev[0])
+      fail(`W${i} ${shapeStr(w.shape)} takes ${w.shape[1]} channels but W${i - 1} gives ${prev[0]} filters; the layer shapes must chain`);
+    if (i > 1 && w.shape.length === 4 && prev.length === 2)
+      fail(`W${i} is a convolution after the dense W${i - 1}; a convolution takes the input or another convolution`);
+    if (i > 1 && w.shape.length === 2 && prev.length === 2 && w.shape[0] !== prev[1])
       fail(
         `W${i} ${shapeStr(w.shape)} takes ${w.shape[0]} inputs but W${i - 1} gives ${layers[i - 2].weight.shape[1]}; the layer shapes must chain (W as [in, out])`,
       );
@@ -113,7 +124,7 @@ function torchLayers(bytes: Uint8Array, what: string): { layers: SourceLayer[]; 
   const groups = new Map<string, { weight?: NdArray; bias?: NdArray }>();
   for (const [name, t] of file.tensors) {
     const m = /^(.+)\.(weight|bias)$/.exec(name);
-    if (!m) fail(`tensor "${name}" is not a ".weight" or ".bias"; only a state_dict of nn.Linear layers (an MLP) can be imported`);
+    if (!m) fail(`tensor "${name}" is not a ".weight" or ".bias"; only a state_dict of nn.Linear and nn.Conv2d layers can be imported`);
     const g = groups.get(m[1]) ?? {};
     groups.set(m[1], g);
     g[m[2] as "weight" | "bias"] = { shape: t.shape, data: t.data };
@@ -138,10 +149,21 @@ function torchLayers(bytes: Uint8Array, what: string): { layers: SourceLayer[]; 
     const { weight, bias } = groups.get(p) ?? {};
     if (!weight) fail(`tensor "${p}.bias" has no matching "${p}.weight"`);
     if (!bias) fail(`tensor "${p}.weight" has no matching "${p}.bias"; layers without a bias (bias=False) are not supported`);
-    if (weight.shape.length !== 2) fail(`tensor "${p}.weight" has shape [${weight.shape}]; only nn.Linear weights [out, in] are supported (no convolutions)`);
+    if (weight.shape.length !== 2 && weight.shape.length !== 4)
+      fail(`tensor "${p}.weight" has shape [${weight.shape}]; only nn.Linear weights [out, in] and nn.Conv2d weights [F, C, KH, KW] are supported`);
     if (bias.shape.length !== 1 || bias.shape[0] !== weight.shape[0])
-      fail(`tensor "${p}.bias" has shape [${bias.shape}]; expected [${weight.shape[0]}] to match "${p}.weight" [out, in] = [${weight.shape}]`);
-    if (i > 0) {
+      fail(`tensor "${p}.bias" has shape [${bias.shape}]; expected [${weight.shape[0]}] to match "${p}.weight" = [${weight.shape}]`);
+    if (weight.shape.length === 4) {
+      // nn.Conv2d stores [F, C, KH, KW], this project's layout: taken as it is.
+      const prev = layers[i - 1]?.weight.shape;
+      if (prev && prev.length === 2)
+        fail(`tensor "${p}.weight" is a convolution after the dense "${prefixes[i - 1]}"; a convolution takes the input or another convolution`);
+      if (prev && weight.shape[1] !== prev[0])
+        fail(`tensor "${p}.weight" [${weight.shape}] takes ${weight.shape[1]} channels but "${prefixes[i - 1]}" gives ${prev[0]}`);
+      layers.push({ weight, bias, weightName: `${p}.weight`, biasName: `${p}.bias` });
+      return;
+    }
+    if (i > 0 && layers[i - 1].weight.shape.length === 2) {
       const prev = layers[i - 1].weight.shape[1];
       if (weight.shape[1] !== prev) {
         const hint = weight.shape[0] === layers[i - 1].weight.shape[0] ? " (the weights look like [in, out] already: is this a PyTorch state_dict?)" : "";

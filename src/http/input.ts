@@ -88,13 +88,23 @@ function copyPixels(
 }
 
 /**
+ * The picture a model reads, rows × columns: its input shape without the
+ * channel of a one-channel convolutional model ([1, 28, 28] is a 28 × 28 picture).
+ */
+export function imageShape(model: ModelSpec): number[] {
+  const s = model.inputShape;
+  return s.length === 3 && s[0] === 1 ? s.slice(1) : s;
+}
+
+/**
  * Copies JSON images into x. `scale` is the top of the value range: 1 when
  * values are in [0, 1], 255 for raw bytes. `base` is the JSON pointer of the
  * array of images, or of the single image.
  */
 function jsonImages(images: JsonImage[], scale: number, model: ModelSpec, limits: Limits, base: string, single: boolean): Batch {
   const D = model.sizes[0];
-  const [rows, cols] = model.inputShape.length === 2 ? model.inputShape : [1, D];
+  const picture = imageShape(model);
+  const [rows, cols] = picture.length === 2 ? picture : [1, D];
   const N = images.length;
   checkBatch(N, limits, base);
   const rule: PixelRule = { max: scale, integer: false, what: `a pixel value in [0, ${scale}]`, hint: scale === 1 ? ' (send "scale": 255 for raw bytes)' : "" };
@@ -169,7 +179,10 @@ export function tensorBatchSize(shape: number[], model: ModelSpec, limits: Limit
   const D = model.sizes[0];
   const image = shape.slice(1).filter((d, i) => !(d === 1 && i === 0 && shape.length === 4));
   const N = shape[0];
-  const fits = shape.length >= 2 && N >= 1 && (image.join() === String(D) || image.join() === model.inputShape.join());
+  const fits =
+    shape.length >= 2 &&
+    N >= 1 &&
+    (image.join() === String(D) || image.join() === imageShape(model).join() || shape.slice(1).join() === model.inputShape.join());
   if (!fits) badRequest(`shape [${shape}] is not a batch of images; use [N, ${D}] or [N, ${model.inputShape.join(", ")}] with N ≥ 1`, `${at}/shape`);
   checkBatch(N, limits, `${at}/shape`);
   return N;
@@ -309,8 +322,9 @@ async function multipartFiles(form: FormData): Promise<ImageFile[]> {
  */
 function imageImages(files: ImageFile[], model: ModelSpec, limits: Limits, preprocess: Preprocess): ImageBatch {
   const D = model.sizes[0];
-  const [side, cols] = model.inputShape;
-  if (model.inputShape.length !== 2 || side !== cols || side * cols !== D)
+  const picture = imageShape(model);
+  const [side, cols] = picture;
+  if (picture.length !== 2 || side !== cols || side * cols !== D)
     throw new ProblemError(422, { detail: `this model takes ${D} inputs, not a square picture; send JSON or binary pixels` });
   checkBatch(files.length, limits, "");
   const many = files.length > 1;
@@ -407,7 +421,7 @@ export async function readPictures(
   const single = body.type !== "multipart/form-data";
   const files = single ? [{ bytes: body.bytes, type: contentType }] : await multipartFiles(await formData(body.bytes, contentType));
   const batch = imageImages(files, model, limits, preprocess);
-  const side = model.inputShape[0];
+  const side = imageShape(model)[0];
   const D = side * side;
   const seen = (n: number) => ({
     input: Array.from({ length: side }, (_, r) => Array.from(batch.pixels.subarray(n * D + r * side, n * D + r * side + side))),

@@ -77,7 +77,8 @@ async function modelMetadata(c: Context<AppEnv>, name: string, version?: string)
     name,
     versions: [MODEL_VERSION],
     platform: PLATFORM,
-    inputs: [{ name: "input", datatype: "FP32", shape: [-1, D] }],
+    // A convolutional model reads channels × rows × columns; [N, D] is taken too.
+    inputs: [{ name: "input", datatype: "FP32", shape: spec.inputShape.length === 3 ? [-1, ...spec.inputShape] : [-1, D] }],
     outputs: [
       { name: "probabilities", datatype: "FP32", shape: [-1, C] },
       { name: "label", datatype: "INT64", shape: [-1] },

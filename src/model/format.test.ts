@@ -116,4 +116,42 @@ describe("weights contract", () => {
   it("should refuse labels that are not a JSON array of strings", () => rejects(layers([4, 5, 3]), { ...meta, labels: "a,b,c" }, /JSON array of strings/));
   it("should refuse an input shape that does not fit the first layer", () => rejects(layers([4, 5, 3]), { ...meta, input_shape: "3,3" }, /"input_shape" 3,3/));
   it("should refuse a non-positive input scale", () => rejects(layers([4, 5, 3]), { ...meta, input_scale: "0" }, /"input_scale" must be a positive number/));
+
+  describe("convolutions", () => {
+    const conv = (extra: Record<string, string> = {}, w0 = [2, 1, 3, 3]): [TensorToWrite[], Record<string, string>] => [
+      [
+        { name: "layers.0.weight", shape: w0, data: new Float32Array(w0.reduce((a, b) => a * b, 1)).fill(0.1) },
+        { name: "layers.0.bias", shape: [w0[0]], data: new Float32Array(w0[0]) },
+        // 4 × 4 input, pad 1, 3 × 3 kernel: 4 × 4 out, pooled to 2 × 2, so 2 × 2 × 2 = 8 inputs.
+        { name: "layers.1.weight", shape: [8, 3], data: new Float32Array(24).fill(0.01) },
+        { name: "layers.1.bias", shape: [3], data: new Float32Array(3) },
+      ],
+      { ...meta, input_shape: "1,4,4", layers: '[{"type":"conv","pad":1,"pool":2},{"type":"dense","scale":0.5}]', ...extra },
+    ];
+
+    it("should read a convolution's shape from the header: sizes after pooling, stride and pad defaults, the input scale", () => {
+      const model = decodeModel(serializeSafetensors(...conv()));
+      expect(model.sizes).toEqual([16, 8, 3]);
+      expect(model.inputShape).toEqual([1, 4, 4]);
+      expect(model.layers).toEqual([{ conv: { C: 1, IH: 4, IW: 4, F: 2, KH: 3, KW: 3, stride: 1, pad: 1 }, pool: 2 }, { scale: 0.5 }]);
+    });
+
+    it("should round-trip a convolutional network through encodeModel", () => {
+      const model = decodeModel(serializeSafetensors(...conv()));
+      const again = decodeModel(encodeModel(model.network.toNetwork(), { labels: ["a", "b", "c"] }));
+      expect([again.sizes, again.layers, again.inputShape]).toEqual([model.sizes, model.layers, model.inputShape]);
+      const x = new Float32Array(16).map((_, i) => i / 16);
+      expect([...again.network.forward(x, 1)]).toEqual([...model.network.forward(x, 1)]);
+    });
+
+    it("should refuse layers that do not chain, and metadata that does not fit", () => {
+      rejects(...conv({ layers: '[{"type":"conv","pad":0,"pool":2},{"type":"dense"}]' }), /"layers.1.weight" takes 8 inputs but layer 0 gives 2/);
+      rejects(...conv({ input_shape: "16" }), /input_shape" must give channels, height and width/);
+      rejects(...conv({ layers: '[{"type":"dense"},{"type":"dense"}]' }), /a weight is 2-D/);
+      rejects(...conv({ layers: '[{"type":"conv","pool":2},{"type":"dense","pool":2}]' }), /"layers"\[1\] has "pool"; a dense layer takes type, scale/);
+      rejects(...conv({ layers: '[{"type":"conv","stride":0},{"type":"dense"}]' }), /stride must be a whole number ≥ 1/);
+      rejects(...conv({ layers: '[{"type":"conv"}]' }), /a JSON array of 2 objects/);
+      rejects(...conv({}, [2, 3, 3, 3]), /takes 3 channels but its input has 1/);
+    });
+  });
 });

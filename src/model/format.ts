@@ -1,11 +1,23 @@
 // The weights contract of this project, on top of safetensors:
 //   layers.{i}.weight  [in, out]  (x·W, as in the book)     i = 0..L-1
-//   layers.{i}.bias    [out]
+//                   or [F, C, KH, KW]  a convolution's filters (book, PyTorch)
+//   layers.{i}.bias    [out], or [F] for a convolution
 //   __metadata__: activations = "sigmoid,sigmoid,softmax" (one per layer),
-//                 labels = JSON array of class names, input_shape = "28,28",
-//                 input_scale = "255", plus free provenance keys.
-import { type Backend, type LoadedNetwork, NonFiniteWeightError, type WeightTensor } from "../nn/backend";
+//                 labels = JSON array of class names, input_shape = "28,28"
+//                 ("1,28,28", channels first, when layer 0 is a convolution),
+//                 input_scale = "255",
+//                 layers = JSON array, one object per layer, only when a
+//                   layer is more than dense: {"type": "conv", "stride": 1,
+//                   "pad": 0, "pool": 2} or {"type": "dense", "scale": 0.5}
+//                   (the input times 0.5 first: the book's inference dropout),
+//                 plus free provenance keys.
+// Order within a layer: input × scale, then x·W + b or the convolution, then
+// the activation, then max pooling. A dense layer after a convolution reads
+// its output flattened channel by channel, then row by row, then column.
+// docs/models.md has a worked example.
+import { type Backend, type LayerShape, type LoadedNetwork, NonFiniteWeightError, type WeightTensor } from "../nn/backend";
 import { createBackend } from "../nn/backends";
+import { type ConvShape, convOutput } from "../nn/conv";
 import { type Activation, isActivation } from "../nn/functions";
 import type { Network } from "../nn/network";
 import {
@@ -35,6 +47,8 @@ export interface ModelSpec {
   dtype: string;
   /** Number of weights and biases. */
   parameters: number;
+  /** One per layer, only when a layer is more than dense (a convolution, pooling, or an input scale). */
+  layers?: LayerShape[];
   metadata: Record<string, string>;
 }
 
@@ -67,17 +81,50 @@ export function readSpec(header: SafetensorsHeader): ModelSpec {
   const acts = (metadata.activations ?? "").split(",").map((s) => s.trim());
   if (!metadata.activations) fail('metadata "activations" is missing; give one per layer, e.g. "sigmoid,sigmoid,softmax"');
   if (acts.length !== L) fail(`metadata "activations" lists ${acts.length} activations for ${L} layers`);
+  const shapes = readLayerShapes(metadata.layers, L);
+  const inputShape = (metadata.input_shape ?? "").split(",").map(Number);
+  if (metadata.input_shape !== undefined && !inputShape.every((d) => Number.isSafeInteger(d) && d > 0))
+    fail(`metadata "input_shape" must be positive whole numbers separated by commas, e.g. "28,28" or "1,28,28"; got "${metadata.input_shape}"`);
   const sizes: number[] = [];
   const dtypes = new Set<string>();
+  // The [C, H, W] a convolution would read: the input's, then each convolution's output.
+  let planes: number[] | undefined = metadata.input_shape === undefined ? undefined : inputShape.length === 2 ? [1, ...inputShape] : inputShape;
   for (let i = 0; i < L; i++) {
     const W = byName.get(`layers.${i}.weight`) ?? fail(`tensor "layers.${i}.weight" is missing`);
     const b = byName.get(`layers.${i}.bias`) ?? fail(`tensor "layers.${i}.bias" is missing`);
-    if (W.shape.length !== 2) fail(`tensor "${W.name}" has shape [${W.shape}]; a weight is 2-D [in, out]`);
-    if (b.shape.length !== 1 || b.shape[0] !== W.shape[1]) fail(`tensor "${b.name}" has shape [${b.shape}]; expected [${W.shape[1]}] to match ${W.name}`);
-    if (i > 0 && W.shape[0] !== sizes[i]) fail(`tensor "${W.name}" takes ${W.shape[0]} inputs but layer ${i - 1} gives ${sizes[i]}; layer shapes must chain`);
+    const shape = shapes[i];
     if (!isActivation(acts[i])) fail(`layer ${i}: unknown activation "${acts[i]}"; use step, sigmoid, relu, identity or softmax`);
-    if (i === 0) sizes.push(W.shape[0]);
-    sizes.push(W.shape[1]);
+    if (shape.conv) {
+      if (W.shape.length !== 4)
+        fail(`tensor "${W.name}" has shape [${W.shape}]; metadata "layers" says layer ${i} is a convolution, whose weight is 4-D [F, C, KH, KW]`);
+      const [F, C, KH, KW] = W.shape;
+      if (!planes || planes.length !== 3)
+        fail(
+          i === 0
+            ? `layer 0 is a convolution: metadata "input_shape" must give channels, height and width, e.g. "1,28,28"`
+            : `layer ${i} is a convolution but layer ${i - 1} is dense; a convolution takes the input or another convolution's output`,
+        );
+      if (C !== planes[0]) fail(`tensor "${W.name}" [F, C, KH, KW] = [${W.shape}] takes ${C} channels but its input has ${planes[0]}`);
+      const conv: ConvShape = { C, IH: planes[1], IW: planes[2], F, KH, KW, stride: shape.conv.stride, pad: shape.conv.pad };
+      const [OH, OW] = convOutput(conv);
+      if (!(OH > 0 && OW > 0)) fail(`layer ${i}: a ${KH}×${KW} kernel does not fit the ${planes[1]}×${planes[2]} input with pad ${conv.pad}`);
+      const p = shape.pool ?? 1;
+      if (OH < p || OW < p) fail(`layer ${i}: pool ${p} is larger than the ${OH}×${OW} output`);
+      if (i === 0) sizes.push(C * conv.IH * conv.IW);
+      planes = [F, Math.floor(OH / p), Math.floor(OW / p)];
+      sizes.push(planes[0] * planes[1] * planes[2]);
+      shape.conv = conv;
+      if (b.shape.length !== 1 || b.shape[0] !== F) fail(`tensor "${b.name}" has shape [${b.shape}]; expected [${F}], one per filter of ${W.name}`);
+      if (acts[i] === "softmax") fail(`layer ${i}: softmax is for the last, dense layer, not a convolution`);
+    } else {
+      if (W.shape.length !== 2)
+        fail(`tensor "${W.name}" has shape [${W.shape}]; a weight is 2-D [in, out] (or 4-D [F, C, KH, KW] with "type": "conv" in metadata "layers")`);
+      if (b.shape.length !== 1 || b.shape[0] !== W.shape[1]) fail(`tensor "${b.name}" has shape [${b.shape}]; expected [${W.shape[1]}] to match ${W.name}`);
+      if (i > 0 && W.shape[0] !== sizes[i]) fail(`tensor "${W.name}" takes ${W.shape[0]} inputs but layer ${i - 1} gives ${sizes[i]}; layer shapes must chain`);
+      if (i === 0) sizes.push(W.shape[0]);
+      sizes.push(W.shape[1]);
+      planes = undefined;
+    }
     dtypes.add(W.dtype);
   }
   const outSize = sizes[L];
@@ -93,8 +140,8 @@ export function readSpec(header: SafetensorsHeader): ModelSpec {
     labels = parsed as string[];
   }
   if (labels.length !== outSize) fail(`metadata "labels" names ${labels.length} classes but the last layer gives ${outSize}`);
-  const inputShape = (metadata.input_shape ?? String(sizes[0])).split(",").map(Number);
-  if (!inputShape.every((d) => Number.isSafeInteger(d) && d > 0) || inputShape.reduce((a, b) => a * b, 1) !== sizes[0])
+  if (metadata.input_shape === undefined) inputShape.splice(0, inputShape.length, sizes[0]);
+  if (inputShape.reduce((a, b) => a * b, 1) !== sizes[0])
     fail(`metadata "input_shape" ${metadata.input_shape} does not multiply to the ${sizes[0]} inputs of layers.0.weight`);
   const inputScale = Number(metadata.input_scale ?? "1");
   if (!(inputScale > 0 && Number.isFinite(inputScale))) fail(`metadata "input_scale" must be a positive number, got "${metadata.input_scale}"`);
@@ -106,8 +153,50 @@ export function readSpec(header: SafetensorsHeader): ModelSpec {
     inputScale,
     dtype: dtypes.size === 1 ? [...dtypes][0] : "mixed",
     parameters: entries.reduce((s, e) => s + e.shape.reduce((a, b) => a * b, 1), 0),
+    ...(metadata.layers !== undefined ? { layers: shapes } : {}),
     metadata,
   };
+}
+
+const LAYER_KEYS: Record<string, string[]> = { conv: ["type", "stride", "pad", "pool", "scale"], dense: ["type", "scale"] };
+
+/**
+ * Metadata "layers": one object per layer, {"type": "conv", "stride": s,
+ * "pad": p, "pool": 2, "scale": x} or {"type": "dense", "scale": x}; stride
+ * defaults to 1, pad to 0, pool and scale to none. Absent: every layer dense.
+ * The convolutions' input shapes are filled in by readSpec.
+ */
+export function readLayerShapes(text: string | undefined, L: number): LayerShape[] {
+  if (text === undefined) return Array.from({ length: L }, () => ({}));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    fail('metadata "layers" must be a JSON array with one object per layer, e.g. [{"type": "conv", "stride": 1, "pad": 0, "pool": 2}, {"type": "dense"}]');
+  }
+  if (!Array.isArray(parsed) || parsed.length !== L) fail(`metadata "layers" must be a JSON array of ${L} objects, one per layer`);
+  return parsed.map((o: unknown, i: number): LayerShape => {
+    if (typeof o !== "object" || o === null || Array.isArray(o)) fail(`metadata "layers"[${i}] must be an object such as {"type": "dense"}`);
+    const l = o as Record<string, unknown>;
+    const keys = LAYER_KEYS[String(l.type)] ?? fail(`metadata "layers"[${i}].type must be "conv" or "dense", got ${JSON.stringify(l.type)}`);
+    for (const k of Object.keys(l)) if (!keys.includes(k)) fail(`metadata "layers"[${i}] has "${k}"; a ${l.type} layer takes ${keys.join(", ")}`);
+    const int = (k: string, min: number, dflt: number) => {
+      const v = l[k] ?? dflt;
+      if (!Number.isSafeInteger(v) || (v as number) < min) fail(`metadata "layers"[${i}].${k} must be a whole number ≥ ${min}, got ${JSON.stringify(l[k])}`);
+      return v as number;
+    };
+    const out: LayerShape = {};
+    if (l.type === "conv") {
+      out.conv = { C: 0, IH: 0, IW: 0, F: 0, KH: 0, KW: 0, stride: int("stride", 1, 1), pad: int("pad", 0, 0) };
+      if (l.pool !== undefined) out.pool = int("pool", 1, 1);
+    }
+    if (l.scale !== undefined) {
+      if (typeof l.scale !== "number" || !Number.isFinite(l.scale))
+        fail(`metadata "layers"[${i}].scale must be a finite number, got ${JSON.stringify(l.scale)}`);
+      out.scale = l.scale;
+    }
+    return out;
+  });
 }
 
 /**
@@ -150,17 +239,31 @@ export interface EncodeOptions {
 /** Writes a network in the contract above. */
 export function encodeModel(network: Network, opts: EncodeOptions = {}): Uint8Array {
   const tensors: TensorToWrite[] = [];
-  network.layers.forEach((l, i) => {
-    tensors.push({ name: `layers.${i}.weight`, shape: [l.inSize, l.outSize], data: l.W, dtype: opts.dtype });
-    tensors.push({ name: `layers.${i}.bias`, shape: [l.outSize], data: l.b, dtype: opts.dtype });
+  network.layers.forEach(({ conv: c, W, b, inSize, outSize }, i) => {
+    tensors.push({ name: `layers.${i}.weight`, shape: c ? [c.F, c.C, c.KH, c.KW] : [inSize, outSize], data: W, dtype: opts.dtype });
+    tensors.push({ name: `layers.${i}.bias`, shape: [c ? c.F : outSize], data: b, dtype: opts.dtype });
   });
   const outSize = network.layers[network.layers.length - 1].outSize;
+  const first = network.layers[0].conv;
+  const plain = network.layers.every((l) => !l.conv && !l.pool && l.scale === undefined);
   const metadata: Record<string, string> = {
     ...opts.extra,
     activations: network.layers.map((l) => l.activation).join(","),
     labels: JSON.stringify(opts.labels ?? DEFAULT_LABELS.slice(0, outSize)),
-    input_shape: (opts.inputShape ?? [28, 28]).join(","),
+    input_shape: (opts.inputShape ?? (first ? [first.C, first.IH, first.IW] : [28, 28])).join(","),
     input_scale: String(opts.inputScale ?? 255),
+    ...(plain
+      ? {}
+      : {
+          layers: JSON.stringify(
+            network.layers.map(({ conv: c, pool, scale }) => ({
+              type: c ? "conv" : "dense",
+              ...(c ? { stride: c.stride, pad: c.pad } : {}),
+              ...(pool ? { pool } : {}),
+              ...(scale !== undefined ? { scale } : {}),
+            })),
+          ),
+        }),
   };
   return serializeSafetensors(tensors, metadata);
 }

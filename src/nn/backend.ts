@@ -3,6 +3,7 @@
 // with its own memory per backend) and the JS kernels (src/nn/backends.ts).
 // Whoever creates a backend owns it: its memory goes when it is dropped.
 // N = batch, D = input size, C = classes.
+import type { ConvShape } from "./conv";
 import type { Activation } from "./functions";
 import type { Network } from "./network";
 
@@ -16,10 +17,39 @@ export interface ForwardOptions {
   softmax?: boolean;
 }
 
-/** The shape of a network: the inputs, then each layer's outputs (e.g. [784, 50, 100, 10]), and one activation per layer. */
+/** What a layer does besides its product: see Layer in network.ts. Absent or {} for a dense layer. */
+export interface LayerShape {
+  /** A convolution over inputs (C, IH, IW); W is (F, C, KH, KW). */
+  conv?: ConvShape;
+  /** Max pooling after the activation, pool × pool windows with stride pool. */
+  pool?: number;
+  /** The layer's input is multiplied by this first (the book's inference-time dropout). */
+  scale?: number;
+}
+
+/**
+ * The shape of a network: the inputs, then each layer's outputs, flat (e.g.
+ * [784, 50, 100, 10]; a convolution's output counts after its pooling), one
+ * activation per layer, and the layers that are more than dense.
+ */
 export interface NetworkSpec {
   sizes: number[];
   activations: Activation[];
+  /** One per layer; absent when every layer is dense. */
+  layers?: LayerShape[];
+}
+
+/** How many values layer i's weight and bias hold. */
+export function tensorSizes(spec: NetworkSpec, i: number): { W: number; b: number } {
+  const c = spec.layers?.[i]?.conv;
+  if (c) return { W: c.F * c.C * c.KH * c.KW, b: c.F };
+  return { W: spec.sizes[i] * spec.sizes[i + 1], b: spec.sizes[i + 1] };
+}
+
+/** The layer fields of a network (network.ts) from its spec. */
+export function layerShape(spec: NetworkSpec, i: number): LayerShape {
+  const l = spec.layers?.[i];
+  return { ...(l?.conv ? { conv: { ...l.conv } } : {}), ...(l?.pool ? { pool: l.pool } : {}), ...(l?.scale !== undefined ? { scale: l.scale } : {}) };
 }
 
 /** One weight tensor as a file holds it. The bytes are borrowed: a backend reads them during load and keeps no reference. */
@@ -86,7 +116,11 @@ function f32Tensor(name: string, values: Float32Array): WeightTensor {
  * const y = loadNetwork(createBackend(), net).forward(x, 100); // 100 rows of 10 probabilities
  */
 export function loadNetwork(backend: Backend, net: Network): LoadedNetwork {
-  const spec = { sizes: [net.layers[0].inSize, ...net.layers.map((l) => l.outSize)], activations: net.layers.map((l) => l.activation) };
+  const spec: NetworkSpec = {
+    sizes: [net.layers[0].inSize, ...net.layers.map((l) => l.outSize)],
+    activations: net.layers.map((l) => l.activation),
+    layers: net.layers.map(({ conv, pool, scale }) => ({ conv, pool, scale })),
+  };
   return backend.load(
     spec,
     net.layers.map((l, i) => ({ W: f32Tensor(`layers.${i}.weight`, l.W), b: f32Tensor(`layers.${i}.bias`, l.b) })),

@@ -1,5 +1,14 @@
 // The backends there are, and the one to use by default.
-import { type Backend, firstNonFinite, type LoadedNetwork, type NetworkSpec, NonFiniteWeightError, type WeightTensor } from "./backend";
+import {
+  type Backend,
+  firstNonFinite,
+  type LoadedNetwork,
+  layerShape,
+  type NetworkSpec,
+  NonFiniteWeightError,
+  tensorSizes,
+  type WeightTensor,
+} from "./backend";
 import { softmax } from "./functions";
 import { forward, forwardPixels, type Network } from "./network";
 import { createWasmBackend } from "./wasm";
@@ -23,11 +32,12 @@ export class JsBackend implements Backend {
     };
     const net: Network = {
       layers: activations.map((activation, i) => ({
-        W: values(layers[i].W, sizes[i] * sizes[i + 1]),
-        b: values(layers[i].b, sizes[i + 1]),
+        W: values(layers[i].W, tensorSizes(spec, i).W),
+        b: values(layers[i].b, tensorSizes(spec, i).b),
         inSize: sizes[i],
         outSize: sizes[i + 1],
         activation,
+        ...layerShape(spec, i),
       })),
     };
     return {

@@ -15,6 +15,7 @@ import { f16ToF32 } from "../model/f16";
 import { decodeModel } from "../model/format";
 import { affine, affineNaive } from "./affine";
 import { type Backend, loadNetwork } from "./backend";
+import { type ConvShape, conv, convNaive, convOutput, maxPool, maxPoolNaive } from "./conv";
 import { JsBackend } from "./backends";
 import { type Activation, argmax, relu, sigmoid, step } from "./functions";
 import { type Network, pixelsToInput } from "./network";
@@ -32,6 +33,25 @@ const KERNELS: { name: string; affine?: Affine; skip?: string }[] = [
   { name: "affine (JS)", affine },
   { name: "Wasm SIMD", affine: simd && ((...a) => simd.affine(...a)), skip: missing(simd, "Wasm kernel") },
   { name: "Wasm relaxed SIMD", affine: relaxed && ((...a) => relaxed.affine(...a)), skip: missing(relaxed, "relaxed SIMD") },
+];
+
+type Conv = typeof convNaive;
+type Pool = typeof maxPoolNaive;
+const CONV_KERNELS: { name: string; conv?: Conv; pool?: Pool; skip?: string }[] = [
+  { name: "convNaive and maxPoolNaive", conv: convNaive, pool: maxPoolNaive },
+  { name: "conv and maxPool (JS)", conv, pool: maxPool },
+  {
+    name: "Wasm SIMD conv and maxPool",
+    conv: simd && ((...a) => simd.conv(...a)),
+    pool: simd && ((...a) => simd.maxPool(...a)),
+    skip: missing(simd, "Wasm kernel"),
+  },
+  {
+    name: "Wasm relaxed SIMD conv and maxPool",
+    conv: relaxed && ((...a) => relaxed.conv(...a)),
+    pool: relaxed && ((...a) => relaxed.maxPool(...a)),
+    skip: missing(relaxed, "relaxed SIMD"),
+  },
 ];
 
 // Whole forward passes, each backend a new one of its own; the reference is forwardNaive.
@@ -136,12 +156,148 @@ for (const k of KERNELS) {
   });
 }
 
+const shape = (C: number, IH: number, IW: number, F: number, KH: number, KW: number, stride = 1, pad = 0): ConvShape => ({ C, IH, IW, F, KH, KW, stride, pad });
+
+for (const k of CONV_KERNELS) {
+  describe.skipIf(k.skip)(`${k.name}${k.skip ? ` (skipped: ${k.skip})` : ""}`, () => {
+    const cv = k.conv as Conv;
+    const pool = k.pool as Pool;
+    const x9 = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9]); // one 3 × 3 channel
+
+    it("should compute convolutions worked out by hand (stride, padding, channels, filters, batch)", () => {
+      // A 2 × 2 diagonal kernel over 1..9: each output adds a pixel and the one below right, + 0.5.
+      expect([...cv(new Float32Array(4), x9, new Float32Array([1, 0, 0, 1]), new Float32Array([0.5]), 1, shape(1, 3, 3, 1, 2, 2))]).toEqual([
+        6.5, 8.5, 12.5, 14.5,
+      ]);
+      // A 3 × 3 box of ones, pad 1, stride 2: the four corner windows each hold a 2 × 2 block (1+2+4+5, 2+3+5+6, ...).
+      expect([...cv(new Float32Array(4), x9, new Float32Array(9).fill(1), new Float32Array([0]), 1, shape(1, 3, 3, 1, 3, 3, 2, 1))]).toEqual([12, 16, 24, 28]);
+      // Pad 1, stride 1: the centre output sees all nine pixels, a corner four.
+      const same = cv(new Float32Array(9), x9, new Float32Array(9).fill(1), new Float32Array([0]), 1, shape(1, 3, 3, 1, 3, 3, 1, 1));
+      expect([...same]).toEqual([12, 21, 16, 27, 45, 33, 24, 39, 28]);
+      // Two channels, two 1 × 1 filters: f0 = c0 + 0.1·c1, f1 = 1 − c0; and a second image, negated.
+      const x = new Float32Array([1, 2, 3, 4, 10, 20, 30, 40, -1, -2, -3, -4, -10, -20, -30, -40]);
+      const W = new Float32Array([1, 0.1, -1, 0]);
+      const got = cv(new Float32Array(16), x, W, new Float32Array([0, 1]), 2, shape(2, 2, 2, 2, 1, 1));
+      expectClose(got, new Float32Array([2, 4, 6, 8, 0, -1, -2, -3, -2, -4, -6, -8, 2, 3, 4, 5]), 1e-6);
+    });
+
+    it("should pool 2 × 2 windows worked out by hand, dropping a leftover edge", () => {
+      const x16 = Float32Array.from({ length: 16 }, (_, i) => i + 1);
+      expect([...pool(new Float32Array(4), x16, 1, 1, 4, 4, 2)]).toEqual([6, 8, 14, 16]);
+      // Two channels, the second negated: the max is then the window's first pixel.
+      const two = new Float32Array([...x16, ...x16.map((v) => -v)]);
+      expect([...pool(new Float32Array(8), two, 1, 2, 4, 4, 2)]).toEqual([6, 8, 14, 16, -1, -3, -9, -11]);
+      // 5 × 5 (0..24): the fifth row and column are dropped.
+      expect([
+        ...pool(
+          new Float32Array(4),
+          Float32Array.from({ length: 25 }, (_, i) => i),
+          1,
+          1,
+          5,
+          5,
+          2,
+        ),
+      ]).toEqual([6, 8, 16, 18]);
+    });
+
+    it("should agree with convNaive and maxPoolNaive for random shapes, strides and padding", () => {
+      fc.assert(
+        fc.property(
+          fc.record({
+            N: fc.integer({ min: 1, max: 3 }),
+            C: fc.integer({ min: 1, max: 5 }),
+            IH: fc.integer({ min: 1, max: 13 }),
+            IW: fc.integer({ min: 1, max: 13 }),
+            F: fc.integer({ min: 1, max: 9 }),
+            KH: fc.integer({ min: 1, max: 5 }),
+            KW: fc.integer({ min: 1, max: 5 }),
+            stride: fc.integer({ min: 1, max: 3 }),
+            pad: fc.integer({ min: 0, max: 2 }),
+            seed: fc.integer(),
+          }),
+          ({ N, seed, ...d }) => {
+            const s = shape(d.C, d.IH, d.IW, d.F, d.KH, d.KW, d.stride, d.pad);
+            const [OH, OW] = convOutput(s);
+            fc.pre(OH > 0 && OW > 0);
+            const x = random(N * d.C * d.IH * d.IW, seed, 0.4);
+            const W = random(d.F * d.C * d.KH * d.KW, seed + 1);
+            const b = random(d.F, seed + 2);
+            const want = convNaive(new Float32Array(N * d.F * OH * OW), x, W, b, N, s);
+            expectClose(cv(new Float32Array(N * d.F * OH * OW).fill(99), x, W, b, N, s), want, 1e-5);
+            const P = Math.floor(OH / 2) * Math.floor(OW / 2);
+            expect([...pool(new Float32Array(N * d.F * P), want, N, d.F, OH, OW, 2)]).toEqual([
+              ...maxPoolNaive(new Float32Array(N * d.F * P), want, N, d.F, OH, OW, 2),
+            ]);
+          },
+        ),
+      );
+    });
+  });
+}
+
+/** A convolutional network on a (C, H, W) input: each conv [F, K, stride, pad, pool], then dense sizes, the last softmax. */
+function convNetwork(
+  input: [number, number, number],
+  convs: [number, number, number, number, number][],
+  dense: number[],
+  seed: number,
+  scale?: number,
+): Network {
+  let [C, H, W] = input;
+  const layers: Network["layers"] = convs.map(([F, K, stride, pad, pool], i) => {
+    const c = shape(C, H, W, F, K, K, stride, pad);
+    const [OH, OW] = convOutput(c);
+    const inSize = C * H * W;
+    [C, H, W] = [F, Math.floor(OH / (pool || 1)), Math.floor(OW / (pool || 1))];
+    return {
+      W: random(F * c.C * K * K, seed + 2 * i).map((v) => v * 0.5),
+      b: random(F, seed + 2 * i + 1).map((v) => v * 0.1),
+      inSize,
+      outSize: C * H * W,
+      activation: "relu",
+      conv: c,
+      ...(pool ? { pool } : {}),
+    };
+  });
+  let size = C * H * W;
+  dense.forEach((M, i) => {
+    const last = i === dense.length - 1;
+    layers.push({
+      W: random(size * M, seed + 100 + i).map((v) => v * 0.3),
+      b: random(M, seed + 200 + i).map((v) => v * 0.1),
+      inSize: size,
+      outSize: M,
+      activation: last ? "softmax" : "relu",
+      ...(last && scale !== undefined ? { scale } : {}),
+    });
+    size = M;
+  });
+  return { layers };
+}
+
 describe("forward passes against the reference (forwardNaive)", () => {
   const nets: [string, Network][] = [
     ["book-shaped sigmoid", network([784, 50, 100, 10], ["sigmoid", "sigmoid", "softmax"], 1)],
     ["mlp-shaped relu", network([784, 500, 250, 10], ["relu", "relu", "softmax"], 2)],
     ["awkward sizes", network([37, 13, 9, 3], ["relu", "sigmoid", "softmax"], 3)],
     ["step and identity", network([20, 6, 5], ["step", "identity"], 4)],
+    ["simple-convnet-shaped (conv, pool, dense)", convNetwork([1, 12, 12], [[5, 5, 1, 0, 2]], [20, 10], 8)],
+    [
+      "deep-convnet-shaped (pad 1 and 2, stride 2, pools, input scale 0.5)",
+      convNetwork(
+        [1, 14, 14],
+        [
+          [4, 3, 1, 1, 0],
+          [6, 3, 1, 2, 2],
+          [5, 3, 2, 1, 2],
+        ],
+        [9, 10],
+        9,
+        0.5,
+      ),
+    ],
+    ["two input channels, odd sizes", convNetwork([2, 9, 7], [[3, 2, 1, 0, 2]], [4], 10)],
   ];
   for (const b of BACKENDS) {
     describe.skipIf(b.skip)(`${b.name}${b.skip ? ` (skipped: ${b.skip})` : ""}`, () => {

@@ -1,16 +1,29 @@
-// The forward pass of chapter 3 for any stack of dense layers.
+// The forward pass of chapters 3 and 7 for any stack of dense and
+// convolutional layers.
 // N = batch, D = input size (784), C = classes (10).
 import { affine } from "./affine";
 import type { ForwardOptions } from "./backend";
+import { type ConvShape, conv, convOutput, maxPool } from "./conv";
 import { type Activation, activate } from "./functions";
 
-/** One dense layer: a = x·W + b, then its activation. W is (inSize, outSize). */
+/**
+ * One layer: a = x·W + b (dense) or a = x ∗ W + b (convolution), then its
+ * activation, then its pooling if it has one. inSize and outSize are the
+ * flat sizes of its input and of its output (after pooling).
+ */
 export interface Layer {
+  /** Dense: (inSize, outSize). Convolution: (F, C, KH, KW). */
   W: Float32Array;
   b: Float32Array;
   inSize: number;
   outSize: number;
   activation: Activation;
+  /** A convolution over inputs (C, IH, IW); absent for a dense layer. A dense layer after one reads its output flattened channel by channel, row by row. */
+  conv?: ConvShape;
+  /** Max pooling after the activation over pool × pool windows, stride pool (the book's 2). */
+  pool?: number;
+  /** The input is multiplied by this first: the book's Dropout at inference time, × (1 − ratio). */
+  scale?: number;
 }
 
 export interface Network {
@@ -56,8 +69,9 @@ export function pixelsToInput(pixels: Uint8Array, scale: number, out: Float32Arr
 const CHUNK = 32;
 
 // Activation buffers reused across layers and calls (one thread, no re-entry):
-// 0 holds a converted input chunk, 1 and 2 alternate between layers.
-const buffers: Float32Array[] = [new Float32Array(0), new Float32Array(0), new Float32Array(0)];
+// 0 holds a converted input chunk, 1 and 2 alternate between layers, 3 holds
+// a scaled input, 4 one image's convolution before pooling.
+const buffers: Float32Array[] = [0, 1, 2, 3, 4].map(() => new Float32Array(0));
 function buffer(i: number, n: number): Float32Array {
   if (buffers[i].length < n) buffers[i] = new Float32Array(n);
   return buffers[i].subarray(0, n);
@@ -74,12 +88,33 @@ function forwardChunks(net: Network, N: number, softmax: boolean, input: (n: num
     net.layers.forEach((layer, i) => {
       // The last layer writes straight into its rows of y.
       const a = i === last ? y.subarray(n * C, (n + rows) * C) : buffer(1 + (i % 2), rows * layer.outSize);
-      affine(a, z, layer.W, layer.b, rows, layer.inSize, layer.outSize);
-      if (i < last || softmax) activate(layer.activation, a, layer.outSize);
+      if (layer.scale !== undefined) z = scaled(z, layer.scale, buffer(3, z.length));
+      if (layer.conv) convLayer(a, z, layer, layer.conv, rows);
+      else affine(a, z, layer.W, layer.b, rows, layer.inSize, layer.outSize);
+      if (!layer.conv && (i < last || softmax)) activate(layer.activation, a, layer.outSize);
       z = a;
     });
   }
   return y;
+}
+
+function scaled(z: Float32Array, s: number, out: Float32Array): Float32Array {
+  for (let i = 0; i < z.length; i++) out[i] = z[i] * s;
+  return out;
+}
+
+/** A convolution, its activation and its pooling, image by image so the unpooled output stays small. */
+function convLayer(a: Float32Array, z: Float32Array, layer: Layer, s: ConvShape, rows: number): void {
+  const [OH, OW] = convOutput(s);
+  const out = s.F * OH * OW;
+  const t = layer.pool ? buffer(4, out) : undefined;
+  for (let r = 0; r < rows; r++) {
+    const ar = a.subarray(r * layer.outSize, (r + 1) * layer.outSize);
+    const c = t ?? ar;
+    conv(c, z.subarray(r * layer.inSize, (r + 1) * layer.inSize), layer.W, layer.b, 1, s);
+    activate(layer.activation, c, out);
+    if (layer.pool) maxPool(ar, c, 1, s.F, OH, OW, layer.pool);
+  }
 }
 
 /**

@@ -14,6 +14,7 @@ import { evaluate } from "../../scripts/lib/evaluate";
 import { type NdArray, parseNpz } from "../../scripts/lib/npz";
 import { loadPickledArrays } from "../../scripts/lib/pickle";
 import { decodeModel, encodeModel } from "../../src/model/format";
+import { JsBackend } from "../../src/nn/backends";
 import { serializeSafetensors } from "../../src/model/safetensors";
 import type { Network } from "../../src/nn/network";
 import { type Arr, bookArrays, randomArr } from "../fixtures/arrays";
@@ -415,5 +416,64 @@ describe("npm run import", () => {
     const ev = evaluate(model.network, loadSplit("mnist", "test"), 255);
     expect(ev.total).toBe(10000);
     expect(ev.correct).toBe(9352);
+  });
+
+  // The book's convolutional networks (ch. 7 and 8), float64 pickles: served,
+  // they classify exactly what the book's own code does.
+  const bookDir = resolve(BOOK_WEIGHTS, "..");
+  for (const [file, correct, sizes] of [
+    ["simple_convnet_params.pkl", 9600, [784, 4320, 100, 10]],
+    ["deep_convnet_params.pkl", 9797, [784, 12544, 3136, 6272, 2048, 4096, 1024, 50, 10]],
+  ] as const) {
+    const path = join(bookDir, file);
+    const present = existsSync(path) && datasetPresent("mnist", "test");
+    it.skipIf(skipWithoutData(present))(
+      `should reproduce ${correct}/10000 from the book's ${file} on every backend (needs ${path} and the MNIST test set)`,
+      () => {
+        const out = join(tmp, `${file}.safetensors`);
+        const res = runImport(path, "--name", file, "--out", out);
+        expect(res.code, res.stderr).toBe(0);
+        expect(res.stdout).toMatch(/recognised as the book's/);
+        const bytes = readFileSync(out);
+        const split = loadSplit("mnist", "test");
+        const wasm = decodeModel(bytes);
+        expect(wasm.sizes).toEqual(sizes);
+        expect(wasm.inputShape).toEqual([1, 28, 28]);
+        expect(wasm.dtype).toBe("F32");
+        expect(evaluate(wasm.network, split, 255).correct).toBe(correct);
+        // The JS kernels too, on the first 500 images (all 10000 take minutes there): the same labels.
+        const part = { ...split, count: 500 };
+        expect([...evaluate(decodeModel(bytes, new JsBackend()).network, part, 255).labels]).toEqual([...evaluate(wasm.network, part, 255).labels]);
+      },
+    );
+  }
+
+  it("should import a PyTorch state_dict with Conv2d layers given --layers, and run it as the reference does", () => {
+    const conv = randomArr([4, 1, 3, 3], 31);
+    const fc = randomArr([10, 4 * 7 * 7], 32); // nn.Linear: [out, in]
+    const path = write(
+      "cnn.safetensors",
+      serializeSafetensors([
+        { name: "features.0.weight", shape: conv.shape, data: Float32Array.from(conv.data) },
+        { name: "features.0.bias", shape: [4], data: Float32Array.from(randomArr([4], 33).data) },
+        { name: "fc.weight", shape: fc.shape, data: Float32Array.from(fc.data) },
+        { name: "fc.bias", shape: [10], data: Float32Array.from(randomArr([10], 34).data) },
+      ]),
+    );
+    const missing = runImport(path, "--name", "cnn", "--out", join(tmp, "cnn-x.safetensors"));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/give them with --layers/);
+    const out = join(tmp, "cnn.safetensors.out");
+    const res = runImport(path, "--name", "cnn", "--layers", '[{"type":"conv","pad":1,"pool":4},{"type":"dense"}]', "--out", out);
+    expect(res.code, res.stderr).toBe(0);
+    const model = decodeModel(readFileSync(out));
+    expect(model.sizes).toEqual([784, 196, 10]);
+    expect(JSON.parse(model.metadata.layers)).toEqual([{ type: "conv", stride: 1, pad: 1, pool: 4 }, { type: "dense" }]);
+    const net = model.network.toNetwork();
+    expect([...net.layers[0].W]).toEqual([...conv.data]);
+    const x = new Float32Array(2 * 784).map((_, i) => (i % 7) / 7);
+    expectClose(model.network.forward(x, 2), forwardNaive(net, x, 2), 1e-5);
+    const bad = runImport(path, "--name", "cnn", "--layers", '[{"type":"dense"},{"type":"dense"}]', "--out", out);
+    expect(bad.stderr).toMatch(/--layers\[0\] says dense but features\.0\.weight has shape \[4,1,3,3\]/);
   });
 });

@@ -14,6 +14,10 @@ export interface Exports {
   f16ToF32(src: number, dst: number, n: number): number;
   pixels(src: number, dst: number, n: number, inv: number): void;
   firstNonFiniteF32(src: number, n: number): number;
+  im2col(cols: number, x: number, C: number, IH: number, IW: number, KH: number, KW: number, stride: number, pad: number, OH: number, OW: number): void;
+  biasRows(out: number, b: number, F: number, M: number): void;
+  maxPool(out: number, x: number, P: number, IH: number, IW: number, size: number): void;
+  scale(p: number, n: number, s: number): void;
 }
 
 /** Floats of slack after every buffer: the kernel's last vector of a row may write up to 3 floats past it (16 leaves room to spare). */

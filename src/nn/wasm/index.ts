@@ -6,20 +6,47 @@
 // JS backend runs.
 // N = batch, D = input size, C = classes, K = inputs and M = outputs of a layer.
 import { modules } from "#kernel";
-import { type Backend, type LoadedNetwork, type NetworkSpec, NonFiniteWeightError, type WeightTensor } from "../backend";
+import { type Backend, type LoadedNetwork, layerShape, type NetworkSpec, NonFiniteWeightError, tensorSizes, type WeightTensor } from "../backend";
+import { convOutput } from "../conv";
 import type { Network } from "../network";
 import { Arena, activateAt, type Exports, instantiate } from "./arena";
 
 /** Rows per chunk of a batch: a chunk's activations stay in the L1/L2 cache between layers. */
 const CHUNK = 32;
 
+/** Scratch sizes, in floats, a network needs beyond its chunk buffers. */
+interface Needs {
+  /** The widest layer input or output (flat, after pooling). */
+  width: number;
+  /** The widest unpooled convolution output of one image (F·OH·OW). */
+  unpooled: number;
+  /** The largest im2col matrix (K·M) and the widest one (M). */
+  cols: number;
+  M: number;
+  /** The most inputs any product gathers (K). */
+  K: number;
+}
+
 /** Where one loaded network's weights sit: byte offsets of each layer's W and b. */
 interface Placed {
   spec: NetworkSpec;
   W: number[];
   b: number[];
-  /** The widest layer input or output, for sizing the scratch. */
-  width: number;
+  needs: Needs;
+}
+
+function needsOf(spec: NetworkSpec): Needs {
+  const n: Needs = { width: Math.max(...spec.sizes), unpooled: 0, cols: 0, M: 0, K: Math.max(...spec.sizes) };
+  for (const l of spec.layers ?? []) {
+    if (!l.conv) continue;
+    const [OH, OW] = convOutput(l.conv);
+    const K = l.conv.C * l.conv.KH * l.conv.KW;
+    n.unpooled = Math.max(n.unpooled, l.conv.F * OH * OW);
+    n.cols = Math.max(n.cols, K * OH * OW);
+    n.M = Math.max(n.M, OH * OW);
+    n.K = Math.max(n.K, K);
+  }
+  return n;
 }
 
 /**
@@ -32,7 +59,7 @@ export class WasmBackend implements Backend {
   private readonly ex: Exports;
   private readonly arena: Arena;
   // Reused per forward pass: input chunk, two activation buffers, gather scratch.
-  private scratch = { width: 0, x: 0, a: 0, z: 0, idx: 0, val: 0 };
+  private scratch = { width: 0, x: 0, a: 0, z: 0, K: 0, idx: 0, val: 0, unpooled: 0, t: 0, cols: 0, colsAt: 0, M: 0, zeros: 0 };
 
   constructor(
     module: WebAssembly.Module,
@@ -65,6 +92,11 @@ export class WasmBackend implements Backend {
     ex.firstNonFiniteF32(out, 16);
     ex.pixels(x, out, 16, 1);
     ex.affine(out, x, W, b, 1, 16, 16, idx, val);
+    ex.im2col(W, x, 1, 4, 4, 3, 3, 1, 1, 4, 4);
+    ex.im2col(W, x, 1, 4, 4, 2, 2, 2, 0, 2, 2);
+    ex.biasRows(out, b, 2, 8);
+    ex.maxPool(out, x, 1, 4, 4, 2);
+    ex.scale(out, 16, 0.5);
     for (const f of ["exp", "sigmoid", "relu", "step"] as const) ex[f](out, 16);
     ex.softmax(out, 2, 8);
     arena.release(mark);
@@ -81,11 +113,12 @@ export class WasmBackend implements Backend {
     const mark = this.arena.mark();
     let p: Placed;
     try {
+      const own: NetworkSpec = { sizes: [...sizes], activations: [...activations], layers: activations.map((_, i) => layerShape(spec, i)) };
       p = {
-        spec: { sizes: [...sizes], activations: [...activations] },
-        W: layers.map(({ W }, i) => this.resident(W, sizes[i] * sizes[i + 1])),
-        b: layers.map(({ b }, i) => this.resident(b, sizes[i + 1])),
-        width: Math.max(...sizes),
+        spec: own,
+        W: layers.map(({ W }, i) => this.resident(W, tensorSizes(own, i).W)),
+        b: layers.map(({ b }, i) => this.resident(b, tensorSizes(own, i).b)),
+        needs: needsOf(own),
       };
     } catch (e) {
       this.arena.release(mark);
@@ -125,17 +158,39 @@ export class WasmBackend implements Backend {
     return at;
   }
 
-  /** Scratch for a chunk of CHUNK rows of `width`: sized for whole chunks, so a batch never regrows what a single image sized. */
-  private ensureScratch(width: number): typeof this.scratch {
+  /**
+   * Scratch for a chunk of CHUNK rows of `width`, and for one image's
+   * convolutions: sized for whole chunks, so a batch never regrows what a
+   * single image sized. Each region only ever grows, to the largest network
+   * loaded; the old one is dropped.
+   */
+  private ensureScratch(n: Needs): typeof this.scratch {
     const s = this.scratch;
-    if (width > s.width) {
-      s.width = width;
-      // The old region is dropped: the scratch only ever grows to the widest layer loaded.
-      s.x = this.arena.alloc(CHUNK * width);
-      s.a = this.arena.alloc(CHUNK * width);
-      s.z = this.arena.alloc(CHUNK * width);
-      s.idx = this.arena.alloc(width);
-      s.val = this.arena.alloc(width);
+    const { arena } = this;
+    if (n.width > s.width) {
+      s.width = n.width;
+      s.x = arena.alloc(CHUNK * n.width);
+      s.a = arena.alloc(CHUNK * n.width);
+      s.z = arena.alloc(CHUNK * n.width);
+    }
+    if (n.K > s.K) {
+      s.K = n.K;
+      s.idx = arena.alloc(n.K);
+      s.val = arena.alloc(n.K);
+    }
+    if (n.unpooled > s.unpooled) {
+      s.unpooled = n.unpooled;
+      s.t = arena.alloc(n.unpooled);
+    }
+    if (n.cols > s.cols) {
+      s.cols = n.cols;
+      s.colsAt = arena.alloc(n.cols);
+    }
+    if (n.M > s.M) {
+      // affine's bias for a convolution (the filters' biases are added after): zeros, slack included.
+      s.M = n.M;
+      s.zeros = arena.alloc(n.M);
+      arena.f32().fill(0, s.zeros >> 2, (s.zeros >> 2) + n.M + 16);
     }
     return s;
   }
@@ -150,7 +205,8 @@ export class WasmBackend implements Backend {
     const L = activations.length;
     const D = sizes[0];
     const C = sizes[L];
-    const s = this.ensureScratch(p.width);
+    const s = this.ensureScratch(p.needs);
+    const shapes = p.spec.layers ?? [];
     const y = new Float32Array(N * C);
     for (let n = 0; n < N; n += CHUNK) {
       const r = Math.min(CHUNK, N - n);
@@ -162,8 +218,27 @@ export class WasmBackend implements Backend {
       let z = s.x;
       for (let i = 0; i < L; i++) {
         const a = z === s.a ? s.z : s.a;
-        ex.affine(a, z, p.W[i], p.b[i], r, sizes[i], sizes[i + 1], s.idx, s.val);
-        if (i < L - 1 || softmax) activateAt(ex, activations[i], a, r, sizes[i + 1]);
+        const { conv, pool, scale } = shapes[i] ?? {};
+        if (scale !== undefined) ex.scale(z, r * sizes[i], scale);
+        if (conv) {
+          // Image by image: im2col, the filters times its columns, the biases,
+          // the activation, then pooling from the unpooled scratch.
+          const [OH, OW] = convOutput(conv);
+          const K = conv.C * conv.KH * conv.KW;
+          const M = OH * OW;
+          for (let m = 0; m < r; m++) {
+            const out = a + m * sizes[i + 1] * 4;
+            const c = pool ? s.t : out;
+            ex.im2col(s.colsAt, z + m * sizes[i] * 4, conv.C, conv.IH, conv.IW, conv.KH, conv.KW, conv.stride, conv.pad, OH, OW);
+            ex.affine(c, p.W[i], s.colsAt, s.zeros, conv.F, K, M, s.idx, s.val);
+            ex.biasRows(c, p.b[i], conv.F, M);
+            activateAt(ex, activations[i], c, conv.F, M);
+            if (pool) ex.maxPool(out, c, conv.F, OH, OW, pool);
+          }
+        } else {
+          ex.affine(a, z, p.W[i], p.b[i], r, sizes[i], sizes[i + 1], s.idx, s.val);
+          if (i < L - 1 || softmax) activateAt(ex, activations[i], a, r, sizes[i + 1]);
+        }
         z = a;
       }
       y.set(arena.f32().subarray(z >> 2, (z >> 2) + r * C), n * C);
@@ -188,11 +263,12 @@ export class WasmBackend implements Backend {
     const { sizes, activations } = p.spec;
     return {
       layers: activations.map((activation, i) => ({
-        W: heap.slice(p.W[i] >> 2, (p.W[i] >> 2) + sizes[i] * sizes[i + 1]),
-        b: heap.slice(p.b[i] >> 2, (p.b[i] >> 2) + sizes[i + 1]),
+        W: heap.slice(p.W[i] >> 2, (p.W[i] >> 2) + tensorSizes(p.spec, i).W),
+        b: heap.slice(p.b[i] >> 2, (p.b[i] >> 2) + tensorSizes(p.spec, i).b),
         inSize: sizes[i],
         outSize: sizes[i + 1],
         activation,
+        ...layerShape(p.spec, i),
       })),
     };
   }

@@ -369,3 +369,91 @@ export function firstNonFiniteF32(src: usize, n: i32): i32 {
   for (; i < n; i++) if ((load<u32>(src + ((<usize>i) << 2)) & 0x7f800000) == 0x7f800000) return i;
   return -1;
 }
+
+// Convolution and pooling (chapter 7), channels first: a convolution is
+// im2col, then affine with the filters (F, K) as its rows and the columns
+// (K, M) as its weights, then biasRows. C = channels, IH × IW = input,
+// KH × KW = kernel, OH × OW = output, K = C·KH·KW, M = OH·OW.
+
+/**
+ * The book's im2col for one image: x is (C, IH, IW); cols is (K, M) with
+ * cols[(c·KH + ky)·KW + kx][oy·OW + ox] = x[c][oy·stride + ky − pad][ox·stride + kx − pad],
+ * 0 in the padding. Rows inside the input with stride 1 are copied four at a time.
+ */
+export function im2col(cols: usize, x: usize, C: i32, IH: i32, IW: i32, KH: i32, KW: i32, stride: i32, pad: i32, OH: i32, OW: i32): void {
+  let o = cols;
+  for (let c = 0; c < C; c++)
+    for (let ky = 0; ky < KH; ky++)
+      for (let kx = 0; kx < KW; kx++)
+        for (let oy = 0; oy < OH; oy++) {
+          const iy = oy * stride + ky - pad;
+          if (iy < 0 || iy >= IH) {
+            memory.fill(o, 0, (<usize>OW) << 2);
+            o += (<usize>OW) << 2;
+            continue;
+          }
+          const xr = x + ((<usize>(c * IH + iy) * <usize>IW) << 2);
+          // Output columns whose input column ix = ox·stride + kx − pad lies inside the row.
+          let lo = 0;
+          while (lo < OW && lo * stride + kx - pad < 0) lo++;
+          let hi = OW;
+          while (hi > lo && (hi - 1) * stride + kx - pad >= IW) hi--;
+          for (let ox = 0; ox < lo; ox++) store<f32>(o + ((<usize>ox) << 2), 0);
+          if (stride == 1) {
+            memory.copy(o + ((<usize>lo) << 2), xr + ((<usize>(lo + kx - pad)) << 2), (<usize>(hi - lo)) << 2);
+          } else {
+            for (let ox = lo; ox < hi; ox++) store<f32>(o + ((<usize>ox) << 2), load<f32>(xr + ((<usize>(ox * stride + kx - pad)) << 2)));
+          }
+          for (let ox = hi; ox < OW; ox++) store<f32>(o + ((<usize>ox) << 2), 0);
+          o += (<usize>OW) << 2;
+        }
+}
+
+/** out[f][m] += b[f] over F rows of M, four at a time within each row. */
+export function biasRows(out: usize, b: usize, F: i32, M: i32): void {
+  for (let f = 0; f < F; f++) {
+    const bf = v128.load32_splat(b + ((<usize>f) << 2));
+    const r = out + ((<usize>f * <usize>M) << 2);
+    let m = 0;
+    for (; m + 4 <= M; m += 4) {
+      const q = r + ((<usize>m) << 2);
+      v128.store(q, f32x4.add(v128.load(q), bf));
+    }
+    for (; m < M; m++) {
+      const q = r + ((<usize>m) << 2);
+      store<f32>(q, load<f32>(q) + f32x4.extract_lane(bf, 0));
+    }
+  }
+}
+
+/**
+ * Max pooling over size × size windows, stride size: x is (P, IH, IW) for
+ * P planes (channels); out is (P, ⌊IH/size⌋, ⌊IW/size⌋), edges left over dropped.
+ */
+export function maxPool(out: usize, x: usize, P: i32, IH: i32, IW: i32, size: i32): void {
+  const OH = IH / size;
+  const OW = IW / size;
+  let o = out;
+  for (let p = 0; p < P; p++) {
+    const plane = x + ((<usize>p * <usize>IH * <usize>IW) << 2);
+    for (let oy = 0; oy < OH; oy++)
+      for (let ox = 0; ox < OW; ox++) {
+        let m = -Infinity as f32;
+        for (let dy = 0; dy < size; dy++) {
+          const r = plane + ((<usize>(oy * size + dy) * <usize>IW + <usize>(ox * size)) << 2);
+          for (let dx = 0; dx < size; dx++) m = Mathf.max(m, load<f32>(r + ((<usize>dx) << 2)));
+        }
+        store<f32>(o, m);
+        o += 4;
+      }
+  }
+}
+
+/** p[i] *= s over n floats (the book's inference-time dropout scale). */
+export function scale(p: usize, n: i32, s: f32): void {
+  const k = f32x4.splat(s);
+  for (let i = 0; i < n; i += 4) {
+    const q = p + ((<usize>i) << 2);
+    v128.store(q, f32x4.mul(v128.load(q), k));
+  }
+}

@@ -2,6 +2,7 @@
 // (src/nn/kernels.test.ts): each call copies its arrays into an instance of
 // its own and the answer back out. Nothing here serves requests.
 import { modules } from "#kernel";
+import { type ConvShape, convOutput } from "../conv";
 import type { Activation } from "../functions";
 import { Arena, activateAt, type Exports, instantiate } from "./arena";
 
@@ -37,6 +38,31 @@ export class KernelProbe {
   affine(out: Float32Array, x: Float32Array, W: Float32Array, b: Float32Array, N: number, K: number, M: number): Float32Array {
     return this.with([x, W, b], [out.length, K, K], ([px, pW, pb, po, idx, val]) => {
       this.ex.affine(po, px, pW, pb, N, K, M, idx, val);
+      return this.read(out, po);
+    });
+  }
+
+  /** conv of conv.ts through the kernel: im2col, affine, biasRows per image. x is (N, C, IH, IW); out is (N, F, OH, OW). */
+  conv(out: Float32Array, x: Float32Array, W: Float32Array, b: Float32Array, N: number, s: ConvShape): Float32Array {
+    const [OH, OW] = convOutput(s);
+    const K = s.C * s.KH * s.KW;
+    const M = OH * OW;
+    const D = s.C * s.IH * s.IW;
+    return this.with([x, W, b, new Float32Array(M)], [out.length, K * M, K, K], ([px, pW, pb, zeros, po, cols, idx, val]) => {
+      for (let n = 0; n < N; n++) {
+        const o = po + n * s.F * M * 4;
+        this.ex.im2col(cols, px + n * D * 4, s.C, s.IH, s.IW, s.KH, s.KW, s.stride, s.pad, OH, OW);
+        this.ex.affine(o, pW, cols, zeros, s.F, K, M, idx, val);
+        this.ex.biasRows(o, pb, s.F, M);
+      }
+      return this.read(out, po);
+    });
+  }
+
+  /** maxPool of conv.ts: x is (N, C, IH, IW); out is (N, C, ⌊IH/size⌋, ⌊IW/size⌋). */
+  maxPool(out: Float32Array, x: Float32Array, N: number, C: number, IH: number, IW: number, size: number): Float32Array {
+    return this.with([x], [out.length], ([px, po]) => {
+      this.ex.maxPool(po, px, N * C, IH, IW, size);
       return this.read(out, po);
     });
   }
