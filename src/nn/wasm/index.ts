@@ -57,7 +57,7 @@ export class WasmBackend implements Backend {
   warm(reserveBytes = 0): void {
     const { ex, arena } = this;
     const mark = arena.mark();
-    const [x, W, b, out, idx, val] = [16, 256, 16, 16, 16, 16].map((n) => arena.alloc(n));
+    const [x, W, b, out, idx, val] = [64, 256, 16, 64, 16, 64].map((n) => arena.alloc(n));
     const big = 1 << 16;
     const [hs, fs] = [big / 2, big].map((n) => arena.alloc(n));
     for (let i = 0; i < 16; i++) ex.f16ToF32(hs, fs, big);
@@ -65,6 +65,7 @@ export class WasmBackend implements Backend {
     ex.firstNonFiniteF32(out, 16);
     ex.pixels(x, out, 16, 1);
     ex.affine(out, x, W, b, 1, 16, 16, idx, val);
+    ex.affine(out, x, W, b, 4, 16, 16, idx, val);
     for (const f of ["exp", "sigmoid", "relu", "step"] as const) ex[f](out, 16);
     ex.softmax(out, 2, 8);
     arena.release(mark);
@@ -135,7 +136,8 @@ export class WasmBackend implements Backend {
       s.a = this.arena.alloc(CHUNK * width);
       s.z = this.arena.alloc(CHUNK * width);
       s.idx = this.arena.alloc(width);
-      s.val = this.arena.alloc(width);
+      // Four rows' values for each input they list together.
+      s.val = this.arena.alloc(4 * width);
     }
     return s;
   }

@@ -35,7 +35,7 @@ export class KernelProbe {
 
   /** affine of affine.ts: out = x·W + b; x is (N, K), W is (K, M), b is (M); out is (N, M). */
   affine(out: Float32Array, x: Float32Array, W: Float32Array, b: Float32Array, N: number, K: number, M: number): Float32Array {
-    return this.with([x, W, b], [out.length, K, K], ([px, pW, pb, po, idx, val]) => {
+    return this.with([x, W, b], [out.length, K, 4 * K], ([px, pW, pb, po, idx, val]) => {
       this.ex.affine(po, px, pW, pb, N, K, M, idx, val);
       return this.read(out, po);
     });
