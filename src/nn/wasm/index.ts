@@ -50,17 +50,16 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * Calls every export once on a few zeros, and runs the F16 conversion (the
-   * bulk of a decode) over 64 Ki values 16 times so that V8 has cause to
-   * tier it up before a model's first decode; then reserves the memory.
+   * Calls every export once on a few zeros, so each is compiled before a
+   * request needs it; then, when asked, reserves memory for `reserveBytes`
+   * of weights. Start-up asks for none (src/startup.ts): a model's first
+   * decode grows the memory it needs, which costs that request less than
+   * writing every model's pages costs every cold start.
    */
   warm(reserveBytes = 0): void {
     const { ex, arena } = this;
     const mark = arena.mark();
     const [x, W, b, out, idx, val] = [64, 256, 16, 64, 16, 64].map((n) => arena.alloc(n));
-    const big = 1 << 16;
-    const [hs, fs] = [big / 2, big].map((n) => arena.alloc(n));
-    for (let i = 0; i < 16; i++) ex.f16ToF32(hs, fs, big);
     ex.f16ToF32(x, out, 16);
     ex.firstNonFiniteF32(out, 16);
     ex.pixels(x, out, 16, 1);
@@ -69,7 +68,7 @@ export class WasmBackend implements Backend {
     for (const f of ["exp", "sigmoid", "relu", "step"] as const) ex[f](out, 16);
     ex.softmax(out, 2, 8);
     arena.release(mark);
-    arena.reserve(reserveBytes);
+    if (reserveBytes > 0) arena.reserve(reserveBytes);
   }
 
   /**
