@@ -39,7 +39,10 @@ function expectSame(text: string, m = model): void {
   expect(got?.single).toBe(want?.single);
   expect(got?.options).toEqual(want?.options);
   expect(got?.batch.N).toBe(want?.batch.N);
-  const x = (r?: Read) => [...new Uint32Array((r?.batch as { x: Float32Array }).x.slice().buffer)];
+  const x = (r?: Read) => {
+    if (!r || !("x" in r.batch)) throw new Error("expected a batch of floats");
+    return [...new Uint32Array(r.batch.x.slice().buffer)];
+  };
   expect(x(got)).toEqual(x(want));
 }
 
