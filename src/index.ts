@@ -9,7 +9,7 @@ import { ModelRegistry } from "./model/registry";
 import { warmUp } from "./startup";
 
 const registry = new ModelRegistry(BUNDLED, DEFAULT_MODEL, BUNDLED_DIGESTS);
-warmUp({ backend: registry.backend, registry });
+warmUp({ backend: registry.backend });
 
 const app = createApp(registry);
 

@@ -8,6 +8,7 @@ import type { AppEnv } from "./env";
 import { cacheFor } from "./headers";
 import { infer, requireModel, toPrediction } from "./inference";
 import { type Read, readBinary, readJson, readPictures } from "./input";
+import { scanPredictJson } from "./json-scan";
 import { runsModel } from "./policy";
 import { errorHandler, problemResponse } from "./problem";
 import {
@@ -131,7 +132,8 @@ async function predict(c: Context<AppEnv>, query: PredictOptions) {
   const kind = bodyKind(body.type);
   const read =
     kind === "json"
-      ? readJson(jsonBody(c, PredictBody, 'send a JSON object such as {"input": [...784 numbers]}'), model, limits)
+      ? (scanPredictJson(body.bytes, model, limits) ??
+        readJson(jsonBody(c, PredictBody, 'send a JSON object such as {"input": [...784 numbers]}'), model, limits))
       : kind === "binary"
         ? readBinary(body, model, limits)
         : await readPictures(body, c.req.header("content-type") ?? "", model, limits, { preprocess: query.preprocess ?? "mnist", debug: query.debug === "1" });

@@ -279,12 +279,13 @@ export function checkedByHandler<T extends z.ZodType>(name: string, _schema: T):
 }
 
 /**
- * Builds the parsers of the schemas every prediction uses: zod builds a
- * schema's parser on its first use, and built at start-up that work is not
- * in the first prediction's "parse".
+ * Builds the parser of the one schema every native prediction runs: zod
+ * builds a schema's parser on its first use, and built at start-up that work
+ * is not in the first prediction's "parse". A JSON body is read by
+ * scanPredictJson (src/http/json-scan.ts), so PredictBody's parser runs only
+ * for a body it leaves to the full reader; it and OipInferRequest's are
+ * built on first use, outside the cold start.
  */
 export function warmSchemas(): void {
   PredictQuery.safeParse({});
-  PredictBody.safeParse({ input: [] });
-  OipInferRequest.safeParse({ inputs: [] });
 }

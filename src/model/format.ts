@@ -98,7 +98,7 @@ export function readSpec(header: SafetensorsHeader): ModelSpec {
       if (W.shape.length !== 4)
         fail(`tensor "${W.name}" has shape [${W.shape}]; metadata "layers" says layer ${i} is a convolution, whose weight is 4-D [F, C, KH, KW]`);
       const [F, C, KH, KW] = W.shape;
-      if (!planes || planes.length !== 3)
+      if (planes?.length !== 3)
         fail(
           i === 0
             ? `layer 0 is a convolution: metadata "input_shape" must give channels, height and width, e.g. "1,28,28"`

@@ -146,6 +146,31 @@ for (const k of KERNELS) {
       );
     });
 
+    it("should agree on batches of four-row tiles with ragged tails, where the rows' non-zero inputs differ", () => {
+      // Each row non-zero in its own band of inputs (so a tile's list is the union of four
+      // different lists), one row all zeros, one dense; N leaves 0 to 3 rows after the tiles.
+      for (const [N, K, M] of [
+        [4, 784, 50],
+        [5, 100, 10],
+        [6, 50, 100],
+        [7, 37, 13],
+        [9, 17, 33],
+        [12, 3, 1],
+      ]) {
+        const x = random(N * K, N * K, 0.3);
+        for (let n = 0; n < N; n++) {
+          for (let k = 0; k < K; k++) {
+            const band = Math.floor((k * 4) / K);
+            if (n % 4 !== band && n % 5 !== 4) x[n * K + k] = 0;
+          }
+        }
+        x.fill(0, 2 * K, 3 * K);
+        const W = random(K * M, K + M);
+        const b = random(M, M + 1);
+        expectClose(kernel(new Float32Array(N * M), x, W, b, N, K, M), affineNaive(new Float32Array(N * M), x, W, b, N, K, M));
+      }
+    });
+
     it("should overwrite, not accumulate into, a dirty output buffer", () => {
       const out = new Float32Array(6).fill(99);
       const x = random(2 * 4, 3);
@@ -343,6 +368,24 @@ describe("forward passes against the reference (forwardNaive)", () => {
       });
     });
   }
+
+  it("should give each image the same bits alone as in a batch (four-row tiles and single rows sum alike)", () => {
+    for (const b of BACKENDS) {
+      if (b.skip) continue;
+      for (const net of [network([784, 50, 100, 10], ["sigmoid", "sigmoid", "softmax"], 8), network([61, 29, 33, 7], ["relu", "relu", "identity"], 9)]) {
+        const loaded = loadNetwork((b.create as () => Backend)(), net);
+        const D = net.layers[0].inSize;
+        const C = net.layers.at(-1)?.outSize as number;
+        const x = random(11 * D, D, 0.8).map(Math.abs);
+        const batch = loaded.forward(x, 11, { softmax: false });
+        for (let n = 0; n < 11; n++) {
+          expect([...loaded.forward(x.subarray(n * D, (n + 1) * D), 1, { softmax: false })], `${b.name}, image ${n}`).toEqual([
+            ...batch.subarray(n * C, (n + 1) * C),
+          ]);
+        }
+      }
+    }
+  });
 
   it.skipIf(!simd)("should run a different kernel in Wasm than in JS, each within 1e-5 of the other", () => {
     const net = network([784, 50, 100, 10], ["sigmoid", "sigmoid", "softmax"], 5);

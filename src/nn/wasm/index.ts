@@ -77,21 +77,21 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * Calls every export once on a few zeros, and runs the F16 conversion (the
-   * bulk of a decode) over 64 Ki values 16 times so that V8 has cause to
-   * tier it up before a model's first decode; then reserves the memory.
+   * Calls every export once on a few zeros, so each is compiled before a
+   * request needs it; then, when asked, reserves memory for `reserveBytes`
+   * of weights. Start-up asks for none (src/startup.ts): a model's first
+   * decode grows the memory it needs, which costs that request less than
+   * writing every model's pages costs every cold start.
    */
   warm(reserveBytes = 0): void {
     const { ex, arena } = this;
     const mark = arena.mark();
-    const [x, W, b, out, idx, val] = [16, 256, 16, 16, 16, 16].map((n) => arena.alloc(n));
-    const big = 1 << 16;
-    const [hs, fs] = [big / 2, big].map((n) => arena.alloc(n));
-    for (let i = 0; i < 16; i++) ex.f16ToF32(hs, fs, big);
+    const [x, W, b, out, idx, val] = [64, 256, 16, 64, 16, 64].map((n) => arena.alloc(n));
     ex.f16ToF32(x, out, 16);
     ex.firstNonFiniteF32(out, 16);
     ex.pixels(x, out, 16, 1);
     ex.affine(out, x, W, b, 1, 16, 16, idx, val);
+    ex.affine(out, x, W, b, 4, 16, 16, idx, val);
     ex.im2col(W, x, 1, 4, 4, 3, 3, 1, 1, 4, 4);
     ex.im2col(W, x, 1, 4, 4, 2, 2, 2, 0, 2, 2);
     ex.biasRows(out, b, 2, 8);
@@ -100,7 +100,7 @@ export class WasmBackend implements Backend {
     for (const f of ["exp", "sigmoid", "relu", "step"] as const) ex[f](out, 16);
     ex.softmax(out, 2, 8);
     arena.release(mark);
-    arena.reserve(reserveBytes);
+    if (reserveBytes > 0) arena.reserve(reserveBytes);
   }
 
   /**
@@ -176,7 +176,8 @@ export class WasmBackend implements Backend {
     if (n.K > s.K) {
       s.K = n.K;
       s.idx = arena.alloc(n.K);
-      s.val = arena.alloc(n.K);
+      // Four rows' values for each input they list together (affine's tiles).
+      s.val = arena.alloc(4 * n.K);
     }
     if (n.unpooled > s.unpooled) {
       s.unpooled = n.unpooled;

@@ -16,29 +16,160 @@ function madd(a: v128, b: v128, c: v128): v128 {
 
 /**
  * out = x·W + b. x is (N, K), W is (K, M), b is (M); out is (N, M), all
- * row-major and unpadded. `idx` and `val` are scratch for K entries each.
- * The same product as affineNaive (summed in f32 across registers, not f64):
- * each row lists its non-zero inputs
- * (offset k·M·4 and value), then each block of 32 outputs is summed in eight
- * registers over those inputs and stored once.
+ * row-major and unpadded. `idx` is scratch for K entries and `val` for 4·K.
+ * The same product as affineNaive (summed in f32 across registers, not f64).
+ * Rows go four at a time: the four list the inputs where any of them is
+ * non-zero (offset k·M·4 and the four values), and each row of W loaded
+ * for a block of eight outputs serves all four rows. The last one to three
+ * rows go one at a time: each lists its own non-zero inputs, then each
+ * block of 32 outputs is summed in eight registers over those inputs.
+ * Either way each output is one running sum from the bias over its inputs in
+ * order (the zeros of a four-row list add nothing), so a row's outputs are
+ * the same bits whatever batch it came in.
  */
 export function affine(out: usize, x: usize, W: usize, b: usize, N: i32, K: i32, M: i32, idx: usize, val: usize): void {
   const rowBytes = (<usize>M) << 2;
-  for (let n = 0; n < N; n++) {
+  let n = 0;
+  for (; n + 4 <= N; n += 4) {
+    const xr = x + ((<usize>n * <usize>K) << 2);
+    const u = union4(xr, K, rowBytes, idx, val);
+    tile4(out + ((<usize>n * <usize>M) << 2), W, b, M, u, idx, val);
+  }
+  for (; n < N; n++) {
     const xr = x + ((<usize>n * <usize>K) << 2);
     const o = out + ((<usize>n * <usize>M) << 2);
     const nz = gather(xr, K, rowBytes, idx, val);
-    // Eight independent sums in flight hide the multiply-add latency: narrow
-    // blocks split the inputs between two or four sets of sums instead.
     let j = 0;
-    for (; j + 32 <= M; j += 32) block8(o, W, b, j, nz, idx, val);
-    if (j + 16 <= M) {
-      block4(o, W, b, j, nz, idx, val);
-      j += 16;
-    }
-    for (; M - j > 4; j += 8) block2(o, W, b, j, nz, idx, val);
-    if (j < M) block1(o, W, b, j, nz, idx, val);
+    for (; M - j > 28; j += 32) block8(o, W, b, j, nz, idx, val);
+    if (j < M) blockTail(o, W, b, j, (M - j + 3) >> 2, nz, idx, val);
   }
+}
+
+// Lists the inputs where any of four rows (K apart) is non-zero: the offset
+// of W's row and the four values, transposed into one vector per input.
+// Four inputs at a time are skipped when all sixteen values are zero.
+@inline
+function union4(xr: usize, K: i32, rowBytes: usize, idx: usize, val: usize): i32 {
+  const rb = (<usize>K) << 2;
+  let u = 0;
+  let k = 0;
+  for (; k + 4 <= K; k += 4) {
+    const p = xr + ((<usize>k) << 2);
+    const a = v128.load(p);
+    const b = v128.load(p + rb);
+    const c = v128.load(p + 2 * rb);
+    const d = v128.load(p + 3 * rb);
+    if (!v128.any_true(v128.or(v128.or(a, b), v128.or(c, d)))) continue;
+    const abLo = i32x4.shuffle(a, b, 0, 4, 1, 5);
+    const cdLo = i32x4.shuffle(c, d, 0, 4, 1, 5);
+    const abHi = i32x4.shuffle(a, b, 2, 6, 3, 7);
+    const cdHi = i32x4.shuffle(c, d, 2, 6, 3, 7);
+    // Stored whatever they hold; the count moves on past the non-zero ones only.
+    const at = (<usize>k) * rowBytes;
+    u = keep(idx, val, u, at, i64x2.shuffle(abLo, cdLo, 0, 2));
+    u = keep(idx, val, u, at + rowBytes, i64x2.shuffle(abLo, cdLo, 1, 3));
+    u = keep(idx, val, u, at + 2 * rowBytes, i64x2.shuffle(abHi, cdHi, 0, 2));
+    u = keep(idx, val, u, at + 3 * rowBytes, i64x2.shuffle(abHi, cdHi, 1, 3));
+  }
+  for (; k < K; k++) {
+    const p = xr + ((<usize>k) << 2);
+    let t = f32x4.splat(load<f32>(p));
+    t = f32x4.replace_lane(t, 1, load<f32>(p + rb));
+    t = f32x4.replace_lane(t, 2, load<f32>(p + 2 * rb));
+    t = f32x4.replace_lane(t, 3, load<f32>(p + 3 * rb));
+    u = keep(idx, val, u, (<usize>k) * rowBytes, t);
+  }
+  return u;
+}
+
+@inline
+function keep(idx: usize, val: usize, u: i32, at: usize, t: v128): i32 {
+  store<u32>(idx + ((<usize>u) << 2), <u32>at);
+  v128.store(val + ((<usize>u) << 4), t);
+  return u + <i32>v128.any_true(t);
+}
+
+// Four rows of out over the u listed inputs: eight outputs at a time, then
+// four. The last block of a row may write past it, into the next row's first
+// outputs: those are computed after it (blocks go from the last to the
+// first), and the four rows are stored in order.
+@inline
+function tile4(o: usize, W: usize, b: usize, M: i32, u: i32, idx: usize, val: usize): void {
+  const rowOut = (<usize>M) << 2;
+  let j = 0;
+  while (M - j > 4) j += 8;
+  if (j < M) tile4x1(o, W, b, j, u, idx, val, rowOut);
+  for (j -= 8; j >= 0; j -= 8) tile4x2(o, W, b, j, u, idx, val, rowOut);
+}
+
+@inline
+function tile4x2(o: usize, W: usize, b: usize, j: i32, u: i32, idx: usize, val: usize, rowOut: usize): void {
+  const c = (<usize>j) << 2;
+  let p0 = v128.load(b + c);
+  let p1 = v128.load(b + c, 16);
+  let q0 = p0;
+  let q1 = p1;
+  let r0 = p0;
+  let r1 = p1;
+  let s0 = p0;
+  let s1 = p1;
+  const Wj = W + c;
+  for (let t = 0; t < u; t++) {
+    const w = Wj + <usize>load<u32>(idx + ((<usize>t) << 2));
+    const w0 = v128.load(w);
+    const w1 = v128.load(w, 16);
+    const v = val + ((<usize>t) << 4);
+    let e = v128.load32_splat(v);
+    p0 = madd(e, w0, p0);
+    p1 = madd(e, w1, p1);
+    e = v128.load32_splat(v, 4);
+    q0 = madd(e, w0, q0);
+    q1 = madd(e, w1, q1);
+    e = v128.load32_splat(v, 8);
+    r0 = madd(e, w0, r0);
+    r1 = madd(e, w1, r1);
+    e = v128.load32_splat(v, 12);
+    s0 = madd(e, w0, s0);
+    s1 = madd(e, w1, s1);
+  }
+  let oj = o + c;
+  v128.store(oj, p0);
+  v128.store(oj, p1, 16);
+  oj += rowOut;
+  v128.store(oj, q0);
+  v128.store(oj, q1, 16);
+  oj += rowOut;
+  v128.store(oj, r0);
+  v128.store(oj, r1, 16);
+  oj += rowOut;
+  v128.store(oj, s0);
+  v128.store(oj, s1, 16);
+}
+
+@inline
+function tile4x1(o: usize, W: usize, b: usize, j: i32, u: i32, idx: usize, val: usize, rowOut: usize): void {
+  const c = (<usize>j) << 2;
+  let p0 = v128.load(b + c);
+  let q0 = p0;
+  let r0 = p0;
+  let s0 = p0;
+  const Wj = W + c;
+  for (let t = 0; t < u; t++) {
+    const w0 = v128.load(Wj + <usize>load<u32>(idx + ((<usize>t) << 2)));
+    const v = val + ((<usize>t) << 4);
+    p0 = madd(v128.load32_splat(v), w0, p0);
+    q0 = madd(v128.load32_splat(v, 4), w0, q0);
+    r0 = madd(v128.load32_splat(v, 8), w0, r0);
+    s0 = madd(v128.load32_splat(v, 12), w0, s0);
+  }
+  let oj = o + c;
+  v128.store(oj, p0);
+  oj += rowOut;
+  v128.store(oj, q0);
+  oj += rowOut;
+  v128.store(oj, r0);
+  oj += rowOut;
+  v128.store(oj, s0);
 }
 
 // Lists the non-zero inputs of one row; four at a time are skipped when all zero.
@@ -106,117 +237,54 @@ function block8(o: usize, W: usize, b: usize, j: i32, nz: i32, idx: usize, val: 
   v128.store(oj, a7, 112);
 }
 
-@inline
-function block4(o: usize, W: usize, b: usize, j: i32, nz: i32, idx: usize, val: usize): void {
+// The last one to seven vectors of a row's outputs (4·v ≥ the outputs left),
+// in one pass over the inputs as blocks of four, two and one vectors.
+function blockTail(o: usize, W: usize, b: usize, j: i32, v: i32, nz: i32, idx: usize, val: usize): void {
   const c = (<usize>j) << 2;
+  const four = v >= 4;
+  const two = (v & 2) != 0;
+  const one = (v & 1) != 0;
+  // Offsets of the two- and one-vector blocks from c.
+  const c2: usize = four ? 64 : 0;
+  const c1: usize = c2 + (two ? 32 : 0);
+  const zero = f32x4.splat(0);
   const bj = b + c;
-  let a0 = v128.load(bj, 0);
-  let a1 = v128.load(bj, 16);
-  let a2 = v128.load(bj, 32);
-  let a3 = v128.load(bj, 48);
-  let e0 = f32x4.splat(0);
-  let e1 = e0;
-  let e2 = e0;
-  let e3 = e0;
+  let a0 = four ? v128.load(bj, 0) : zero;
+  let a1 = four ? v128.load(bj, 16) : zero;
+  let a2 = four ? v128.load(bj, 32) : zero;
+  let a3 = four ? v128.load(bj, 48) : zero;
+  let e0 = two ? v128.load(bj + c2) : zero;
+  let e1 = two ? v128.load(bj + c2, 16) : zero;
+  let f0 = one ? v128.load(bj + c1) : zero;
   const Wj = W + c;
-  let t = 0;
-  for (; t + 2 <= nz; t += 2) {
+  for (let t = 0; t < nz; t++) {
     const tt = (<usize>t) << 2;
     const s = v128.load32_splat(val + tt);
     const w = Wj + <usize>load<u32>(idx + tt);
-    const u = v128.load32_splat(val + tt + 4);
-    const x = Wj + <usize>load<u32>(idx + tt + 4);
-    a0 = madd(s, v128.load(w, 0), a0);
-    a1 = madd(s, v128.load(w, 16), a1);
-    a2 = madd(s, v128.load(w, 32), a2);
-    a3 = madd(s, v128.load(w, 48), a3);
-    e0 = madd(u, v128.load(x, 0), e0);
-    e1 = madd(u, v128.load(x, 16), e1);
-    e2 = madd(u, v128.load(x, 32), e2);
-    e3 = madd(u, v128.load(x, 48), e3);
-  }
-  if (t < nz) {
-    const tt = (<usize>t) << 2;
-    const s = v128.load32_splat(val + tt);
-    const w = Wj + <usize>load<u32>(idx + tt);
-    a0 = madd(s, v128.load(w, 0), a0);
-    a1 = madd(s, v128.load(w, 16), a1);
-    a2 = madd(s, v128.load(w, 32), a2);
-    a3 = madd(s, v128.load(w, 48), a3);
+    if (four) {
+      a0 = madd(s, v128.load(w, 0), a0);
+      a1 = madd(s, v128.load(w, 16), a1);
+      a2 = madd(s, v128.load(w, 32), a2);
+      a3 = madd(s, v128.load(w, 48), a3);
+    }
+    if (two) {
+      e0 = madd(s, v128.load(w + c2), e0);
+      e1 = madd(s, v128.load(w + c2, 16), e1);
+    }
+    if (one) f0 = madd(s, v128.load(w + c1), f0);
   }
   const oj = o + c;
-  v128.store(oj, f32x4.add(a0, e0), 0);
-  v128.store(oj, f32x4.add(a1, e1), 16);
-  v128.store(oj, f32x4.add(a2, e2), 32);
-  v128.store(oj, f32x4.add(a3, e3), 48);
-}
-
-@inline
-function block2(o: usize, W: usize, b: usize, j: i32, nz: i32, idx: usize, val: usize): void {
-  const c = (<usize>j) << 2;
-  const bj = b + c;
-  let a0 = v128.load(bj, 0);
-  let a1 = v128.load(bj, 16);
-  let e0 = f32x4.splat(0);
-  let e1 = e0;
-  let f0 = e0;
-  let f1 = e0;
-  let g0 = e0;
-  let g1 = e0;
-  const Wj = W + c;
-  let t = 0;
-  for (; t + 4 <= nz; t += 4) {
-    const tt = (<usize>t) << 2;
-    const s0 = v128.load32_splat(val + tt);
-    const s1 = v128.load32_splat(val + tt + 4);
-    const s2 = v128.load32_splat(val + tt + 8);
-    const s3 = v128.load32_splat(val + tt + 12);
-    const w0 = Wj + <usize>load<u32>(idx + tt);
-    const w1 = Wj + <usize>load<u32>(idx + tt + 4);
-    const w2 = Wj + <usize>load<u32>(idx + tt + 8);
-    const w3 = Wj + <usize>load<u32>(idx + tt + 12);
-    a0 = madd(s0, v128.load(w0, 0), a0);
-    a1 = madd(s0, v128.load(w0, 16), a1);
-    e0 = madd(s1, v128.load(w1, 0), e0);
-    e1 = madd(s1, v128.load(w1, 16), e1);
-    f0 = madd(s2, v128.load(w2, 0), f0);
-    f1 = madd(s2, v128.load(w2, 16), f1);
-    g0 = madd(s3, v128.load(w3, 0), g0);
-    g1 = madd(s3, v128.load(w3, 16), g1);
+  if (four) {
+    v128.store(oj, a0, 0);
+    v128.store(oj, a1, 16);
+    v128.store(oj, a2, 32);
+    v128.store(oj, a3, 48);
   }
-  for (; t < nz; t++) {
-    const tt = (<usize>t) << 2;
-    const s = v128.load32_splat(val + tt);
-    const w = Wj + <usize>load<u32>(idx + tt);
-    a0 = madd(s, v128.load(w, 0), a0);
-    a1 = madd(s, v128.load(w, 16), a1);
+  if (two) {
+    v128.store(oj + c2, e0);
+    v128.store(oj + c2, e1, 16);
   }
-  const oj = o + c;
-  v128.store(oj, f32x4.add(f32x4.add(a0, e0), f32x4.add(f0, g0)), 0);
-  v128.store(oj, f32x4.add(f32x4.add(a1, e1), f32x4.add(f1, g1)), 16);
-}
-
-@inline
-function block1(o: usize, W: usize, b: usize, j: i32, nz: i32, idx: usize, val: usize): void {
-  const c = (<usize>j) << 2;
-  let a0 = v128.load(b + c);
-  let e0 = f32x4.splat(0);
-  let f0 = e0;
-  let g0 = e0;
-  const Wj = W + c;
-  let t = 0;
-  for (; t + 4 <= nz; t += 4) {
-    const tt = (<usize>t) << 2;
-    a0 = madd(v128.load32_splat(val + tt), v128.load(Wj + <usize>load<u32>(idx + tt)), a0);
-    e0 = madd(v128.load32_splat(val + tt + 4), v128.load(Wj + <usize>load<u32>(idx + tt + 4)), e0);
-    f0 = madd(v128.load32_splat(val + tt + 8), v128.load(Wj + <usize>load<u32>(idx + tt + 8)), f0);
-    g0 = madd(v128.load32_splat(val + tt + 12), v128.load(Wj + <usize>load<u32>(idx + tt + 12)), g0);
-  }
-  for (; t < nz; t++) {
-    const tt = (<usize>t) << 2;
-    a0 = madd(v128.load32_splat(val + tt), v128.load(Wj + <usize>load<u32>(idx + tt)), a0);
-  }
-  v128.store(o + c, f32x4.add(f32x4.add(a0, e0), f32x4.add(f0, g0)));
+  if (one) v128.store(oj + c1, f0);
 }
 
 // e^x for four lanes: x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in two so r

@@ -36,7 +36,7 @@ export class KernelProbe {
 
   /** affine of affine.ts: out = x·W + b; x is (N, K), W is (K, M), b is (M); out is (N, M). */
   affine(out: Float32Array, x: Float32Array, W: Float32Array, b: Float32Array, N: number, K: number, M: number): Float32Array {
-    return this.with([x, W, b], [out.length, K, K], ([px, pW, pb, po, idx, val]) => {
+    return this.with([x, W, b], [out.length, K, 4 * K], ([px, pW, pb, po, idx, val]) => {
       this.ex.affine(po, px, pW, pb, N, K, M, idx, val);
       return this.read(out, po);
     });
@@ -48,7 +48,8 @@ export class KernelProbe {
     const K = s.C * s.KH * s.KW;
     const M = OH * OW;
     const D = s.C * s.IH * s.IW;
-    return this.with([x, W, b, new Float32Array(M)], [out.length, K * M, K, K], ([px, pW, pb, zeros, po, cols, idx, val]) => {
+    // affine's val holds four rows' values for each input of a tile.
+    return this.with([x, W, b, new Float32Array(M)], [out.length, K * M, K, 4 * K], ([px, pW, pb, zeros, po, cols, idx, val]) => {
       for (let n = 0; n < N; n++) {
         const o = po + n * s.F * M * 4;
         this.ex.im2col(cols, px + n * D * 4, s.C, s.IH, s.IW, s.KH, s.KW, s.stride, s.pad, OH, OW);
