@@ -341,13 +341,14 @@ export function imageImages(files: ImageFile[], model: ModelHeader, limits: Limi
     throw new ProblemError(IMAGE_ERROR_STATUS[e.kind], { detail: `${where}${e.message}${hint}`, ...(many ? { part: n } : {}) });
   };
   let total = 0;
-  files.forEach((f, n) => {
+  const headers = files.map((f, n) => {
     try {
       const h = imageHeader(f.bytes, f.type);
       checkPixels(h, limits.maxImagePixels);
       total += h.width * h.height;
+      return h;
     } catch (e) {
-      fail(e, n);
+      return fail(e, n);
     }
   });
   const budget = IMAGE_PIXELS_PER_REQUEST * limits.maxImagePixels;
@@ -362,7 +363,7 @@ export function imageImages(files: ImageFile[], model: ModelHeader, limits: Limi
   const inverted: boolean[] = [];
   files.forEach((f, n) => {
     try {
-      const img = decodeImage(f.bytes, f.type, limits.maxImagePixels);
+      const img = decodeImage(f.bytes, headers[n], limits.maxImagePixels);
       const m = preprocess === "none" ? asMnist(img, side) : toMnist(img, recipe);
       pixels.set(m.pixels, n * D);
       inverted.push(m.inverted);
