@@ -4,6 +4,7 @@
 // Shapes: H, W = the picture's height and width; h, w = the ink's box;
 // nh, nw = the box after fitting; S = the field's side (28).
 import { ImageError, type Raster } from "./raster";
+import { keepDigits } from "./components";
 
 export interface MnistOptions {
   /** Side of the square field. @default 28 */
@@ -438,23 +439,15 @@ export function centreOfMass(v: ArrayLike<number>, w: number, h: number): [numbe
 }
 
 /**
- * A picture of a digit, any size, as MNIST would have made it.
- * img is (H, W, channels); out is (size, size) bytes, ink high.
- * The box's longer side becomes `box` pixels, the shorter keeps the aspect;
- * the centre of mass lands on pixel (size/2, size/2), as in MNIST (whose
- * digits' mean centre of mass is at index 14.0 of 0..27). Ink pushed past the
- * edge by an off-centre mass is cut, as MNIST's was.
- * Throws ImageError (wrong-size, blank) when there is no ink.
- *
- * @example
- * const { pixels } = toMnist(ctx.getImageData(0, 0, w, h)); // 784 bytes for the network
+ * The ink in box [x0, y0, w, h] of v (H, W) as MNIST would have made it:
+ * out is (size, size) bytes. The box's longer side becomes `box` pixels, the
+ * shorter keeps the aspect; the centre of mass lands on pixel (size/2,
+ * size/2), as in MNIST (whose digits' mean centre of mass is at index 14.0 of
+ * 0..27). Ink pushed past the edge by an off-centre mass is cut, as MNIST's was.
  */
-export function toMnist(img: Raster, opts: MnistOptions = {}): MnistImage {
+export function fitBox(v: Float32Array, W: number, box: [number, number, number, number], opts: MnistOptions = {}): Uint8Array {
   const S = opts.size ?? 28;
   const B = opts.box ?? 20;
-  const W = img.width;
-  const { ink: v, inverted } = ink(img);
-  const box = boundingBox(v, W, img.height);
   const [, , w, h] = box;
   const s = B / Math.max(w, h);
   const nw = Math.max(1, Math.min(B, Math.round(w * s)));
@@ -472,7 +465,53 @@ export function toMnist(img: Raster, opts: MnistOptions = {}): MnistImage {
       if (X >= 0 && X < S) pixels[Y * S + X] = small[y * nw + x];
     }
   }
-  return { pixels, inverted };
+  return pixels;
+}
+
+/**
+ * A picture larger than WORK_SIDE on its long side is first shrunk by a
+ * whole factor (area average) to at most this: the recipe ends at 28×28, and
+ * the light's estimate and the segmentation cost in proportion to the pixels.
+ */
+export const WORK_SIDE = 1024;
+
+/** The picture shrunk by a whole factor f so its long side is at most maxSide (f = 1: as it is). */
+export function shrink(img: Raster, maxSide = WORK_SIDE): { img: Raster; factor: number } {
+  const f = Math.ceil(Math.max(img.width, img.height) / maxSide);
+  if (f <= 1) return { img, factor: 1 };
+  const { width: W, height: H, channels: ch, data } = img;
+  const w = Math.floor(W / f);
+  const h = Math.floor(H / f);
+  const out = new Uint8Array(w * h * ch);
+  const acc = new Float32Array(w * ch);
+  for (let y = 0; y < h; y++) {
+    acc.fill(0);
+    for (let j = 0; j < f; j++) {
+      const o = (y * f + j) * W * ch;
+      for (let x = 0; x < w * f; x++) for (let c = 0; c < ch; c++) acc[((x / f) | 0) * ch + c] += data[o + x * ch + c];
+    }
+    for (let i = 0; i < w * ch; i++) out[y * w * ch + i] = acc[i] / (f * f) + 0.5;
+  }
+  return { img: { width: w, height: h, channels: ch, data: out }, factor: f };
+}
+
+/**
+ * A picture of a digit, any size, as MNIST would have made it.
+ * img is (H, W, channels); out is (size, size) bytes, ink high (fitBox()).
+ * A photo (uneven light) is normalised first (ink()), and specks apart from
+ * the digit are dropped so they do not widen its box (segment.ts's rule).
+ * Throws ImageError (blank) when there is no ink.
+ *
+ * @example
+ * const { pixels } = toMnist(ctx.getImageData(0, 0, w, h)); // 784 bytes for the network
+ */
+export function toMnist(input: Raster, opts: MnistOptions = {}): MnistImage {
+  const { img } = shrink(input);
+  const W = img.width;
+  const { ink: v, inverted, photo } = ink(img);
+  if (photo) keepDigits(v, W, img.height);
+  const box = boundingBox(v, W, img.height);
+  return { pixels: fitBox(v, W, box, opts), inverted };
 }
 
 /**
