@@ -22,9 +22,10 @@ export const DEFAULT_MAX_IMAGE_PIXELS = 4096 * 3072;
 export const DECODE_SIDE = 1000;
 
 /**
- * JPEGs the reduced-scale decoder does not read (progressive, CMYK, 12-bit,
- * arithmetic) are decoded whole by jpeg-js, which holds about 36 bytes per
- * pixel while it works: those are refused over this many pixels.
+ * JPEGs of a long side under 2 × DECODE_SIDE, and those the reduced-scale
+ * decoder does not read (progressive, CMYK, 12-bit, arithmetic), are decoded
+ * whole by jpeg-js, which holds about 36 bytes per pixel while it works:
+ * the latter are refused over this many pixels.
  */
 export const FULL_DECODE_PIXELS = 2_000_000;
 
@@ -221,15 +222,18 @@ export function jpegScale(width: number, height: number): 1 | 2 | 4 | 8 {
 
 function jpeg(bytes: Uint8Array, { width, height }: ImageHeader): [Raster, number] {
   const k = jpegScale(width, height);
-  try {
-    return [decodeJpegScaled(bytes, k), 8 / k];
-  } catch (e) {
-    if (!(e instanceof UnsupportedJpeg)) throw e;
-    if (width * height > FULL_DECODE_PIXELS)
-      throw new ImageError(
-        `the JPEG is ${e.message}, which is decoded at full size, and it has ${width * height} pixels; the limit for those is ${FULL_DECODE_PIXELS}. Save it as a baseline JPEG or scale it down first.`,
-        "too-large",
-      );
+  // At full scale jpeg-js is faster (its integer IDCT) and small enough.
+  if (k < 8) {
+    try {
+      return [decodeJpegScaled(bytes, k), 8 / k];
+    } catch (e) {
+      if (!(e instanceof UnsupportedJpeg)) throw e;
+      if (width * height > FULL_DECODE_PIXELS)
+        throw new ImageError(
+          `the JPEG is ${e.message}, which is decoded at full size, and it has ${width * height} pixels; the limit for those is ${FULL_DECODE_PIXELS}. Save it as a baseline JPEG or scale it down first.`,
+          "too-large",
+        );
+    }
   }
   // RGB, not RGBA: a JPEG has no alpha.
   const img = decodeJpeg(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: Math.ceil(FULL_DECODE_PIXELS / 1e6), maxMemoryUsageInMB: 96 });
