@@ -1,7 +1,7 @@
 import { encode as encodePng } from "fast-png";
 import { encode as encodeJpeg } from "jpeg-js";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MAX_IMAGE_PIXELS, decodeImage, imageHeader } from "./decode";
+import { DEFAULT_MAX_IMAGE_PIXELS, decodeImage, imageHeader, inverseOrientation, jpegScale, orientRaster } from "./decode";
 import { toMnist } from "./preprocess";
 import { ImageError, toRgba } from "./raster";
 
@@ -210,5 +210,76 @@ describe("toRgba", () => {
   it("should spread grey and keep alpha", () => {
     expect([...toRgba({ width: 2, height: 1, channels: 2, data: new Uint8Array([10, 20, 30, 40]) })]).toEqual([10, 10, 10, 20, 30, 30, 30, 40]);
     expect([...toRgba({ width: 1, height: 1, channels: 3, data: new Uint8Array([1, 2, 3]) })]).toEqual([1, 2, 3, 255]);
+  });
+});
+
+describe("decodeImage: EXIF Orientation and large JPEGs", () => {
+  // An asymmetric 48×32 picture: a dark block in the top-left corner and a grey bar along the bottom.
+  const w = 48;
+  const h = 32;
+  const shown = new Uint8Array(w * h).map((_, i) => {
+    const x = i % w;
+    const y = (i - x) / w;
+    return x < 16 && y < 16 ? 0 : y >= 24 ? 128 : 255;
+  });
+  const shownRaster = { width: w, height: h, channels: 1 as const, data: shown };
+
+  /** An APP1 segment with only an Orientation tag, in the byte order asked. */
+  function app1(o: number, littleEndian: boolean): number[] {
+    const tiff = littleEndian
+      ? [0x49, 0x49, 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, o, 0, 0, 0, 0, 0, 0, 0]
+      : [0x4d, 0x4d, 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, o, 0, 0, 0, 0, 0, 0];
+    const body = [0x45, 0x78, 0x69, 0x66, 0, 0, ...tiff];
+    return [0xff, 0xe1, (body.length + 2) >> 8, (body.length + 2) & 255, ...body];
+  }
+
+  /** The picture stored as a phone would for orientation o: turned the other way, with the tag. */
+  function stored(o: number, littleEndian = false): Uint8Array {
+    const s = orientRaster(shownRaster, inverseOrientation(o));
+    const jpeg = new Uint8Array(encodeJpeg({ width: s.width, height: s.height, data: toRgba(s) }, 95).data);
+    return Uint8Array.from([...jpeg.subarray(0, 2), ...app1(o, littleEndian), ...jpeg.subarray(2)]);
+  }
+
+  for (let o = 1; o <= 8; o++) {
+    it(`should show a JPEG stored with Orientation ${o} as it was taken`, () => {
+      const bytes = stored(o, o % 2 === 0);
+      const header = imageHeader(bytes, "image/jpeg");
+      expect(header.orientation).toBe(o);
+      expect([header.width, header.height]).toEqual(o >= 5 ? [h, w] : [w, h]);
+      const img = decodeImage(bytes, header, DEFAULT_MAX_IMAGE_PIXELS);
+      expect(img).toMatchObject({ width: w, height: h, scale: 1 });
+      let worst = 0;
+      for (let i = 0; i < w * h; i++) worst = Math.max(worst, Math.abs(img.data[i * 3] - shown[i]));
+      expect(worst).toBeLessThan(40);
+    });
+  }
+
+  it("should take a PNG and an untagged JPEG as stored (orientation 1)", () => {
+    const png = encodePng({ width: w, height: h, data: shown, channels: 1, depth: 8 });
+    expect(imageHeader(png, "image/png").orientation).toBe(1);
+    const jpeg = new Uint8Array(encodeJpeg({ width: w, height: h, data: toRgba(shownRaster) }, 90).data);
+    expect(imageHeader(jpeg, "image/jpeg").orientation).toBe(1);
+  });
+
+  it("should decode a large JPEG at a reduced scale and say by how much", () => {
+    // 2400 × 1600: 1/8 scale would be 300 on the long side, 1/4 gives 600, 1/2 gives 1200 ≥ DECODE_SIDE.
+    const W2 = 2400;
+    const H2 = 1600;
+    const rgba = new Uint8Array(W2 * H2 * 4).fill(255);
+    for (let y = 400; y < 800; y++) for (let x = 1200; x < 1600; x++) rgba.fill(0, (y * W2 + x) * 4, (y * W2 + x) * 4 + 3);
+    const bytes = new Uint8Array(encodeJpeg({ width: W2, height: H2, data: rgba }, 80).data);
+    expect(jpegScale(W2, H2)).toBe(4);
+    const img = decodeImage(bytes, imageHeader(bytes, "image/jpeg"), DEFAULT_MAX_IMAGE_PIXELS);
+    expect(img).toMatchObject({ width: 1200, height: 800, scale: 2 });
+    expect(img.data[(300 * 1200 + 700) * 3]).toBeLessThan(30); // the square, at (1200..1599, 400..799) / 2
+    expect(img.data[(100 * 1200 + 100) * 3]).toBeGreaterThan(225);
+  });
+
+  it("should let a 12 MP photo through the default limit, and refuse one pixel more than the limit", () => {
+    expect(4032 * 3024).toBeLessThanOrEqual(DEFAULT_MAX_IMAGE_PIXELS);
+    expect(jpegScale(4032, 3024)).toBe(2);
+    expect(refusal(() => decodeImage(jpegHeader(4096, 3073), imageHeader(jpegHeader(4096, 3073), "image/jpeg"), DEFAULT_MAX_IMAGE_PIXELS)).kind).toBe(
+      "too-large",
+    );
   });
 });
