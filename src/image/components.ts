@@ -30,15 +30,26 @@ const SPECK_MASS = 0.03;
 /** A group less tall than this share of the median group's height is a dot or a dash, not a digit. */
 const DOT_HEIGHT = 0.35;
 
+/**
+ * A group less tall than this share of the median height, within NEAR of the
+ * median height from a neighbour, is a broken-off stroke of the nearer one
+ * (a 5's flag that ends past its body, a gap in a pen stroke).
+ */
+const PART_HEIGHT = 0.6;
+const NEAR = 0.3;
+
 /** Two groups whose columns overlap by this share of the narrower one are one digit (a 5's flag, a 4 in two strokes). */
 const SAME_COLUMN = 0.5;
 
 /**
- * A group wider than this many times its height holds touching digits: it
- * is cut into round(w / (DIGIT_WIDTH · h)) digits at the thinnest columns.
+ * A group wider than this many times the median height holds touching
+ * digits: it is cut into round(w / (DIGIT_WIDTH · median height)) digits at
+ * the columns with least ink. Conservative: MNIST's widest single digits
+ * (a flat 2, a 5 with a long flag) reach nearly twice their neighbours' height,
+ * so two narrow digits touching stay one (and read as one wrong digit).
  */
-const TOUCHING = 1.3;
-const DIGIT_WIDTH = 0.8;
+const TOUCHING = 2;
+const DIGIT_WIDTH = 0.9;
 
 /**
  * Connected components (8-neighbours) of the pixels of v (H, W) above 0.
@@ -97,11 +108,17 @@ function join(a: Group, b: Group): Group {
   };
 }
 
+const medianHeight = (groups: Group[]): number => {
+  const heights = groups.map(height).sort((a, b) => a - b);
+  return heights[heights.length >> 1] ?? 0;
+};
+
 /**
  * The pieces as digits, left to right: specks (under 3% of the heaviest
  * piece's ink) dropped; pieces whose columns overlap by half the narrower
- * one joined (strokes of one digit that do not touch); groups under 35% of
- * the median height dropped (dots, dashes).
+ * one joined (strokes of one digit that do not touch); short pieces close to
+ * a neighbour joined to the nearer one; groups under 35% of the median
+ * height then dropped (dots, dashes).
  */
 export function groupDigits(pieces: Piece[]): Group[] {
   const heaviest = pieces.reduce((m, p) => Math.max(m, p.mass), 0);
@@ -109,29 +126,47 @@ export function groupDigits(pieces: Piece[]): Group[] {
     .filter((p) => p.mass >= SPECK_MASS * heaviest)
     .map((p) => ({ pieces: [p], x0: p.x0, y0: p.y0, x1: p.x1, y1: p.y1, mass: p.mass }))
     .sort((a, b) => a.x0 - b.x0);
+  const merge = (i: number, j: number) => {
+    const [a, b] = i < j ? [i, j] : [j, i];
+    groups = [...groups.slice(0, a), join(groups[a], groups[b]), ...groups.slice(a + 1, b), ...groups.slice(b + 1)].sort((p, q) => p.x0 - q.x0);
+  };
   for (let joined = true; joined; ) {
     joined = false;
     for (let i = 0; i < groups.length && !joined; i++)
       for (let j = i + 1; j < groups.length && !joined; j++) {
         if (overlap(groups[i], groups[j]) >= SAME_COLUMN * Math.min(width(groups[i]), width(groups[j]))) {
-          groups = [...groups.slice(0, i), join(groups[i], groups[j]), ...groups.slice(i + 1, j), ...groups.slice(j + 1)];
+          merge(i, j);
           joined = true;
         }
       }
   }
-  const heights = groups.map(height).sort((a, b) => a - b);
-  const tall = heights[heights.length >> 1] ?? 0;
-  return groups.filter((g) => height(g) >= DOT_HEIGHT * tall).sort((a, b) => a.x0 - b.x0);
+  for (let joined = true; joined; ) {
+    joined = false;
+    const tall = medianHeight(groups);
+    for (let i = 0; i < groups.length && !joined; i++) {
+      if (height(groups[i]) >= PART_HEIGHT * tall) continue;
+      // The gap to each neighbour (negative when they overlap).
+      const gap = (j: number) => (j < 0 || j >= groups.length ? Infinity : Math.max(groups[i].x0, groups[j].x0) - Math.min(groups[i].x1, groups[j].x1));
+      const j = gap(i - 1) <= gap(i + 1) ? i - 1 : i + 1;
+      if (gap(j) <= NEAR * tall) {
+        merge(i, j);
+        joined = true;
+      }
+    }
+  }
+  const tall = medianHeight(groups);
+  return groups.filter((g) => height(g) >= DOT_HEIGHT * tall);
 }
 
 /**
  * Column ranges [x0, x1] of the digits in a group: one, or for a group
- * wider than TOUCHING times its height, round(w / (DIGIT_WIDTH · h)) digits
- * cut at the column with least ink within a quarter digit of each even cut.
+ * wider than TOUCHING times `tall` (the median digit height),
+ * round(w / (DIGIT_WIDTH · tall)) digits cut at the column with least ink
+ * within a quarter digit of each even cut.
  */
-export function cutTouching(g: Group, v: Float32Array, W: number): [number, number][] {
+export function cutTouching(g: Group, v: Float32Array, W: number, tall: number): [number, number][] {
   const w = width(g);
-  const h = height(g);
+  const h = Math.max(tall, 1);
   const n = w > TOUCHING * h ? Math.max(2, Math.round(w / (DIGIT_WIDTH * h))) : 1;
   if (n === 1) return [[g.x0, g.x1]];
   const column = new Float32Array(w);
@@ -146,6 +181,11 @@ export function cutTouching(g: Group, v: Float32Array, W: number): [number, numb
   }
   cuts.push(g.x1 + 1);
   return cuts.slice(0, -1).map((x, i) => [x, cuts[i + 1] - 1]);
+}
+
+/** The median height of the groups: the height of a digit in this picture. */
+export function digitHeight(groups: Group[]): number {
+  return medianHeight(groups);
 }
 
 /** Zeroes the ink of v (H, W) that is no digit's: specks and dots (groupDigits()). */

@@ -76,18 +76,19 @@ describe("segmentDigits", () => {
     expect(wide.digits[0].box).toEqual([300, 60, 24, 180]);
   });
 
-  it("should cut two touching digits by width", () => {
-    // Two 40×60 boxes (ring-like) joined by a short bar at the middle.
+  it("should cut digits touching in a group over twice their height wide, and leave one wide digit whole", () => {
+    // Two 64×60 rings joined by a short bar at the middle: 130 wide.
     const ring = (x: number): [number, number, number, number][] => [
-      [x, 30, 40, 8],
-      [x, 82, 40, 8],
+      [x, 30, 64, 8],
+      [x, 82, 64, 8],
       [x, 30, 8, 60],
-      [x + 32, 30, 8, 60],
+      [x + 56, 30, 8, 60],
     ];
-    const { digits } = segmentDigits(drawing(200, 120, [...ring(40), ...ring(82), [78, 58, 6, 4]]));
+    const { digits } = segmentDigits(drawing(240, 120, [...ring(40), ...ring(106), [104, 58, 2, 4]]));
     expect(digits).toHaveLength(2);
     expect(digits[0].box[0]).toBe(40);
-    expect(Math.abs(digits[1].box[0] - 80)).toBeLessThanOrEqual(4);
+    expect(Math.abs(digits[1].box[0] - 105)).toBeLessThanOrEqual(4);
+    expect(segmentDigits(drawing(240, 120, ring(40))).digits).toHaveLength(1);
   });
 
   it("should refuse blank pictures, and more than MAX_DIGITS digits as too large", () => {

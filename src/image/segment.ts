@@ -3,7 +3,7 @@
 // normalisation of preprocess.ts) cut into connected pieces, pieces of one
 // digit joined, specks and dots dropped, touching digits cut by width
 // (components.ts has the rules).
-import { components, cutTouching, groupDigits } from "./components";
+import { components, cutTouching, digitHeight, groupDigits } from "./components";
 import { fitBox, ink, type MnistOptions, shrink } from "./preprocess";
 import { ImageError, type Raster } from "./raster";
 
@@ -48,9 +48,10 @@ export function segmentDigits(input: Raster, opts: MnistOptions = {}, scale = 1)
   const S = opts.size ?? 28;
   const k = factor * scale;
   const digits: Digit[] = [];
+  const tall = digitHeight(groups);
   for (const g of groups) {
     const mine = new Set(g.pieces.map((p) => p.id));
-    for (const [x0, x1] of cutTouching(g, v, W)) {
+    for (const [x0, x1] of cutTouching(g, v, W, tall)) {
       if (digits.length === MAX_DIGITS)
         throw new ImageError(`the picture holds more than ${MAX_DIGITS} digits; send at most ${MAX_DIGITS} in one picture`, "too-large");
       // The digit's own ink only: a neighbour reaching into its box is left out.
