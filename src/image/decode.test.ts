@@ -275,6 +275,12 @@ describe("decodeImage: EXIF Orientation and large JPEGs", () => {
     expect(img.data[(100 * 1200 + 100) * 3]).toBeGreaterThan(225);
   });
 
+  it("should refuse a PNG over PNG_MAX_PIXELS even under a higher limit: it is decoded whole", () => {
+    const e = refusal(() => read(pngHeader(2049, 2048), "image/png"));
+    expect(e.kind).toBe("too-large");
+    expect(e.message).toMatch(/a PNG is decoded whole.+Send it as a JPEG/);
+  });
+
   it("should let a 12 MP photo through the default limit, and refuse one pixel more than the limit", () => {
     expect(4032 * 3024).toBeLessThanOrEqual(DEFAULT_MAX_IMAGE_PIXELS);
     expect(jpegScale(4032, 3024)).toBe(2);

@@ -22,10 +22,10 @@ export const DEFAULT_MAX_IMAGE_PIXELS = 4096 * 3072;
 export const DECODE_SIDE = 1000;
 
 /**
- * JPEGs of a long side under 2 × DECODE_SIDE, and those the reduced-scale
- * decoder does not read (progressive, CMYK, 12-bit, arithmetic), are decoded
- * whole by jpeg-js, which holds about 36 bytes per pixel while it works:
- * the latter are refused over this many pixels.
+ * JPEGs up to this many pixels with a long side under 2 × DECODE_SIDE, and
+ * those the reduced-scale decoder does not read (progressive, CMYK, 12-bit,
+ * arithmetic), are decoded whole by jpeg-js, which holds about 36 bytes per
+ * pixel while it works (72 MB here): the latter are refused over it.
  */
 export const FULL_DECODE_PIXELS = 2_000_000;
 
@@ -176,6 +176,13 @@ export function checkPixels({ width, height }: ImageHeader, maxPixels: number): 
 }
 
 /**
+ * PNGs are decoded whole (fast-png, about 8 bytes per pixel while it
+ * works): over this many pixels, the 2048 × 2048 of the earlier default
+ * limit, they are refused even when MAX_IMAGE_PIXELS is higher.
+ */
+export const PNG_MAX_PIXELS = 2048 * 2048;
+
+/**
  * A decoded picture, oriented as it is meant to be seen, and perhaps
  * smaller than its file: `scale` picture pixels per raster pixel (1, 2, 4 or
  * 8), so a box [x, y, w, h] on the raster is [x, y, w, h] × scale on the
@@ -193,7 +200,8 @@ export interface Decoded extends Raster {
  * grey), at the smallest of 1/8, 1/4, 1/2 and full scale whose long side
  * is at least DECODE_SIDE.
  * Throws ImageError: too-large for more than `maxPixels` pixels (from the
- * header, before decoding) or a progressive JPEG over FULL_DECODE_PIXELS;
+ * header, before decoding), a PNG over PNG_MAX_PIXELS or a progressive JPEG
+ * over FULL_DECODE_PIXELS;
  * corrupt for damaged or truncated data.
  *
  * @example
@@ -202,7 +210,12 @@ export interface Decoded extends Raster {
  */
 export function decodeImage(bytes: Uint8Array, header: ImageHeader, maxPixels: number): Decoded {
   checkPixels(header, maxPixels);
-  const { format } = header;
+  const { format, width, height } = header;
+  if (format === "PNG" && width * height > PNG_MAX_PIXELS)
+    throw new ImageError(
+      `the PNG is ${width}×${height} = ${width * height} pixels; a PNG is decoded whole, and the limit for one is ${PNG_MAX_PIXELS}. Send it as a JPEG (decoded at a reduced scale) or scale it down first.`,
+      "too-large",
+    );
   try {
     const [img, scale] = format === "PNG" ? [png(bytes), 1] : jpeg(bytes, header);
     return { ...orientRaster(img, header.orientation), scale };
@@ -213,11 +226,17 @@ export function decodeImage(bytes: Uint8Array, header: ImageHeader, maxPixels: n
   }
 }
 
-/** The pixels per block side a JPEG of this size is decoded at: 8 is full scale. */
+/**
+ * The pixels per block side a JPEG of this size is decoded at: 8 (full
+ * scale, by jpeg-js) up to FULL_DECODE_PIXELS with a long side under
+ * 2 × DECODE_SIDE; otherwise the smallest of 1, 2 and 4 whose long side
+ * reaches DECODE_SIDE.
+ */
 export function jpegScale(width: number, height: number): 1 | 2 | 4 | 8 {
   const long = Math.max(width, height);
-  for (const k of [1, 2, 4] as const) if ((long * k) / 8 >= DECODE_SIDE) return k;
-  return 8;
+  if (long < 2 * DECODE_SIDE && width * height <= FULL_DECODE_PIXELS) return 8;
+  for (const k of [1, 2] as const) if ((long * k) / 8 >= DECODE_SIDE) return k;
+  return 4;
 }
 
 function jpeg(bytes: Uint8Array, { width, height }: ImageHeader): [Raster, number] {
