@@ -206,7 +206,25 @@ export function background(v: Float32Array, W: number, H: number): Float32Array 
     }
   }
   const R = Math.max(1, Math.round(Math.min(W, H) / (8 * s)));
-  const opened = filter(filter(cells, gw, gh, R, Math.min), gw, gh, R, Math.max);
+  // The grid is padded by R cells reflected through its edge cells (2·edge −
+  // inside), which continues a slope: light falling towards the edge is then
+  // no peak for the opening to cut off.
+  const pw = gw + 2 * R;
+  const ph = gh + 2 * R;
+  const padded = new Float32Array(pw * ph);
+  const at = (i: number, n: number): [number, number] => (i < 0 ? [0, -i] : i >= n ? [n - 1, 2 * (n - 1) - i] : [i, i]);
+  for (let y = 0; y < ph; y++)
+    for (let x = 0; x < pw; x++) {
+      const [ey, iy] = at(y - R, gh);
+      const [ex, ix] = at(x - R, gw);
+      const cy = Math.min(gh - 1, Math.max(0, iy));
+      const cx = Math.min(gw - 1, Math.max(0, ix));
+      // Reflected through the edge cell in each direction that is outside.
+      padded[y * pw + x] = 2 * cells[ey * gw + ex] - cells[cy * gw + cx];
+    }
+  const openedPadded = filter(filter(padded, pw, ph, R, Math.min), pw, ph, R, Math.max);
+  const opened = new Float32Array(gw * gh);
+  for (let y = 0; y < gh; y++) for (let x = 0; x < gw; x++) opened[y * gw + x] = openedPadded[(y + R) * pw + x + R];
   const smooth = filter(opened, gw, gh, 1, (a, b) => a + b, true);
   // Bilinear between cell centres.
   const out = new Float32Array(W * H);
@@ -285,16 +303,21 @@ function removeLines(r: Float32Array, W: number, H: number): void {
 }
 
 /**
- * In a photo, ink touching the picture's edge is not writing: it is the
- * rest of a shadow, the desk or a finger, or what the light's estimate
- * cannot follow at the edge (a digit must be inside the photo, as a person
- * framing it does). The pieces above `level` that touch the edge are zeroed.
+ * In a photo, ink touching the picture's edge is not writing when there is
+ * writing inside: it is the rest of a shadow, the desk or a finger, or what
+ * the light's estimate cannot follow at the edge. The pieces above `level`
+ * that touch the edge are zeroed, unless they are all there is (a digit
+ * cropped tightly, which a blank photo's edge rarely passes for: its pieces
+ * are faint, and the blank test follows).
  */
 function dropEdges(v: Float32Array, W: number, H: number, level: number): void {
   const above = v.map((x) => (x > level ? x : 0));
   const { labels, pieces } = components(above, W, H);
   const edge = new Uint8Array(pieces.length);
   for (const p of pieces) if (p.x0 === 0 || p.y0 === 0 || p.x1 === W - 1 || p.y1 === H - 1) edge[p.id] = 1;
+  // Inside pieces of more than a speck's ink: writing.
+  const heaviest = pieces.reduce((m, p) => Math.max(m, p.mass), 0);
+  if (!pieces.some((p) => !edge[p.id] && p.mass >= 0.03 * heaviest)) return;
   for (let i = 0; i < v.length; i++) if (labels[i] >= 0 && edge[labels[i]]) v[i] = 0;
 }
 
