@@ -358,9 +358,7 @@ function imageImages(files: ImageFile[], model: ModelSpec, limits: Limits, prepr
   const inverted: boolean[] = [];
   files.forEach((f, n) => {
     try {
-      // The one place a picture is decoded. It reads the header again (F20)
-      // until decodeImage takes the one read above, headers[n].
-      const img = decodeImage(f.bytes, f.type, limits.maxImagePixels);
+      const img = decodeImage(f.bytes, headers[n], limits.maxImagePixels);
       const m = preprocess === "none" ? asMnist(img, side) : toMnist(img, recipe);
       pixels.set(m.pixels, n * D);
       inverted.push(m.inverted);
