@@ -16,7 +16,7 @@ import { imageShape, pictureError, pictureFiles, pictureHeaders } from "./input"
 import { runsModel } from "./policy";
 import { errorHandler, ProblemError, problemResponse } from "./problem";
 import { validationHook } from "./validation";
-import { ModelParam, MultipartNumbers, NumberImageBody, problem, ReadingSchema, ReadQuery, ReadResponse } from "./schemas";
+import { ModelParam, MultipartNumbers, NumberImageBody, problem, type ReadingSchema, ReadQuery, ReadResponse } from "./schemas";
 
 /** The bodies read takes: pictures only. */
 const pictures = {
