@@ -19,13 +19,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { encode as encodePng } from "fast-png";
 import { encode as encodeJpeg } from "jpeg-js";
 import { createApp } from "../src/app";
-import { DEFAULTS } from "../src/config";
-import { decodeImage, imageHeader } from "../src/image/decode";
-import { recipeFor } from "../src/image/preprocess";
-import { ImageError, toRgba } from "../src/image/raster";
-import { segmentDigits } from "../src/image/segment";
-import { decodeModel } from "../src/model/format";
-import { argmax } from "../src/nn/functions";
+import { toRgba } from "../src/image/raster";
 import { ModelRegistry } from "../src/model/registry";
 import { rng } from "../src/nn/random";
 import { DATASET_HINT, datasetOfFile, datasetPresent, loadSplit, modelsOf } from "../test/fixtures/datasets";
@@ -190,23 +184,20 @@ for (const variant of PAPER_VARIANTS) {
 }
 
 /**
- * The digits a model reads in a picture of a number, as text: decoded,
- * segmented (src/image/segment.ts) and read in one batched forward pass.
- * Blank or unreadable pictures read as "". (This is where POST /v1/read
- * takes over once it exists.)
+ * The digits a model reads in a picture of a number, as text, through POST
+ * /v1/models/{model}/read (decoded, cut into digits by src/image/segment.ts,
+ * one forward pass). Refused pictures (a 4xx) read as "".
  */
-function readNumber(model: string, bytes: Uint8Array, type: string): string {
-  const { network, inputScale, metadata } = networks[model];
-  try {
-    const img = decodeImage(bytes, imageHeader(bytes, type), DEFAULTS.MAX_IMAGE_PIXELS);
-    const { digits, pixels } = segmentDigits(img, recipeFor(metadata.dataset), img.scale);
-    return Array.from(argmax(network.forwardPixels(pixels, digits.length, inputScale, { softmax: false }), 10)).join("");
-  } catch (e) {
-    if (e instanceof ImageError) return "";
-    throw e;
-  }
+async function readNumber(model: string, bytes: Uint8Array, type: string): Promise<string> {
+  const res = await app.request(`http://localhost/v1/models/${model}/read?top_k=0`, {
+    method: "POST",
+    headers: { "Content-Type": type },
+    body: bytes as Uint8Array<ArrayBuffer>,
+  });
+  const body = (await res.json()) as { text?: string; detail?: string };
+  if (res.status >= 500) throw new Error(`${model}: ${res.status} ${body.detail}`);
+  return res.status === 200 ? (body.text ?? "") : "";
 }
-const networks = Object.fromEntries(models.map((m) => [m, decodeModel(new Uint8Array(files[m]))]));
 
 type NumberRow = { kind: string; n: number; exact: Record<string, number>; digitCount: number };
 const numberRows: NumberRow[] = [];
@@ -227,7 +218,7 @@ for (const kind of ["drawing", "photo"] as const) {
         ? [encodePng({ width: drawing.width, height: drawing.height, data: drawing.data, channels: 1, depth: 8 }), "image/png"]
         : [photograph(num.ink, PHOTO_VARIANTS[Math.floor(rand() * 8)].scene(rand), rand), "image/jpeg"];
     row.digitCount += len;
-    for (const m of models) if (readNumber(m, bytes, type) === num.text) row.exact[m]++;
+    for (const m of models) if ((await readNumber(m, bytes, type)) === num.text) row.exact[m]++;
   }
   numberRows.push(row);
   console.error(`numbers as ${kind}s: ${models.map((m) => `${m} ${pct(row.exact[m] / NUMBERS)}`).join(", ")}`);
@@ -261,7 +252,7 @@ console.log(
     blankRows.map((r) => [r.paper, String(r.n), String(r.refused), r.answered.join(" ") || "none"]),
   ),
 );
-console.log(`\nNumbers: ${NUMBERS} numbers of 2-8 MNIST test digits, read exactly (src/image/segment.ts, one forward pass per picture)`);
+console.log(`\nNumbers: ${NUMBERS} numbers of 2-8 MNIST test digits, read exactly through POST /v1/models/{model}/read (one forward pass per picture)`);
 console.log(
   table(
     ["as", "numbers", "digits", ...models],
