@@ -281,6 +281,14 @@ describe.skipIf(!present && !required)(`the page in Chromium (${present ? CHROMI
     // Upright, scaled, and no orientation left for the service to apply.
     expect(imageHeader(new Uint8Array(body), "image/jpeg")).toMatchObject({ width: 1024, height: 768, orientation: 1 });
     await expect.poll(() => label(page), { timeout: 20_000 }).toBe(want);
+    // Number mode reads the same upright picture through /v1/read: one digit, boxed within it.
+    const read = page.waitForResponse((r) => r.url().includes("/read"));
+    await page.getByTestId("number").check();
+    expect((await read).status()).toBe(200);
+    await expect.poll(() => label(page), { timeout: 20_000 }).toBe(want);
+    const [x, y, w, h] = ((await page.getByTestId("digits").locator("li").getAttribute("data-box")) ?? "").split(",").map(Number);
+    expect(x >= 0 && y >= 0 && x + w <= 1024 && y + h <= 768 && h > 100).toBe(true);
+    await page.screenshot({ path: join(OUT, "page-sideways-number.png"), fullPage: true });
     expect(pageErrors).toEqual([]);
   });
 
