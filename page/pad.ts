@@ -18,19 +18,42 @@ export class Pad {
   /** Whether anything was drawn since the last clear. */
   empty = true;
 
+  private readonly lineWidth: number;
+
   constructor(canvas: HTMLCanvasElement, opts: PadOptions) {
     const ctx = canvas.getContext("2d", { willReadFrequently: true });
     if (!ctx) throw new Error("this browser has no 2D canvas; choose an image file instead");
     this.canvas = canvas;
     this.ctx = ctx;
     this.onInk = opts.onInk;
-    ctx.lineWidth = opts.lineWidth ?? canvas.width / 20;
-    ctx.lineCap = "round";
-    ctx.lineJoin = "round";
+    this.lineWidth = opts.lineWidth ?? canvas.width / 20;
+    this.pen();
     this.clear();
     canvas.addEventListener("pointerdown", (e) => this.down(e));
     canvas.addEventListener("pointermove", (e) => this.move(e));
     for (const type of ["pointerup", "pointercancel", "lostpointercapture"] as const) canvas.addEventListener(type, (e) => this.up(e));
+  }
+
+  /** Round strokes of the pad's width; a canvas forgets its pen when resized. */
+  private pen(): void {
+    this.ctx.lineWidth = this.lineWidth;
+    this.ctx.lineCap = "round";
+    this.ctx.lineJoin = "round";
+  }
+
+  /** A new size in canvas pixels (the pen stays as wide), cleared. */
+  resize(width: number, height: number): void {
+    this.canvas.width = width;
+    this.canvas.height = height;
+    this.pen();
+    this.clear();
+  }
+
+  /** The drawing as a PNG file, as a picture is sent. */
+  png(): Promise<Blob> {
+    return new Promise((resolve, reject) =>
+      this.canvas.toBlob((b) => (b ? resolve(b) : reject(new Error("the drawing could not be saved as a PNG"))), "image/png"),
+    );
   }
 
   clear(): void {

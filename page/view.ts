@@ -46,7 +46,72 @@ export function showPrediction(r: Shown): void {
   showBars(r.probabilities, r.label);
 }
 
-/** Back to the empty state: no label, empty bars and preview. */
+/** A number read (POST /v1/read): its text, the picture's size and each digit, left to right. */
+export interface ShownReading {
+  text: string;
+  width: number;
+  height: number;
+  digits: { label: number; probability: number; box: number[] }[];
+}
+
+/** The number read, and each digit with its probability and box. */
+export function showReading(r: ShownReading): void {
+  const el = $("prediction");
+  el.dataset.label = r.text;
+  el.dataset.name = r.text;
+  $("label").textContent = r.text;
+  const least = Math.min(...r.digits.map((d) => d.probability));
+  $("confidence").textContent =
+    `${r.digits.length} digit${r.digits.length === 1 ? "" : "s"}${r.digits.length > 1 ? `, the least sure ${pct(least)}` : `, ${pct(least)} sure`}`;
+  const list = $("digits");
+  list.hidden = false;
+  list.replaceChildren(
+    ...r.digits.map((d) => {
+      const li = document.createElement("li");
+      const [x, y, w, h] = d.box;
+      li.innerHTML = '<span class="digit"></span> <span class="pct"></span> <span class="box"></span>';
+      (li.children[0] as HTMLElement).textContent = String(d.label);
+      (li.children[1] as HTMLElement).textContent = pct(d.probability);
+      (li.children[2] as HTMLElement).textContent = `at ${x}, ${y}, ${w}×${h}`;
+      li.dataset.box = d.box.join(",");
+      return li;
+    }),
+  );
+}
+
+/**
+ * Each digit's box over what was read, on the overlay canvas: the pad's own
+ * pixels for a drawing; for a picture, the picture fitted into the overlay
+ * with its boxes scaled alike.
+ */
+export function showBoxes(r: ShownReading | null, picture?: CanvasImageSource): void {
+  const canvas = $<HTMLCanvasElement>("boxes");
+  const ctx = canvas.getContext("2d");
+  if (!ctx) return;
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  if (!r) return;
+  let [k, ox, oy] = [1, 0, 0];
+  if (picture) {
+    k = Math.min(canvas.width / r.width, canvas.height / r.height);
+    ox = (canvas.width - r.width * k) / 2;
+    oy = (canvas.height - r.height * k) / 2;
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(picture, ox, oy, r.width * k, r.height * k);
+  }
+  ctx.lineWidth = Math.max(2, canvas.height / 140);
+  ctx.font = `bold ${Math.round(canvas.height / 16)}px system-ui, sans-serif`;
+  ctx.textBaseline = "bottom";
+  for (const d of r.digits) {
+    const [x, y, w, h] = d.box.map((v, i) => v * k + (i === 0 ? ox : i === 1 ? oy : 0));
+    ctx.strokeStyle = d.probability >= 0.9 ? "#2a62d8" : "#d8892a";
+    ctx.strokeRect(x, y, w, h);
+    ctx.fillStyle = ctx.strokeStyle;
+    ctx.fillText(`${d.label} ${pct(d.probability)}`, x, Math.max(ctx.lineWidth * 8, y - 2));
+  }
+}
+
+/** Back to the empty state: no label, empty bars and preview, no digits or boxes. */
 export function resetPrediction(hint = "draw a digit"): void {
   const el = $("prediction");
   el.dataset.label = "";
@@ -55,6 +120,9 @@ export function resetPrediction(hint = "draw a digit"): void {
   $("confidence").textContent = hint;
   showBars([], -1);
   showPreview(null);
+  $("digits").hidden = true;
+  $("digits").replaceChildren();
+  showBoxes(null);
 }
 
 /** The 28×28 the network saw, 0 = background (black) to 255 = ink (white). */

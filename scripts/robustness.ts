@@ -7,8 +7,14 @@
 // and sent through the app's own image endpoint in-process (createApp over
 // weights/*.safetensors, multipart batches of --batch files). Prints a table
 // of accuracy per variant and model, beside each model's accuracy on the same
-// digits as raw pixels. A figure, not a test: nothing is asserted, and
-// nothing is written unless --out names a file.
+// digits as raw pixels. Then phone photos of the same digits
+// (scripts/lib/photos.ts: uneven light, ruled and squared paper, tinted
+// paper, inks, pens, tilt, noise, blur, JPEG, sizes to 12 MP, EXIF-rotated),
+// blank photos (which must all be refused as blank, 422), and numbers of 2-8
+// MNIST test digits as drawings (PNG) and as photos (JPEG), read exactly or
+// not. Photos, blanks and numbers are fewer than --count (PHOTOS, BLANKS,
+// NUMBERS below) to keep the run to minutes. A figure, not a test: nothing
+// is asserted, and nothing is written unless --out names a file.
 import { readFileSync, writeFileSync } from "node:fs";
 import { encode as encodePng } from "fast-png";
 import { encode as encodeJpeg } from "jpeg-js";
@@ -19,7 +25,8 @@ import { rng } from "../src/nn/random";
 import { DATASET_HINT, datasetOfFile, datasetPresent, loadSplit, modelsOf } from "../test/fixtures/datasets";
 import { command, fail } from "./lib/cli";
 import { weightsFile } from "./lib/paths";
-import { VARIANTS } from "./lib/robustness-set";
+import { composeNumber, drawNumber, PAPER_VARIANTS, PHOTO_VARIANTS, photograph } from "./lib/photos";
+import { digitInk, VARIANTS } from "./lib/robustness-set";
 import { table } from "./lib/table";
 
 const args = command({
@@ -100,6 +107,123 @@ for (const variant of VARIANTS) {
   }
 }
 
+// Photos: each at most this many per variant (the 12 MP one fewer), blank
+// photos per kind of paper, and numbers of each kind.
+const PHOTOS = Math.min(count, 100);
+const PHOTOS_12MP = Math.min(count, 10);
+const BLANKS = Math.min(count, 30);
+const NUMBERS = Math.min(count, 100);
+
+/** Files sent together, within the body and pixel limits (a 12 MP JPEG is 1-3 MB). */
+function batches(files: Blob[]): Blob[][] {
+  const out: Blob[][] = [];
+  let cur: Blob[] = [];
+  let bytes = 0;
+  for (const f of files) {
+    if (cur.length > 0 && (cur.length === batch || bytes + f.size > 6 * 2 ** 20)) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(f);
+    bytes += f.size;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+type PhotoRow = { variant: string; n: number; what: string; accuracy: Record<string, number> };
+const photoRows: PhotoRow[] = [];
+for (const variant of PHOTO_VARIANTS) {
+  const n = variant.name === "12 MP" ? PHOTOS_12MP : PHOTOS;
+  const t0 = performance.now();
+  const files = Array.from({ length: n }, (_, i) => {
+    const rand = rng(100_000 + i);
+    const bytes = photograph(digitInk(test.pixels.subarray(i * 784, i * 784 + 784)), variant.scene(rand), rand);
+    return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "image/jpeg" });
+  });
+  const t1 = performance.now();
+  const accuracyOf: Record<string, number> = {};
+  for (const m of models) {
+    const labels: number[] = [];
+    for (const b of n === PHOTOS_12MP && variant.name === "12 MP" ? files.map((f) => [f]) : batches(files)) {
+      const form = new FormData();
+      b.forEach((f, k) => {
+        form.append("image", f, `${labels.length + k}.jpg`);
+      });
+      labels.push(...(await predict(m, { method: "POST", body: form })));
+    }
+    accuracyOf[m] = labels.filter((l, i) => l === test.labels[i]).length / n;
+  }
+  const t2 = performance.now();
+  photoRows.push({ variant: variant.name, n, what: variant.what, accuracy: accuracyOf });
+  console.error(
+    `photo ${variant.name}: ${models.map((m) => `${m} ${pct(accuracyOf[m])}`).join(", ")} (made in ${((t1 - t0) / 1000).toFixed(0)} s, read in ${((t2 - t1) / 1000).toFixed(0)} s)`,
+  );
+}
+
+// Blank photos: paper with nothing written must be a 422 (blank), never a digit.
+type BlankRow = { paper: string; n: number; refused: number; answered: string[] };
+const blankRows: BlankRow[] = [];
+for (const variant of PAPER_VARIANTS) {
+  const row: BlankRow = { paper: variant.name, n: BLANKS, refused: 0, answered: [] };
+  for (let i = 0; i < BLANKS; i++) {
+    const rand = rng(200_000 + i);
+    const bytes = photograph(null, variant.scene(rand), rand);
+    const res = await app.request(`http://localhost/v1/models/${models[0]}/predict?output=label`, {
+      method: "POST",
+      headers: { "Content-Type": "image/jpeg" },
+      body: bytes as Uint8Array<ArrayBuffer>,
+    });
+    if (res.status === 422) row.refused++;
+    else row.answered.push(`#${i} ${res.status}`);
+    await res.body?.cancel();
+  }
+  blankRows.push(row);
+  console.error(`blank ${variant.name}: ${row.refused} of ${BLANKS} refused${row.answered.length ? ` (answered: ${row.answered.join(", ")})` : ""}`);
+}
+
+/**
+ * The digits a model reads in a picture of a number, as text, through POST
+ * /v1/models/{model}/read (decoded, cut into digits by src/image/segment.ts,
+ * one forward pass). Refused pictures (a 4xx) read as "".
+ */
+async function readNumber(model: string, bytes: Uint8Array, type: string): Promise<string> {
+  const res = await app.request(`http://localhost/v1/models/${model}/read?top_k=0`, {
+    method: "POST",
+    headers: { "Content-Type": type },
+    body: bytes as Uint8Array<ArrayBuffer>,
+  });
+  const body = (await res.json()) as { text?: string; detail?: string };
+  if (res.status >= 500) throw new Error(`${model}: ${res.status} ${body.detail}`);
+  return res.status === 200 ? (body.text ?? "") : "";
+}
+
+type NumberRow = { kind: string; n: number; exact: Record<string, number>; digitCount: number };
+const numberRows: NumberRow[] = [];
+for (const kind of ["drawing", "photo"] as const) {
+  const row: NumberRow = { kind, n: NUMBERS, exact: Object.fromEntries(models.map((m) => [m, 0])), digitCount: 0 };
+  for (let i = 0; i < NUMBERS; i++) {
+    const rand = rng(300_000 + i);
+    const len = 2 + Math.floor(rand() * 7);
+    const idx = Array.from({ length: len }, () => Math.floor(rand() * test.count));
+    const num = composeNumber(
+      idx.map((j) => test.pixels.subarray(j * 784, j * 784 + 784)),
+      idx.map((j) => test.labels[j]),
+      rand,
+    );
+    const drawing = drawNumber(num);
+    const [bytes, type] =
+      kind === "drawing"
+        ? [encodePng({ width: drawing.width, height: drawing.height, data: drawing.data, channels: 1, depth: 8 }), "image/png"]
+        : [photograph(num.ink, PHOTO_VARIANTS[Math.floor(rand() * 8)].scene(rand), rand), "image/jpeg"];
+    row.digitCount += len;
+    for (const m of models) if ((await readNumber(m, bytes, type)) === num.text) row.exact[m]++;
+  }
+  numberRows.push(row);
+  console.error(`numbers as ${kind}s: ${models.map((m) => `${m} ${pct(row.exact[m] / NUMBERS)}`).join(", ")}`);
+}
+
 const overall = Object.fromEntries(models.map((m) => [m, rows.reduce((s, r) => s + r.accuracy[m], 0) / rows.length]));
 console.log(`Robustness set: the first ${count} MNIST test digits, ${VARIANTS.length} variants × PNG and JPEG (q75), through POST /v1/models/{model}/predict`);
 console.log(
@@ -112,7 +236,33 @@ console.log(
     ],
   ),
 );
+console.log(
+  `\nPhotos: the first ${PHOTOS} MNIST test digits (${PHOTOS_12MP} at 12 MP) photographed (scripts/lib/photos.ts), JPEG, through POST /v1/models/{model}/predict`,
+);
+console.log(
+  table(
+    ["photo variant", "images", ...models, "what"],
+    photoRows.map((r) => [r.variant, String(r.n), ...models.map((m) => pct(r.accuracy[m])), r.what]),
+  ),
+);
+console.log(`\nBlank photos: ${BLANKS} of each kind of paper with nothing written; each must be a 422`);
+console.log(
+  table(
+    ["paper", "photos", "refused (422)", "answered"],
+    blankRows.map((r) => [r.paper, String(r.n), String(r.refused), r.answered.join(" ") || "none"]),
+  ),
+);
+console.log(`\nNumbers: ${NUMBERS} numbers of 2-8 MNIST test digits, read exactly through POST /v1/models/{model}/read (one forward pass per picture)`);
+console.log(
+  table(
+    ["as", "numbers", "digits", ...models],
+    numberRows.map((r) => [r.kind, String(r.n), String(r.digitCount), ...models.map((m) => pct(r.exact[m] / r.n))]),
+  ),
+);
 if (v.out) {
-  writeFileSync(v.out, `${JSON.stringify({ count, date: new Date().toISOString(), models, plain, overall, rows }, null, 2)}\n`);
+  writeFileSync(
+    v.out,
+    `${JSON.stringify({ count, date: new Date().toISOString(), models, plain, overall, rows, photos: photoRows, blanks: blankRows, numbers: numberRows }, null, 2)}\n`,
+  );
   console.log(`wrote ${v.out}`);
 }

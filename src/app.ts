@@ -16,6 +16,7 @@ import type { AppEnv } from "./http/env";
 import { cacheFor, responseHeaders } from "./http/headers";
 import { native } from "./http/native";
 import { oip } from "./http/oip";
+import { reader } from "./http/read";
 import { errorHandler, noRoute, problemResponse, wrongMethod } from "./http/problem";
 import type { ModelRegistry } from "./model/registry";
 import { VERSION } from "./version";
@@ -62,7 +63,7 @@ export function createApp(registry: ModelRegistry) {
     return next();
   });
 
-  const routes = app.route("/", native).route("/", oip);
+  const routes = app.route("/", native).route("/", reader).route("/", oip);
 
   // Generated on first request, then served from memory (with an ETag).
   let document: object | undefined;

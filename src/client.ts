@@ -31,6 +31,12 @@ type Routes = ReturnType<typeof hc<AppType>>;
 export type PredictResponse = InferResponseType<Routes["v1"]["predict"]["$post"], 200>;
 /** One image's prediction inside a batch answer. */
 export type Prediction = NonNullable<PredictResponse["predictions"]>[number];
+/** A number read in a picture (POST /v1/read): `text`, the picture's `width` and `height`, and its `digits`; or, for several pictures, `readings`. */
+export type ReadResponse = InferResponseType<Routes["v1"]["read"]["$post"], 200>;
+/** One picture's reading inside a ReadResponse. */
+export type Reading = NonNullable<ReadResponse["readings"]>[number];
+/** One digit read: its `label`, `probability`, `box` ([x, y, w, h] in the picture's own pixels, as shown) and `top` classes. */
+export type ReadDigit = Reading["digits"][number];
 /** A model's card, as GET /v1/models/{model} answers. */
 export type ModelCard = InferResponseType<Routes["v1"]["models"][":model"]["$get"], 200>;
 /** GET /v1/models: the default model's name and every card. */
@@ -82,6 +88,15 @@ export interface ImageOptions extends PredictOptions {
   preprocess?: Preprocess;
 }
 
+export interface ReadOptions {
+  /** A digits model's name; the service's default model when omitted. */
+  model?: string;
+  /** How many best classes to list in each digit's `top`. @default 3 */
+  top_k?: number;
+  /** Passed to fetch, e.g. to cancel a stale request. */
+  signal?: AbortSignal;
+}
+
 /** Image bodies: a File or Blob (its type is used), or the bytes of a PNG or JPEG file. */
 export type ImageBody = Blob | Uint8Array;
 
@@ -105,6 +120,16 @@ export interface Helpers {
    * answer's `predictions` are in the order given.
    */
   predictImages(images: ImageBody[], options?: ImageOptions): Promise<PredictResponse>;
+  /**
+   * Reads a number (one or more digits in a row) in a PNG or JPEG: `text`,
+   * and each digit's label, probability and box in the picture's own pixels
+   * (after its EXIF Orientation), left to right.
+   * @example
+   * const { text, digits } = await api.readImage(photo); // "2026", [{ label: 2, box: [x, y, w, h], ... }, ...]
+   */
+  readImage(image: ImageBody, options?: ReadOptions): Promise<ReadResponse>;
+  /** Reads a number in each of several pictures, in one multipart request: `readings`, in the order given. */
+  readImages(images: ImageBody[], options?: ReadOptions): Promise<ReadResponse>;
 }
 
 /** The routes (hono/client) and the helpers for binary and image bodies. */
@@ -130,8 +155,8 @@ function helpers(baseUrl: string, options: ClientOptions = {}): Helpers {
   const base = baseUrl.replace(/\/+$/, "");
   const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
 
-  async function post(opts: ImageOptions, body: BodyInit, contentType: string | undefined): Promise<PredictResponse> {
-    const path = opts.model === undefined ? "/v1/predict" : `/v1/models/${encodeURIComponent(opts.model)}/predict`;
+  async function post<T = PredictResponse>(opts: ImageOptions, body: BodyInit, contentType: string | undefined, route = "predict"): Promise<T> {
+    const path = opts.model === undefined ? `/v1/${route}` : `/v1/models/${encodeURIComponent(opts.model)}/${route}`;
     const query = new URLSearchParams();
     if (opts.output) query.set("output", opts.output);
     if (opts.top_k !== undefined) query.set("top_k", String(opts.top_k));
@@ -156,7 +181,17 @@ function helpers(baseUrl: string, options: ClientOptions = {}): Helpers {
     }
     if (json === undefined)
       throw new ApiError({ type: "about:blank", title: "not JSON", status: res.status, detail: `expected a JSON answer, got: ${text.slice(0, 200)}` });
-    return json as PredictResponse;
+    return json as T;
+  }
+
+  /** Several pictures as one multipart/form-data body, one file part each. */
+  async function formOf(images: ImageBody[]): Promise<FormData> {
+    const form = new FormData();
+    for (const [i, image] of images.entries()) {
+      const type = await imageType(image);
+      form.append("image", blobOf(image, type), image instanceof File ? image.name : `image-${i}.${type === "image/jpeg" ? "jpg" : "png"}`);
+    }
+    return form;
   }
 
   return {
@@ -165,14 +200,12 @@ function helpers(baseUrl: string, options: ClientOptions = {}): Helpers {
       const type = await imageType(image);
       return post(opts, blobOf(image, type), type);
     },
-    predictImages: async (images, opts = {}) => {
-      const form = new FormData();
-      for (const [i, image] of images.entries()) {
-        const type = await imageType(image);
-        form.append("image", blobOf(image, type), image instanceof File ? image.name : `image-${i}.${type === "image/jpeg" ? "jpg" : "png"}`);
-      }
-      return post(opts, form, undefined);
+    predictImages: async (images, opts = {}) => post(opts, await formOf(images), undefined),
+    readImage: async (image, opts = {}) => {
+      const type = await imageType(image);
+      return post<ReadResponse>(opts, blobOf(image, type), type, "read");
     },
+    readImages: async (images, opts = {}) => post<ReadResponse>(opts, await formOf(images), undefined, "read"),
   };
 }
 

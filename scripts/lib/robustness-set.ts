@@ -7,14 +7,14 @@ import type { Raster } from "../../src/image/raster";
 import { morph } from "./augment";
 
 /** Ink levels (H, W) as floats in [0, 255]. */
-interface Ink {
+export interface Ink {
   v: Float32Array;
   W: number;
   H: number;
 }
 
 /** Bilinear sample of ink at (x, y) in pixel-centre coordinates; 0 outside. */
-function sample(a: Ink, x: number, y: number): number {
+export function sample(a: Ink, x: number, y: number): number {
   const x0 = Math.floor(x);
   const y0 = Math.floor(y);
   const fx = x - x0;
@@ -28,7 +28,7 @@ function sample(a: Ink, x: number, y: number): number {
 }
 
 /** Resizes ink to W × H with bilinear interpolation (smooth, like a scan of the digit). */
-function resize(a: Ink, W: number, H: number): Ink {
+export function resize(a: Ink, W: number, H: number): Ink {
   const v = new Float32Array(W * H);
   const sx = a.W / W;
   const sy = a.H / H;
@@ -40,7 +40,7 @@ function resize(a: Ink, W: number, H: number): Ink {
 }
 
 /** Rotates ink by `deg` degrees (counter-clockwise) about its centre. */
-function rotate(a: Ink, deg: number): Ink {
+export function rotate(a: Ink, deg: number): Ink {
   const t = (deg * Math.PI) / 180;
   const c = Math.cos(t);
   const s = Math.sin(t);
@@ -96,7 +96,7 @@ function print(a: Ink, opts: Paper = {}, rand: () => number = Math.random): Rast
 
 export type Variant = { name: string; what: string; make: (digit: Uint8Array, rand: () => number) => Raster };
 
-const digitInk = (d: Uint8Array): Ink => ({ v: Float32Array.from(d), W: 28, H: 28 });
+export const digitInk = (d: Uint8Array): Ink => ({ v: Float32Array.from(d), W: 28, H: 28 });
 
 /** The variants of the robustness set. */
 export const VARIANTS: Variant[] = [

@@ -276,7 +276,7 @@ const IMAGE_ERROR_STATUS: Record<ImageErrorKind, 400 | 413 | 415 | 422> = {
 };
 
 /** One picture sent: its bytes, its Content-Type and, from a multipart body, its part's name. */
-interface ImageFile {
+export interface ImageFile {
   bytes: Uint8Array;
   type: string;
   name?: string;
@@ -314,35 +314,33 @@ async function multipartFiles(form: FormData): Promise<ImageFile[]> {
 }
 
 /**
- * PNG and JPEG pictures into N×D bytes: each decoded and made MNIST-style
- * (or, with preprocess "none", taken as it is); the forward pass scales the
- * bytes as it does a binary body's. Every header
- * is read first, so an oversized picture, or too many pixels in all, is
- * refused before anything is decoded. A bad picture's error names its part.
+ * Throws a picture's error as its problem: the status of its kind, and for
+ * one of several pictures, which one (`part`). Any other error is rethrown.
  */
-function imageImages(files: ImageFile[], model: ModelSpec, limits: Limits, preprocess: Preprocess): ImageBatch {
-  const D = model.sizes[0];
-  const picture = imageShape(model);
-  const [side, cols] = picture;
-  if (picture.length !== 2 || side !== cols || side * cols !== D)
-    throw new ProblemError(422, { detail: `this model takes ${D} inputs, not a square picture; send JSON or binary pixels` });
-  checkBatch(files.length, limits, "");
+export function pictureError(e: unknown, files: ImageFile[], n: number): never {
+  if (!(e instanceof ImageError)) throw e;
   const many = files.length > 1;
-  const fail = (e: unknown, n: number): never => {
-    if (!(e instanceof ImageError)) throw e;
-    const f = files[n];
-    const where = many ? `image ${n + 1} of ${files.length}${f.name ? ` ("${f.name}")` : ""}: ` : "";
-    const hint =
-      e.kind === "wrong-size" ? " (preprocess=none); leave preprocess out to have it fitted" : e.kind === "unsupported" ? "; send image/png or image/jpeg" : "";
-    throw new ProblemError(IMAGE_ERROR_STATUS[e.kind], { detail: `${where}${e.message}${hint}`, ...(many ? { part: n } : {}) });
-  };
+  const f = files[n];
+  const where = many ? `image ${n + 1} of ${files.length}${f.name ? ` ("${f.name}")` : ""}: ` : "";
+  const hint =
+    e.kind === "wrong-size" ? " (preprocess=none); leave preprocess out to have it fitted" : e.kind === "unsupported" ? "; send image/png or image/jpeg" : "";
+  throw new ProblemError(IMAGE_ERROR_STATUS[e.kind], { detail: `${where}${e.message}${hint}`, ...(many ? { part: n } : {}) });
+}
+
+/**
+ * Every picture's header, read before anything is decoded: the batch's
+ * size, each picture's pixels and all of them together are checked, so an
+ * oversized picture, or too many pixels in all, costs nothing.
+ */
+export function pictureHeaders(files: ImageFile[], limits: Limits): ImageHeader[] {
+  checkBatch(files.length, limits, "");
   const headers = files.map((f, n): ImageHeader => {
     try {
       const h = imageHeader(f.bytes, f.type);
       checkPixels(h, limits.maxImagePixels);
       return h;
     } catch (e) {
-      return fail(e, n);
+      return pictureError(e, files, n);
     }
   });
   const total = headers.reduce((sum, h) => sum + h.width * h.height, 0);
@@ -352,20 +350,34 @@ function imageImages(files: ImageFile[], model: ModelSpec, limits: Limits, prepr
       detail: `the images hold ${total} pixels in all; one request may hold ${budget} (${IMAGE_PIXELS_PER_REQUEST} × MAX_IMAGE_PIXELS). Send fewer or smaller images per request.`,
       limit: budget,
     });
+  return headers;
+}
+
+/**
+ * PNG and JPEG pictures into N×D bytes: each decoded and made MNIST-style
+ * (or, with preprocess "none", taken as it is); the forward pass scales the
+ * bytes as it does a binary body's. Every header is read first
+ * (pictureHeaders). A bad picture's error names its part.
+ */
+function imageImages(files: ImageFile[], model: ModelSpec, limits: Limits, preprocess: Preprocess): ImageBatch {
+  const D = model.sizes[0];
+  const picture = imageShape(model);
+  const [side, cols] = picture;
+  if (picture.length !== 2 || side !== cols || side * cols !== D)
+    throw new ProblemError(422, { detail: `this model takes ${D} inputs, not a square picture; send JSON or binary pixels` });
+  const headers = pictureHeaders(files, limits);
   const recipe = recipeFor(model.metadata.dataset, side);
   const N = files.length;
   const pixels = new Uint8Array(N * D);
   const inverted: boolean[] = [];
   files.forEach((f, n) => {
     try {
-      // The one place a picture is decoded. It reads the header again (F20)
-      // until decodeImage takes the one read above, headers[n].
-      const img = decodeImage(f.bytes, f.type, limits.maxImagePixels);
+      const img = decodeImage(f.bytes, headers[n], limits.maxImagePixels);
       const m = preprocess === "none" ? asMnist(img, side) : toMnist(img, recipe);
       pixels.set(m.pixels, n * D);
       inverted.push(m.inverted);
     } catch (e) {
-      fail(e, n);
+      pictureError(e, files, n);
     }
   });
   // Bytes, like a binary body: the forward pass scales them.
@@ -419,7 +431,7 @@ export async function readPictures(
   { preprocess, debug }: { preprocess: Preprocess; debug: boolean },
 ): Promise<Read> {
   const single = body.type !== "multipart/form-data";
-  const files = single ? [{ bytes: body.bytes, type: contentType }] : await multipartFiles(await formData(body.bytes, contentType));
+  const files = await pictureFiles(body, contentType);
   const batch = imageImages(files, model, limits, preprocess);
   const side = imageShape(model)[0];
   const D = side * side;
@@ -428,6 +440,11 @@ export async function readPictures(
     inverted: batch.inverted[n],
   });
   return { batch, single, labelsOnly: false, options: {}, extra: debug ? seen : undefined };
+}
+
+/** The pictures of a body: the body itself (a PNG or JPEG), or a multipart body's files, in order. */
+export async function pictureFiles(body: Body, contentType: string): Promise<ImageFile[]> {
+  return body.type === "multipart/form-data" ? multipartFiles(await formData(body.bytes, contentType)) : [{ bytes: body.bytes, type: contentType }];
 }
 
 /** A multipart body's form, parsed from the bytes read; a malformed one is a 400. */

@@ -162,6 +162,85 @@ export const MultipartImages = {
   additionalProperties: { type: "string" as const, format: "binary" },
 };
 
+// Whole numbers: POST /v1/read (src/http/read.ts).
+export const ReadQuery = z.object({
+  top_k: z.coerce.number().int().min(0).max(1000).optional().openapi({ description: "How many best classes to list in each digit's `top` (default 3)" }),
+});
+
+export const NumberImageBody = z.string().openapi({
+  format: "binary",
+  description:
+    "One PNG or JPEG of one or more digits written in a row (a drawing, a scan or a phone photo), up to MAX_IMAGE_PIXELS; EXIF Orientation is applied first.",
+});
+
+// A plain OpenAPI schema, as MultipartImages.
+export const MultipartNumbers = {
+  type: "object" as const,
+  description:
+    "Several pictures of numbers: one file part per picture (image/png or image/jpeg), any field names; the answer's `readings` are one per file, in order.",
+  additionalProperties: { type: "string" as const, format: "binary" },
+};
+
+const DigitSchema = z
+  .object({
+    label: z.number().int().openapi({ description: "The digit read" }),
+    probability: z.number().openapi({ description: "Its probability (softmax)" }),
+    box: z
+      .array(z.number().int())
+      .length(4)
+      .openapi({
+        description:
+          "[x, y, w, h] of the digit's ink in the picture's own pixels, as shown (after its EXIF Orientation), x to the right and y down from the top left",
+        example: [112, 40, 58, 96],
+      }),
+    top: z.array(TopEntry).openapi({ description: "The best top_k classes, most likely first" }),
+  })
+  .openapi("Digit");
+
+export const ReadingSchema = z
+  .object({
+    text: z.string().openapi({ description: "The digits read, left to right", example: "2026" }),
+    width: z.number().int().openapi({ description: "The picture's width as shown (after EXIF Orientation): the boxes' frame" }),
+    height: z.number().int().openapi({ description: "The picture's height as shown" }),
+    digits: z.array(DigitSchema).openapi({ description: "One per digit, left to right" }),
+  })
+  .openapi("Reading");
+
+export const ReadResponse = ReadingSchema.partial()
+  .extend({
+    model: z.string(),
+    readings: z.array(ReadingSchema).optional().openapi({ description: "For a multipart body: one reading per file, in order" }),
+  })
+  .openapi("ReadResponse", {
+    description: "One picture: its reading (text, width, height, digits) beside `model`; a multipart body: `readings`, one per file.",
+    example: {
+      model: "mnist-mlp",
+      text: "17",
+      width: 400,
+      height: 200,
+      digits: [
+        {
+          label: 1,
+          probability: 0.98,
+          box: [92, 30, 24, 140],
+          top: [
+            { label: 1, name: "1", probability: 0.98 },
+            { label: 7, name: "7", probability: 0.01 },
+          ],
+        },
+        {
+          label: 7,
+          probability: 0.95,
+          box: [236, 36, 90, 134],
+          top: [
+            { label: 7, name: "7", probability: 0.95 },
+            { label: 2, name: "2", probability: 0.02 },
+          ],
+        },
+      ],
+    },
+  });
+
 // The Open Inference Protocol (KServe v2 REST) bodies.
 const OipTensorMetadata = z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number().int()) }).openapi("OipTensorMetadata");
 export const OipServerMetadata = z

@@ -1,14 +1,30 @@
 // PNG and JPEG bytes into a Raster, with pure-JS decoders that run in
-// Workers and browsers alike (fast-png, jpeg-js). The size is read from the
-// header and checked before any pixel is decoded, so a small file that claims
-// a huge image costs nothing; truncation is found by walking the file's
-// structure, since the decoders fill missing data silently.
+// Workers and browsers alike (fast-png; ./jpeg.ts, with jpeg-js for the JPEGs
+// it does not read). The size is read from the header and checked before any
+// pixel is decoded, so a small file that claims a huge image costs nothing;
+// truncation is found by walking the file's structure, since the decoders
+// fill missing data silently. A JPEG's EXIF Orientation is read on the same
+// walk and applied to the pixels, and a large JPEG is decoded at a reduced
+// scale (1/2, 1/4 or 1/8), so a 12 MP phone photo costs little.
 import { decode as decodePng } from "fast-png";
 import { decode as decodeJpeg } from "jpeg-js";
+import { decodeJpegScaled, UnsupportedJpeg } from "./jpeg";
 import { ImageError, type Raster } from "./raster";
 
-/** Largest image, in pixels, when MAX_IMAGE_PIXELS is not set: 2048 × 2048. */
-export const DEFAULT_MAX_IMAGE_PIXELS = 2048 * 2048;
+/**
+ * A JPEG is decoded at the smallest scale (1/8, 1/4, 1/2 or 1) whose long
+ * side is at least this: enough for a row of digits, and a 4032 × 3024 photo
+ * becomes 1008 × 756.
+ */
+export const DECODE_SIDE = 1000;
+
+/**
+ * JPEGs up to this many pixels with a long side under 2 × DECODE_SIDE, and
+ * those the reduced-scale decoder does not read (progressive, CMYK, 12-bit,
+ * arithmetic), are decoded whole by jpeg-js, which holds about 36 bytes per
+ * pixel while it works (72 MB here): the latter are refused over it.
+ */
+export const FULL_DECODE_PIXELS = 2_000_000;
 
 type Format = "PNG" | "JPEG";
 
@@ -54,10 +70,39 @@ function pngSize(b: Uint8Array): [number, number] {
   }
 }
 
-/** A JPEG's width and height from its frame header (SOFn), after checking the file reaches its end marker. */
-function jpegSize(b: Uint8Array): [number, number] {
+/**
+ * EXIF Orientation (1-8) from an APP1 segment's TIFF data at [from, to); 1
+ * when absent or unreadable (a damaged EXIF block is no reason to refuse a picture).
+ */
+function exifOrientation(b: Uint8Array, from: number, to: number): number {
+  if (to - from < 14 || String.fromCharCode(...b.subarray(from, from + 4)) !== "Exif" || b[from + 4] !== 0 || b[from + 5] !== 0) return 1;
+  const t = from + 6;
+  const le = b[t] === 0x49 && b[t + 1] === 0x49;
+  if (!le && !(b[t] === 0x4d && b[t + 1] === 0x4d)) return 1;
+  const r16 = (o: number) => (le ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1]);
+  const r32 = (o: number) => (le ? (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0 : u32(b, o));
+  const ifd = t + r32(t + 4);
+  if (ifd + 2 > to) return 1;
+  const n = r16(ifd);
+  for (let i = 0; i < n; i++) {
+    const e = ifd + 2 + 12 * i;
+    if (e + 12 > to) return 1;
+    if (r16(e) === 0x0112) {
+      const v = r16(e + 8);
+      return v >= 1 && v <= 8 ? v : 1;
+    }
+  }
+  return 1;
+}
+
+/**
+ * A JPEG's width and height from its frame header (SOFn) and its EXIF
+ * Orientation, after checking the file reaches its end marker.
+ */
+function jpegSize(b: Uint8Array): [number, number, number] {
   let o = 2;
   let size: [number, number] | null = null;
+  let orientation = 1;
   while (o + 4 <= b.length) {
     if (b[o] !== 0xff) throw corrupt("JPEG", `expected a marker at byte ${o}`);
     const m = b[o + 1];
@@ -77,10 +122,11 @@ function jpegSize(b: Uint8Array): [number, number] {
       if (len < 7) throw corrupt("JPEG", "its frame header is too short");
       size = [u16(b, o + 7), u16(b, o + 5)];
     }
+    if (m === 0xe1 && orientation === 1) orientation = exifOrientation(b, o + 4, o + 2 + len);
     if (m === 0xda) {
       if (!size) throw corrupt("JPEG", "image data before any frame header (SOFn)");
       // Entropy-coded data escapes 0xFF as FF 00, so FF D9 only ever ends the image.
-      for (let i = o + 2 + len; i + 1 < b.length; i++) if (b[i] === 0xff && b[i + 1] === 0xd9) return size;
+      for (let i = o + 2 + len; i + 1 < b.length; i++) if (b[i] === 0xff && b[i + 1] === 0xd9) return [...size, orientation];
       throw corrupt("JPEG", "the image data has no end marker (FFD9)");
     }
     o += 2 + len;
@@ -91,8 +137,14 @@ function jpegSize(b: Uint8Array): [number, number] {
 /** What an image file's header says, read without decoding a pixel. */
 export interface ImageHeader {
   format: Format;
+  /** The stored size, before the orientation is applied. */
   width: number;
   height: number;
+  /**
+   * EXIF Orientation, 1-8 (1 = as stored; 6 = turn 90° clockwise to view,
+   * 8 = 90° anticlockwise, 3 = 180°; 2, 4, 5, 7 mirror too). Always 1 for PNG.
+   */
+  orientation: number;
 }
 
 /**
@@ -106,9 +158,9 @@ export function imageHeader(bytes: Uint8Array, contentType: string): ImageHeader
   // The bytes decide: a JPEG sent as image/png (a renamed file) decodes all the same.
   const format = sniff(bytes);
   if (!format) throw corrupt(declared, `it does not start with the ${declared} signature`);
-  const [width, height] = format === "PNG" ? pngSize(bytes) : jpegSize(bytes);
+  const [width, height, orientation] = format === "PNG" ? [...pngSize(bytes), 1] : jpegSize(bytes);
   if (width === 0 || height === 0) throw corrupt(format, `its header says ${width}×${height} pixels`);
-  return { format, width, height };
+  return { format, width, height, orientation };
 }
 
 /** The 413 for an image over the pixel limit. */
@@ -121,22 +173,49 @@ export function checkPixels({ width, height }: ImageHeader, maxPixels: number): 
 }
 
 /**
- * Decodes a PNG or JPEG into 8-bit pixels.
+ * PNGs are decoded whole (fast-png, about 8 bytes per pixel while it
+ * works): over this many pixels, the 2048 × 2048 of the earlier default
+ * limit, they are refused even when MAX_IMAGE_PIXELS is higher.
+ */
+export const PNG_MAX_PIXELS = 2048 * 2048;
+
+/**
+ * A decoded picture, oriented as it is meant to be seen, and perhaps
+ * smaller than its file: `scale` picture pixels per raster pixel (1, 2, 4 or
+ * 8), so a box [x, y, w, h] on the raster is [x, y, w, h] × scale on the
+ * picture as a viewer shows it.
+ */
+export interface Decoded extends Raster {
+  scale: number;
+}
+
+/**
+ * Decodes a PNG or JPEG whose header `imageHeader` has read, into 8-bit
+ * pixels turned by its EXIF Orientation.
  * Grey, grey + alpha, RGB, RGBA, palette (with or without transparency) and
- * 16-bit PNGs come out as 1, 2, 3 or 4 channels of bytes; JPEGs as RGB.
- * Throws ImageError: 415 for a type other than PNG or JPEG, 413 for more
- * than `maxPixels` pixels (checked from the header, before decoding), 400
- * for corrupt or truncated data.
+ * 16-bit PNGs come out as 1, 2, 3 or 4 channels of bytes; JPEGs as RGB (or
+ * grey), at the smallest of 1/8, 1/4, 1/2 and full scale whose long side
+ * is at least DECODE_SIDE.
+ * Throws ImageError: too-large for more than `maxPixels` pixels (from the
+ * header, before decoding), a PNG over PNG_MAX_PIXELS or a progressive JPEG
+ * over FULL_DECODE_PIXELS;
+ * corrupt for damaged or truncated data.
  *
  * @example
- * const img = decodeImage(new Uint8Array(await file.arrayBuffer()), file.type, 2048 * 2048);
+ * const bytes = new Uint8Array(await file.arrayBuffer());
+ * const img = decodeImage(bytes, imageHeader(bytes, file.type), limits.maxImagePixels);
  */
-export function decodeImage(bytes: Uint8Array, contentType: string, maxPixels: number = DEFAULT_MAX_IMAGE_PIXELS): Raster {
-  const header = imageHeader(bytes, contentType);
+export function decodeImage(bytes: Uint8Array, header: ImageHeader, maxPixels: number): Decoded {
   checkPixels(header, maxPixels);
-  const { format } = header;
+  const { format, width, height } = header;
+  if (format === "PNG" && width * height > PNG_MAX_PIXELS)
+    throw new ImageError(
+      `the PNG is ${width}×${height} = ${width * height} pixels; a PNG is decoded whole, and the limit for one is ${PNG_MAX_PIXELS}. Send it as a JPEG (decoded at a reduced scale) or scale it down first.`,
+      "too-large",
+    );
   try {
-    return format === "PNG" ? png(bytes) : jpeg(bytes, maxPixels);
+    const [img, scale] = format === "PNG" ? [png(bytes), 1] : jpeg(bytes, header);
+    return { ...orientRaster(img, header.orientation), scale };
   } catch (e) {
     if (e instanceof ImageError) throw e;
     const cause = (e as Error)?.cause as Error | undefined;
@@ -144,16 +223,72 @@ export function decodeImage(bytes: Uint8Array, contentType: string, maxPixels: n
   }
 }
 
-function jpeg(bytes: Uint8Array, maxPixels: number): Raster {
-  // RGB, not RGBA: a JPEG has no alpha. The decoder's own limits back up the
-  // header check; it counts about 18 bytes per pixel of a 4:4:4 JPEG.
-  const img = decodeJpeg(bytes, {
-    useTArray: true,
-    formatAsRGBA: false,
-    maxResolutionInMP: Math.ceil(maxPixels / 1e6),
-    maxMemoryUsageInMB: Math.max(64, Math.ceil((maxPixels * 24) / 2 ** 20)),
-  });
-  return { width: img.width, height: img.height, channels: 3, data: img.data };
+/**
+ * The pixels per block side a JPEG of this size is decoded at: 8 (full
+ * scale, by jpeg-js) up to FULL_DECODE_PIXELS with a long side under
+ * 2 × DECODE_SIDE; otherwise the smallest of 1, 2 and 4 whose long side
+ * reaches DECODE_SIDE.
+ */
+export function jpegScale(width: number, height: number): 1 | 2 | 4 | 8 {
+  const long = Math.max(width, height);
+  if (long < 2 * DECODE_SIDE && width * height <= FULL_DECODE_PIXELS) return 8;
+  for (const k of [1, 2] as const) if ((long * k) / 8 >= DECODE_SIDE) return k;
+  return 4;
+}
+
+function jpeg(bytes: Uint8Array, { width, height }: ImageHeader): [Raster, number] {
+  const k = jpegScale(width, height);
+  // At full scale jpeg-js is faster (its integer IDCT) and small enough.
+  if (k < 8) {
+    try {
+      return [decodeJpegScaled(bytes, k), 8 / k];
+    } catch (e) {
+      if (!(e instanceof UnsupportedJpeg)) throw e;
+      if (width * height > FULL_DECODE_PIXELS)
+        throw new ImageError(
+          `the JPEG is ${e.message}, which is decoded at full size, and it has ${width * height} pixels; the limit for those is ${FULL_DECODE_PIXELS}. Save it as a baseline JPEG or scale it down first.`,
+          "too-large",
+        );
+    }
+  }
+  // RGB, not RGBA: a JPEG has no alpha.
+  const img = decodeJpeg(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: Math.ceil(FULL_DECODE_PIXELS / 1e6), maxMemoryUsageInMB: 96 });
+  return [{ width: img.width, height: img.height, channels: 3, data: img.data }, 1];
+}
+
+/**
+ * A raster turned as EXIF Orientation o says, so that it shows as meant:
+ * out(x, y) = in(sx, sy), with width and height swapped for 5-8.
+ */
+export function orientRaster(img: Raster, o: number): Raster {
+  if (o < 2 || o > 8) return img;
+  const { width: W, height: H, channels: ch, data } = img;
+  const swap = o >= 5;
+  const w = swap ? H : W;
+  const h = swap ? W : H;
+  const out = new Uint8Array(W * H * ch);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let sx: number;
+      let sy: number;
+      if (o === 2) [sx, sy] = [W - 1 - x, y];
+      else if (o === 3) [sx, sy] = [W - 1 - x, H - 1 - y];
+      else if (o === 4) [sx, sy] = [x, H - 1 - y];
+      else if (o === 5) [sx, sy] = [y, x];
+      else if (o === 6) [sx, sy] = [y, H - 1 - x];
+      else if (o === 7) [sx, sy] = [W - 1 - y, H - 1 - x];
+      else [sx, sy] = [W - 1 - y, x];
+      const s = (sy * W + sx) * ch;
+      const d = (y * w + x) * ch;
+      for (let c = 0; c < ch; c++) out[d + c] = data[s + c];
+    }
+  }
+  return { width: w, height: h, channels: ch, data: out };
+}
+
+/** The orientation that undoes o: 6 and 8 undo each other, every other one undoes itself. */
+export function inverseOrientation(o: number): number {
+  return o === 6 ? 8 : o === 8 ? 6 : o;
 }
 
 function png(bytes: Uint8Array): Raster {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { asMnist, boundingBox, centreOfMass, resampleArea, toMnist } from "./preprocess";
+import { asMnist, boundingBox, centreOfMass, resampleArea, shrink, toMnist } from "./preprocess";
 import { ImageError, type Raster } from "./raster";
 
 /** A grey picture W×H of one level, to draw on. */
@@ -191,5 +191,62 @@ describe("asMnist", () => {
   it("should refuse other sizes and blank pictures with a 422", () => {
     expect(() => asMnist(paper(28, 29))).toThrow(/exactly 28×28 pixels; this one is 28×29/);
     expectBlank(() => asMnist(paper(28, 28)));
+  });
+});
+
+describe("toMnist: photos", () => {
+  /** Grey paper lit unevenly: light falling from 250 at the left to 150 at the right, a darker bottom-right corner. */
+  function gradientPhoto(W: number, H: number): Raster {
+    const img = paper(W, H);
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) img.data[y * W + x] = Math.round((250 - (100 * x) / W) * (1 - 0.3 * (x / W) * (y / H)) + (((x * 31 + y * 17) % 7) - 3));
+    return img;
+  }
+  /** Ink drawn onto a photo as a share of its light (so it is dark in the light and darker still in shadow). */
+  function write(img: Raster, digit: Raster, strength = 0.85): Raster {
+    for (let i = 0; i < img.data.length; i++) img.data[i] = Math.round(img.data[i] * (1 - strength * (1 - digit.data[i] / 255)));
+    return img;
+  }
+
+  it("should read a digit on a gradient as on white paper", () => {
+    const clean = toMnist(zero(paper(300, 200)));
+    const photo = toMnist(write(gradientPhoto(300, 200), zero(paper(300, 200))));
+    expect(photo.inverted).toBe(true);
+    // The same box, and nearly the same pixels.
+    expect(box(photo.pixels)).toEqual(box(clean.pixels));
+    let diff = 0;
+    for (let i = 0; i < 784; i++) diff += Math.abs(photo.pixels[i] - clean.pixels[i]);
+    expect(diff / 784).toBeLessThan(8);
+  });
+
+  it("should refuse the same gradient photo with nothing written, with ruled lines, and with a shadow, as blank", () => {
+    expectBlank(() => toMnist(gradientPhoto(300, 200)));
+    const ruled = gradientPhoto(300, 200);
+    for (let y = 10; y < 200; y += 18) for (let x = 0; x < 300; x++) ruled.data[y * 300 + x] = Math.round(ruled.data[y * 300 + x] * 0.8);
+    expectBlank(() => toMnist(ruled));
+    const shadow = gradientPhoto(300, 200);
+    for (let y = 0; y < 200; y++)
+      for (let x = 0; x < 300; x++) shadow.data[y * 300 + x] = Math.round(shadow.data[y * 300 + x] * (1 - 0.4 / (1 + Math.exp(-(x - y - 50) / 12))));
+    expectBlank(() => toMnist(shadow));
+  });
+
+  it("should read a digit written across ruled lines as without them", () => {
+    const lined = write(gradientPhoto(300, 200), zero(paper(300, 200)));
+    for (let y = 10; y < 200; y += 18) for (let x = 0; x < 300; x++) lined.data[y * 300 + x] = Math.round(lined.data[y * 300 + x] * 0.8);
+    const plain = toMnist(write(gradientPhoto(300, 200), zero(paper(300, 200))));
+    expect(box(toMnist(lined).pixels)).toEqual(box(plain.pixels));
+  });
+
+  it("should drop a speck far from the digit in a photo, which would otherwise widen its box", () => {
+    const speck = write(gradientPhoto(300, 200), rect(zero(paper(300, 200)), 280, 185, 3, 3));
+    expect(box(toMnist(speck).pixels)).toEqual(box(toMnist(write(gradientPhoto(300, 200), zero(paper(300, 200)))).pixels));
+  });
+
+  it("should shrink a picture over WORK_SIDE by a whole factor first", () => {
+    const { img, factor } = shrink(rect(paper(2100, 1000), 0, 0, 700, 1000), 1024);
+    expect(factor).toBe(3);
+    expect([img.width, img.height]).toEqual([700, 333]);
+    expect(img.data[0]).toBe(0);
+    expect(img.data[699]).toBe(255);
   });
 });

@@ -4,7 +4,8 @@
 import { readFileSync } from "node:fs";
 import { encode as encodePng } from "fast-png";
 import { describe, expect, it } from "vitest";
-import { decodeImage } from "../../src/image/decode";
+import { DEFAULTS } from "../../src/config";
+import { decodeImage, imageHeader } from "../../src/image/decode";
 import { asMnist, toMnist } from "../../src/image/preprocess";
 import { decodeModel } from "../../src/model/format";
 import { argmax } from "../../src/nn/functions";
@@ -27,7 +28,8 @@ describe("MNIST test digits as PNG", () => {
     let same = 0;
     for (let n = 0; n < SAMPLE; n++) {
       const digit = raw.subarray(n * 784, n * 784 + 784);
-      const img = decodeImage(encodePng({ width: 28, height: 28, data: digit, channels: 1, depth: 8 }), "image/png");
+      const png = encodePng({ width: 28, height: 28, data: digit, channels: 1, depth: 8 });
+      const img = decodeImage(png, imageHeader(png, "image/png"), DEFAULTS.MAX_IMAGE_PIXELS);
       none.set(asMnist(img).pixels, n * 784);
       const { pixels, inverted } = toMnist(img);
       expect(inverted).toBe(false);

@@ -1,7 +1,9 @@
 // The typed client: its types come from the app, and it talks to the real app.
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { ApiError, createClient, type PredictResponse } from "../../src/client";
+import { encode as encodePng } from "fast-png";
+import { ApiError, createClient, type PredictResponse, type ReadDigit, type ReadResponse } from "../../src/client";
 import { encodeIdxImages } from "../../src/data/idx";
+import { DIGITS, draw } from "../fixtures/drawn";
 import { freshApp, imageBytes } from "./helpers";
 
 describe("typed client (hono/client)", () => {
@@ -56,5 +58,30 @@ describe("typed client (hono/client)", () => {
     const unknown = await api.predictPixels(new Uint8Array(784), { model: "nope" }).catch((e: unknown) => e);
     expect((unknown as ApiError).status).toBe(404);
     expect((unknown as ApiError).message).toMatch(/^404 /);
+  });
+
+  it("should read a number with readImage and several with readImages, typed", async () => {
+    // "71": a 7 and a 1 side by side.
+    const [seven, one] = [draw(DIGITS["7"], 100, 120), draw(DIGITS["1"], 100, 120)];
+    const data = new Uint8Array(240 * 160).fill(255);
+    for (let y = 0; y < 120; y++)
+      for (let x = 0; x < 100; x++) {
+        data[(20 + y) * 240 + 10 + x] = seven.data[y * 100 + x];
+        data[(20 + y) * 240 + 130 + x] = one.data[y * 100 + x];
+      }
+    const png = encodePng({ width: 240, height: 160, data, channels: 1, depth: 8 });
+    const res = await api.readImage(png, { model: "mnist-book", top_k: 2 });
+    expectTypeOf(res).toEqualTypeOf<ReadResponse>();
+    expectTypeOf(res.digits).toEqualTypeOf<ReadDigit[] | undefined>();
+    expect(res.model).toBe("mnist-book");
+    expect(res.text).toBe("71");
+    expect(res.digits?.map((d) => d.top.length)).toEqual([2, 2]);
+    expect(res.digits?.[1].box[0]).toBeGreaterThanOrEqual(128);
+    const both = await api.readImages([png, new Blob([png], { type: "image/png" })]);
+    expect(both.readings?.map((r) => r.text)).toEqual(["71", "71"]);
+    const blank = await api
+      .readImage(encodePng({ width: 50, height: 50, data: new Uint8Array(2500).fill(255), channels: 1, depth: 8 }))
+      .catch((e: unknown) => e);
+    expect((blank as ApiError).status).toBe(422);
   });
 });

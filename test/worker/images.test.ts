@@ -209,7 +209,7 @@ describe("POST /v1/predict with a bad picture", () => {
     new DataView(header.buffer).setUint32(16, 100_000);
     new DataView(header.buffer).setUint32(20, 100_000);
     e = await expectProblem(await call("/v1/predict", post(header, "image/png")), 413);
-    expect(e.detail).toMatch(/the limit is 4194304 \(MAX_IMAGE_PIXELS\)/);
+    expect(e.detail).toMatch(/the limit is 12582912 \(MAX_IMAGE_PIXELS\)/);
   });
 
   it("should hold a request's pictures together to 8 × MAX_IMAGE_PIXELS", async () => {
