@@ -18,6 +18,32 @@ export function expectClose(got: Float32Array, want: Float32Array, tol = 1e-4): 
 
 export { forwardNaive, rand } from "./reference";
 
+/**
+ * The error of class `kind` that `f` throws; any other outcome fails the test.
+ * @example expect(refusal(() => decodeImage(bad, header, max), ImageError).kind).toBe("corrupt");
+ */
+export function refusal<E extends Error>(f: () => unknown, kind: abstract new (...args: never[]) => E): E {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof kind) return e;
+    throw e;
+  }
+  throw new Error(`expected a ${kind.name}`);
+}
+
+/** A model's spec as the body readers see it: 2×2 pictures, 3 classes, bytes / 255. */
+export const TINY_SPEC = {
+  sizes: [4, 3],
+  activations: ["softmax" as const],
+  labels: ["a", "b", "c"],
+  inputShape: [2, 2],
+  inputScale: 255,
+  dtype: "F32",
+  parameters: 15,
+  metadata: {} as Record<string, string>,
+};
+
 /** A book-shaped network (784→50→100→10, sigmoid, sigmoid, softmax) with random weights. */
 export function bookNetwork(seed = 1): Network {
   const r = rand(seed);

@@ -4,18 +4,9 @@ import { encodeIdxImages } from "../data/idx";
 import type { Body } from "./body";
 import { readBinary, readJson, tensorImages } from "./input";
 import { ProblemError } from "./problem";
+import { refusal, TINY_SPEC } from "../../test/helpers";
 
-// A model's contract as the readers see it: 2×2 pictures, 3 classes, bytes / 255.
-const model = {
-  sizes: [4, 3],
-  activations: ["softmax"],
-  labels: ["a", "b", "c"],
-  inputShape: [2, 2],
-  inputScale: 255,
-  dtype: "F32",
-  parameters: 15,
-  metadata: {},
-} as Parameters<typeof readBinary>[1];
+const model = TINY_SPEC;
 const limits = limitsOf({ MAX_BATCH: "3" });
 const binary = (bytes: number[] | Uint8Array, more: Partial<Body> = {}): Body => ({
   bytes: Uint8Array.from(bytes),
@@ -23,17 +14,6 @@ const binary = (bytes: number[] | Uint8Array, more: Partial<Body> = {}): Body =>
   type: "application/octet-stream",
   ...more,
 });
-
-/** The ProblemError `f` throws. */
-function refusal(f: () => unknown): ProblemError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ProblemError) return e;
-    throw e;
-  }
-  throw new Error("expected a refusal");
-}
 
 describe("readBinary", () => {
   it("should take N×D bytes as N images, scaled by the forward pass", () => {
@@ -45,23 +25,23 @@ describe("readBinary", () => {
   it("should take an IDX3 file's pixels, and pixels that only look like IDX when they are whole images", () => {
     const idx = readBinary(binary(encodeIdxImages(Uint8Array.from([1, 2, 3, 4]), 1, 2, 2)), model, limits).batch;
     expect(idx).toEqual({ N: 1, pixels: Uint8Array.from([1, 2, 3, 4]), scale: 255 });
-    const wrongSize = refusal(() => readBinary(binary(encodeIdxImages(new Uint8Array(9), 1, 3, 3)), model, limits));
+    const wrongSize = refusal(() => readBinary(binary(encodeIdxImages(new Uint8Array(9), 1, 3, 3)), model, limits), ProblemError);
     expect(wrongSize.problem.detail).toBe("IDX images are 3x3; this model takes 2x2");
     expect(readBinary(binary([0, 0, 8, 3, 0, 0, 0, 1]), model, limits).batch).toMatchObject({ N: 2 });
   });
 
   it("should take whole images that start like gzip but did not inflate, and refuse anything else that did not", () => {
     expect(readBinary(binary([0x1f, 0x8b, 0, 0], { notGzip: "bad header" }), model, limits).batch.N).toBe(1);
-    const e = refusal(() => readBinary(binary([0x1f, 0x8b, 0], { notGzip: "bad header" }), model, limits));
+    const e = refusal(() => readBinary(binary([0x1f, 0x8b, 0], { notGzip: "bad header" }), model, limits), ProblemError);
     expect(e.problem.detail).toBe(
       "the body starts like gzip (1f 8b) but does not inflate (bad header), and is not whole images of 4 bytes either; compress it again",
     );
   });
 
   it("should refuse an empty body, a partial image and too many images", () => {
-    expect(refusal(() => readBinary(binary([]), model, limits)).problem.detail).toBe("no images: the body is empty");
-    expect(refusal(() => readBinary(binary([1, 2, 3]), model, limits)).problem.detail).toMatch(/not a multiple of 4/);
-    expect(refusal(() => readBinary(binary(new Uint8Array(16)), model, limits)).status).toBe(413);
+    expect(refusal(() => readBinary(binary([]), model, limits), ProblemError).problem.detail).toBe("no images: the body is empty");
+    expect(refusal(() => readBinary(binary([1, 2, 3]), model, limits), ProblemError).problem.detail).toMatch(/not a multiple of 4/);
+    expect(refusal(() => readBinary(binary(new Uint8Array(16)), model, limits), ProblemError).status).toBe(413);
   });
 });
 
@@ -98,20 +78,22 @@ describe("readJson", () => {
   });
 
   it("should want exactly one of input and inputs, and point at a bad value", () => {
-    expect(refusal(() => readJson({}, model, limits)).problem.detail).toMatch(/exactly one of "input"/);
-    expect(refusal(() => readJson({ input: [0], inputs: [[0]] }, model, limits)).problem.detail).toMatch(/exactly one of "input"/);
+    expect(refusal(() => readJson({}, model, limits), ProblemError).problem.detail).toMatch(/exactly one of "input"/);
+    expect(refusal(() => readJson({ input: [0], inputs: [[0]] }, model, limits), ProblemError).problem.detail).toMatch(/exactly one of "input"/);
     expect(
-      refusal(() =>
-        readJson(
-          {
-            inputs: [
-              [0, 0, 0, 0],
-              [0, 2, 0, 0],
-            ],
-          },
-          model,
-          limits,
-        ),
+      refusal(
+        () =>
+          readJson(
+            {
+              inputs: [
+                [0, 0, 0, 0],
+                [0, 2, 0, 0],
+              ],
+            },
+            model,
+            limits,
+          ),
+        ProblemError,
       ).problem.pointer,
     ).toBe("/inputs/1/1");
   });
@@ -141,7 +123,7 @@ describe("tensorImages", () => {
   });
 
   it("should point at a shape that is not a batch of the model's images", () => {
-    const e = refusal(() => tensorImages({ shape: [1, 3], datatype: "FP32", data: [0, 0, 0] }, model, limits, "/inputs/0"));
+    const e = refusal(() => tensorImages({ shape: [1, 3], datatype: "FP32", data: [0, 0, 0] }, model, limits, "/inputs/0"), ProblemError);
     expect(e.problem.pointer).toBe("/inputs/0/shape");
     expect(e.problem.detail).toMatch(/\[N, 4\] or \[N, 2, 2\]/);
   });

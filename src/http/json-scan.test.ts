@@ -4,18 +4,10 @@ import { limitsOf } from "../config";
 import { type Read, readJson } from "./input";
 import { scanPredictJson } from "./json-scan";
 import { PredictBody } from "./schemas";
+import { TINY_SPEC } from "../../test/helpers";
 
 // 2×2 pictures, 3 classes, bytes / 255 (so values are scaled by 255 / 255 = 1, and by k = 1 in readJson).
-const model = {
-  sizes: [4, 3],
-  activations: ["softmax"],
-  labels: ["a", "b", "c"],
-  inputShape: [2, 2],
-  inputScale: 255,
-  dtype: "F32",
-  parameters: 15,
-  metadata: {},
-} as Parameters<typeof readJson>[1];
+const model = TINY_SPEC;
 // input_scale 1: each value becomes (v / max) · 255, so rounding differences would show.
 const wide = { ...model, inputScale: 1 };
 const limits = limitsOf({ MAX_BATCH: "3" });

@@ -5,6 +5,7 @@ import { DEFAULTS } from "../config";
 import { decodeImage, imageHeader, inverseOrientation, jpegScale, orientRaster } from "./decode";
 import { toMnist } from "./preprocess";
 import { ImageError, toRgba } from "./raster";
+import { refusal } from "../../test/helpers";
 
 const W = 37;
 const H = 29;
@@ -20,16 +21,6 @@ function pattern(channels: number): Uint8Array {
 
 /** Header, then pixels, as the service reads a picture. */
 const read = (bytes: Uint8Array, type: string, maxPixels = DEFAULTS.MAX_IMAGE_PIXELS) => decodeImage(bytes, imageHeader(bytes, type), maxPixels);
-
-function refusal(f: () => unknown): ImageError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ImageError) return e;
-    throw e;
-  }
-  throw new Error("expected an ImageError");
-}
 
 /** A PNG with only a signature, an IHDR claiming width × height, and IEND. */
 function pngHeader(width: number, height: number): Uint8Array {
@@ -135,25 +126,25 @@ describe("decodeImage: PNG", () => {
   });
 
   it("should refuse a header claiming 100000×100000 before decoding (413)", () => {
-    const e = refusal(() => read(pngHeader(100_000, 100_000), "image/png", 4_194_304));
+    const e = refusal(() => read(pngHeader(100_000, 100_000), "image/png", 4_194_304), ImageError);
     expect(e.kind).toBe("too-large");
     expect(e.message).toMatch(/100000×100000 = 10000000000 pixels; the limit is 4194304 \(MAX_IMAGE_PIXELS\)/);
-    expect(refusal(() => read(pngHeader(W, H), "image/png", W * H - 1)).kind).toBe("too-large");
+    expect(refusal(() => read(pngHeader(W, H), "image/png", W * H - 1), ImageError).kind).toBe("too-large");
   });
 
   it("should refuse truncated and corrupt files with a 400 naming the format", () => {
     const good = encodePng({ width: W, height: H, data: pattern(3), channels: 3, depth: 8 });
     for (const cut of [4, 20, 40, good.length >> 1, good.length - 1]) {
-      const e = refusal(() => read(good.slice(0, cut), "image/png"));
+      const e = refusal(() => read(good.slice(0, cut), "image/png"), ImageError);
       expect(e.kind, `cut at ${cut}`).toBe("corrupt");
       expect(e.message).toMatch(/PNG image is corrupt or truncated/);
     }
     // Scrambled compressed data: the inflater's own message is passed on.
     const bad = good.slice();
     for (let i = 41; i < bad.length - 16; i++) bad[i] = (i * 151) & 255;
-    expect(refusal(() => read(bad, "image/png")).message).toMatch(/^the PNG image is corrupt or truncated: .+\. Send the whole file/);
+    expect(refusal(() => read(bad, "image/png"), ImageError).message).toMatch(/^the PNG image is corrupt or truncated: .+\. Send the whole file/);
     // A zero-sized image.
-    expect(refusal(() => read(pngHeader(0, 5), "image/png")).message).toMatch(/0×5 pixels/);
+    expect(refusal(() => read(pngHeader(0, 5), "image/png"), ImageError).message).toMatch(/0×5 pixels/);
   });
 });
 
@@ -175,35 +166,35 @@ describe("decodeImage: JPEG", () => {
   });
 
   it("should refuse a frame header claiming 60000×60000 before decoding (413)", () => {
-    const e = refusal(() => read(jpegHeader(60_000, 60_000), "image/jpeg", 4_194_304));
+    const e = refusal(() => read(jpegHeader(60_000, 60_000), "image/jpeg", 4_194_304), ImageError);
     expect(e.kind).toBe("too-large");
     expect(e.message).toMatch(/60000×60000/);
   });
 
   it("should refuse truncated and corrupt files with a 400 naming the format", () => {
     for (const cut of [3, 10, 100, jpeg.length >> 1, jpeg.length - 1]) {
-      const e = refusal(() => read(jpeg.slice(0, cut), "image/jpeg"));
+      const e = refusal(() => read(jpeg.slice(0, cut), "image/jpeg"), ImageError);
       expect(e.kind, `cut at ${cut}`).toBe("corrupt");
       expect(e.message).toMatch(/JPEG image is corrupt or truncated/);
     }
     const noise = Uint8Array.from({ length: 200 }, (_, i) => (i * 97) & 255);
     noise.set([0xff, 0xd8, 0xff]);
-    expect(refusal(() => read(noise, "image/jpeg")).kind).toBe("corrupt");
+    expect(refusal(() => read(noise, "image/jpeg"), ImageError).kind).toBe("corrupt");
   });
 });
 
 describe("decodeImage: types", () => {
   it("should refuse a type it does not decode with a 415", () => {
-    const e = refusal(() => read(new Uint8Array([71, 73, 70, 56]), "image/gif"));
+    const e = refusal(() => read(new Uint8Array([71, 73, 70, 56]), "image/gif"), ImageError);
     expect(e.kind).toBe("unsupported");
     expect(e.message).toMatch(/only PNG and JPEG/);
   });
 
   it("should refuse bytes that are neither PNG nor JPEG with a 400", () => {
-    const e = refusal(() => read(new TextEncoder().encode("hello, not an image"), "image/png"));
+    const e = refusal(() => read(new TextEncoder().encode("hello, not an image"), "image/png"), ImageError);
     expect(e.kind).toBe("corrupt");
     expect(e.message).toMatch(/does not start with the PNG signature/);
-    expect(refusal(() => read(new Uint8Array(0), "image/jpeg")).kind).toBe("corrupt");
+    expect(refusal(() => read(new Uint8Array(0), "image/jpeg"), ImageError).kind).toBe("corrupt");
   });
 });
 
@@ -277,7 +268,7 @@ describe("decodeImage: EXIF Orientation and large JPEGs", () => {
   });
 
   it("should refuse a PNG over PNG_MAX_PIXELS even under a higher limit: it is decoded whole", () => {
-    const e = refusal(() => read(pngHeader(2049, 2048), "image/png"));
+    const e = refusal(() => read(pngHeader(2049, 2048), "image/png"), ImageError);
     expect(e.kind).toBe("too-large");
     expect(e.message).toMatch(/a PNG is decoded whole.+Send it as a JPEG/);
   });
@@ -285,8 +276,8 @@ describe("decodeImage: EXIF Orientation and large JPEGs", () => {
   it("should let a 12 MP photo through the default limit, and refuse one pixel more than the limit", () => {
     expect(4032 * 3024).toBeLessThanOrEqual(DEFAULTS.MAX_IMAGE_PIXELS);
     expect(jpegScale(4032, 3024)).toBe(2);
-    expect(refusal(() => decodeImage(jpegHeader(4096, 3073), imageHeader(jpegHeader(4096, 3073), "image/jpeg"), DEFAULTS.MAX_IMAGE_PIXELS)).kind).toBe(
-      "too-large",
-    );
+    expect(
+      refusal(() => decodeImage(jpegHeader(4096, 3073), imageHeader(jpegHeader(4096, 3073), "image/jpeg"), DEFAULTS.MAX_IMAGE_PIXELS), ImageError).kind,
+    ).toBe("too-large");
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { boundingBox } from "./preprocess";
 import { ImageError, type Raster } from "./raster";
 import { MAX_DIGITS, segmentDigits } from "./segment";
+import { refusal } from "../../test/helpers";
 
 /** White paper W × H with black rectangles [x, y, w, h]: digits' strokes, specks. */
 function drawing(W: number, H: number, rects: [number, number, number, number][]): Raster {
@@ -23,16 +24,6 @@ const FIVE: [number, number, number, number][] = [
   [190, 84, 35, 8],
   [192, 30, 36, 8], // the flag, apart from the body
 ];
-
-function refusal(f: () => unknown): ImageError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ImageError) return e;
-    throw e;
-  }
-  throw new Error("expected an ImageError");
-}
 
 describe("segmentDigits", () => {
   it("should find three digits left to right, with their boxes in the picture's pixels", () => {
@@ -92,9 +83,9 @@ describe("segmentDigits", () => {
   });
 
   it("should refuse blank pictures, and more than MAX_DIGITS digits as too large", () => {
-    expect(refusal(() => segmentDigits(drawing(100, 60, []))).kind).toBe("blank");
+    expect(refusal(() => segmentDigits(drawing(100, 60, [])), ImageError).kind).toBe("blank");
     const many = Array.from({ length: MAX_DIGITS + 1 }, (_, i): [number, number, number, number] => [10 + i * 20, 20, 6, 40]);
-    const e = refusal(() => segmentDigits(drawing(10 + (MAX_DIGITS + 1) * 20, 80, many)));
+    const e = refusal(() => segmentDigits(drawing(10 + (MAX_DIGITS + 1) * 20, 80, many)), ImageError);
     expect(e.kind).toBe("too-large");
     expect(e.message).toMatch(new RegExp(`more than ${MAX_DIGITS} digits`));
   });
