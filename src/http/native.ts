@@ -26,6 +26,7 @@ import {
   problem,
 } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
+import { DEFAULT_MODEL } from "../model/catalog";
 
 /** Cards say whether their model is decoded yet, so a cache keeps them for a minute. */
 const CARD_SECONDS = 60;
@@ -112,7 +113,7 @@ const predictModel = createRoute({
 const predictDefault = createRoute({
   method: "post",
   path: "/v1/predict",
-  summary: "Classify with the default model (mnist-mlp)",
+  summary: `Classify with the default model (${DEFAULT_MODEL})`,
   middleware: runsModel(predictBody),
   request: predictRequest,
   responses: predictResponses,

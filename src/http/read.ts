@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { decodeImage } from "../image/decode";
 import { recipeFor } from "../image/preprocess";
 import { type Digit, MAX_DIGITS, segmentDigits } from "../image/segment";
-import { datasetOf } from "../model/catalog";
+import { DEFAULT_MODEL, datasetOf } from "../model/catalog";
 import type { ModelSpec } from "../model/format";
 import type { AppEnv } from "./env";
 import { infer, toPrediction } from "./inference";
@@ -65,7 +65,7 @@ const readModel = createRoute({
 const readDefault = createRoute({
   method: "post",
   path: "/v1/read",
-  summary: "Read a number (one or more digits in a row) in a picture with the default model (mnist-mlp)",
+  summary: `Read a number (one or more digits in a row) in a picture with the default model (${DEFAULT_MODEL})`,
   middleware: runsModel(readBody),
   request: readRequest,
   responses: readResponses,

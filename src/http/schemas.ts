@@ -155,12 +155,16 @@ export const ImageBody = z.string().openapi({
 
 // A plain OpenAPI schema, not zod: a zod form schema would make the route
 // validate the form and turn the typed client's JSON body into a form. The
-// parts are read in order by the handler (src/http/input.ts multipartFiles).
-export const MultipartImages = {
+// parts are read in order by the handler (src/http/input.ts).
+const multipart = (description: string) => ({
   type: "object" as const,
-  description: "A batch: one file part per image (image/png or image/jpeg), any field names; the answer lists one prediction per file, in order.",
+  description,
   additionalProperties: { type: "string" as const, format: "binary" },
-};
+});
+
+export const MultipartImages = multipart(
+  "A batch: one file part per image (image/png or image/jpeg), any field names; the answer lists one prediction per file, in order.",
+);
 
 // Whole numbers: POST /v1/read (src/http/read.ts).
 export const ReadQuery = z.object({
@@ -173,13 +177,9 @@ export const NumberImageBody = z.string().openapi({
     "One PNG or JPEG of one or more digits written in a row (a drawing, a scan or a phone photo), up to MAX_IMAGE_PIXELS; EXIF Orientation is applied first.",
 });
 
-// A plain OpenAPI schema, as MultipartImages.
-export const MultipartNumbers = {
-  type: "object" as const,
-  description:
-    "Several pictures of numbers: one file part per picture (image/png or image/jpeg), any field names; the answer's `readings` are one per file, in order.",
-  additionalProperties: { type: "string" as const, format: "binary" },
-};
+export const MultipartNumbers = multipart(
+  "Several pictures of numbers: one file part per picture (image/png or image/jpeg), any field names; the answer's `readings` are one per file, in order.",
+);
 
 const DigitSchema = z
   .object({
