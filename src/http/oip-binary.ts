@@ -21,7 +21,7 @@ export const HEADER_LENGTH = "Inference-Header-Content-Length";
 export const BINARY_TYPE = "application/octet-stream";
 
 /** Bytes per element of each protocol datatype; a BYTES element is its own length prefix and bytes. */
-export const DATATYPE_SIZE: Readonly<Record<string, number>> = {
+const DATATYPE_SIZE: Readonly<Record<string, number>> = {
   BOOL: 1,
   UINT8: 1,
   INT8: 1,
@@ -61,7 +61,7 @@ export interface InferHeader {
  * Checks one `parameters` object: each value a string, a number or a
  * boolean, as the protocol says; an object, array or null is a 400 naming it.
  */
-export function checkParameters(parameters: Parameters, at: string): void {
+function checkParameters(parameters: Parameters, at: string): void {
   if (parameters === undefined || parameters === null) return;
   for (const [key, v] of Object.entries(parameters)) {
     if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") continue;
@@ -324,7 +324,7 @@ export function binaryOutputs(request: InferHeader, names: string[]): boolean[] 
 }
 
 /** An output as JSON numbers: the answer as the protocol's JSON form has it. */
-export function jsonOutput(o: OutputTensor) {
+function jsonOutput(o: OutputTensor) {
   return { name: o.name, shape: o.shape, datatype: o.datatype, data: Array.from(o.data) };
 }
 

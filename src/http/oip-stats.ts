@@ -19,7 +19,7 @@ export const INFERENCE_PHASES = ["success", "fail", "queue", "compute_input", "c
 export type InferencePhase = (typeof INFERENCE_PHASES)[number];
 
 /** The phases of one model execution. */
-export const COMPUTE_PHASES = ["compute_input", "compute_infer", "compute_output"] as const;
+const COMPUTE_PHASES = ["compute_input", "compute_infer", "compute_output"] as const;
 export type ComputePhase = (typeof COMPUTE_PHASES)[number];
 
 export interface BatchStat extends Record<ComputePhase, DurationStat> {

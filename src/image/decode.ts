@@ -24,7 +24,7 @@ export const DECODE_SIDE = 1000;
  * arithmetic), are decoded whole by jpeg-js, which holds about 36 bytes per
  * pixel while it works (72 MB here): the latter are refused over it.
  */
-export const FULL_DECODE_PIXELS = 2_000_000;
+const FULL_DECODE_PIXELS = 2_000_000;
 
 type Format = "PNG" | "JPEG";
 
@@ -38,7 +38,7 @@ export function sniff(bytes: Uint8Array): Format | null {
 }
 
 /** The format a Content-Type names, or null. image/jpg is a common misspelling and taken too. */
-export function formatOf(contentType: string): Format | null {
+function formatOf(contentType: string): Format | null {
   const t = contentType.split(";")[0].trim().toLowerCase();
   if (t === "image/png") return "PNG";
   if (t === "image/jpeg" || t === "image/jpg" || t === "image/pjpeg") return "JPEG";

@@ -6,7 +6,7 @@ import { bookNetwork } from "../../test/helpers";
 import { JsBackend } from "../nn/backends";
 import { WasmBackend } from "../nn/wasm";
 import { encodeModel } from "./format";
-import { ModelRegistry, ModelUnavailableError } from "./registry";
+import { ModelRegistry, ModelUnavailableError, sha256Hex } from "./registry";
 
 // A full collection on demand: V8's gc() made reachable without starting
 // Node with --expose-gc.
@@ -73,7 +73,7 @@ describe("ModelRegistry memory", () => {
 
 describe("ModelRegistry calls fail when the weights are broken", () => {
   const good = encodeModel(bookNetwork(3));
-  const digest = async (b: Uint8Array) => [...new Uint8Array(await crypto.subtle.digest("SHA-256", b))].map((x) => x.toString(16).padStart(2, "0")).join("");
+  const digest = (b: Uint8Array) => sha256Hex(b.slice().buffer);
 
   it("should decode and describe a model whose digest matches, timing the check and the decode once", async () => {
     const registry = new ModelRegistry({ m: good.slice().buffer }, "m", { m: await digest(good) }, new JsBackend());

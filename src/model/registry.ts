@@ -80,11 +80,6 @@ export class ModelRegistry {
     return this.entries.has(name);
   }
 
-  /** The size of each model's file, in bytes. */
-  fileSizes(): number[] {
-    return [...this.entries.values()].map((e) => e.bytes.byteLength);
-  }
-
   /**
    * The decoded model, checked against its digest and decoded on first use.
    * `onTiming` hears how long each step took when this call ran it.
@@ -209,6 +204,6 @@ export class ModelRegistry {
 }
 
 /** The SHA-256 of some bytes, as lowercase hex. */
-async function sha256Hex(bytes: ArrayBuffer): Promise<string> {
+export async function sha256Hex(bytes: ArrayBuffer | Uint8Array<ArrayBuffer>): Promise<string> {
   return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -86,11 +86,10 @@ export interface Backend {
    */
   load(spec: NetworkSpec, layers: { W: WeightTensor; b: WeightTensor }[]): LoadedNetwork;
   /**
-   * Runs every code path once (V8 compiles a function on its first call,
-   * which would otherwise fall on a first request) and makes room for
-   * `reserveBytes` of weights, so loading them later grows nothing.
+   * Runs every code path once: V8 compiles a function on its first call,
+   * which would otherwise fall on a first request.
    */
-  warm(reserveBytes?: number): void;
+  warm(): void;
 }
 
 /** A weight that is Infinity or NaN: a file like that is refused, never served. */

@@ -31,14 +31,17 @@ export class JsBackend implements Backend {
       return v;
     };
     const net: Network = {
-      layers: activations.map((activation, i) => ({
-        W: values(layers[i].W, tensorSizes(spec, i).W),
-        b: values(layers[i].b, tensorSizes(spec, i).b),
-        inSize: sizes[i],
-        outSize: sizes[i + 1],
-        activation,
-        ...layerShape(spec, i),
-      })),
+      layers: activations.map((activation, i) => {
+        const n = tensorSizes(spec, i);
+        return {
+          W: values(layers[i].W, n.W),
+          b: values(layers[i].b, n.b),
+          inSize: sizes[i],
+          outSize: sizes[i + 1],
+          activation,
+          ...layerShape(spec, i),
+        };
+      }),
     };
     return {
       sizes: [...sizes],

@@ -67,18 +67,6 @@ export class Arena {
     return at;
   }
 
-  /**
-   * Grows the memory by `bytes` beyond what is in use and writes every new
-   * page once, so what is allocated there later neither grows the memory
-   * nor faults its pages in.
-   */
-  reserve(bytes: number): void {
-    const have = this.memory.buffer.byteLength;
-    const want = this.top + bytes;
-    if (want > have) this.memory.grow(Math.ceil((want - have) / PAGE));
-    this.u8().fill(0, have);
-  }
-
   /** The memory as floats; a fresh view after growth detached the old one. */
   f32(): Float32Array {
     if (this.heap.buffer !== this.memory.buffer) this.heap = new Float32Array(this.memory.buffer);

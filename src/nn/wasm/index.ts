@@ -78,12 +78,11 @@ export class WasmBackend implements Backend {
 
   /**
    * Calls every export once on a few zeros, so each is compiled before a
-   * request needs it; then, when asked, reserves memory for `reserveBytes`
-   * of weights. Start-up asks for none (src/startup.ts): a model's first
-   * decode grows the memory it needs, which costs that request less than
-   * writing every model's pages costs every cold start.
+   * request needs it. No memory is reserved: a model's first decode grows
+   * what it needs, which costs that request less than writing every
+   * model's pages would cost every cold start.
    */
-  warm(reserveBytes = 0): void {
+  warm(): void {
     const { ex, arena } = this;
     const mark = arena.mark();
     const [x, W, b, out, idx, val] = [64, 256, 16, 64, 16, 64].map((n) => arena.alloc(n));
@@ -100,7 +99,6 @@ export class WasmBackend implements Backend {
     for (const f of ["exp", "sigmoid", "relu", "step"] as const) ex[f](out, 16);
     ex.softmax(out, 2, 8);
     arena.release(mark);
-    if (reserveBytes > 0) arena.reserve(reserveBytes);
   }
 
   /**
