@@ -46,7 +46,7 @@ async function readNumber(gen: number, model: string | undefined): Promise<void>
     reading = res as ShownReading;
   } catch (e) {
     // A stroke too faint to count as ink yet: nothing to show.
-    if (!picture && e instanceof ApiError && e.status === 422 && /blank/.test(e.problem.detail)) return;
+    if (!picture && e instanceof ApiError && e.problem.kind === "blank") return;
     throw e;
   }
   if (gen !== generation) return;

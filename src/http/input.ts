@@ -324,7 +324,8 @@ export function pictureError(e: unknown, files: ImageFile[], n: number): never {
   const where = many ? `image ${n + 1} of ${files.length}${f.name ? ` ("${f.name}")` : ""}: ` : "";
   const hint =
     e.kind === "wrong-size" ? " (preprocess=none); leave preprocess out to have it fitted" : e.kind === "unsupported" ? "; send image/png or image/jpeg" : "";
-  throw new ProblemError(IMAGE_ERROR_STATUS[e.kind], { detail: `${where}${e.message}${hint}`, ...(many ? { part: n } : {}) });
+  // `kind` says which picture error it is, for clients (the page) that act on it rather than on the text.
+  throw new ProblemError(IMAGE_ERROR_STATUS[e.kind], { detail: `${where}${e.message}${hint}`, kind: e.kind, ...(many ? { part: n } : {}) });
 }
 
 /**

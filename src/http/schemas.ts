@@ -98,6 +98,10 @@ const ProblemSchema = z
     instance: z.string().optional(),
     pointer: z.string().optional().openapi({ description: "JSON pointer to the first bad element, e.g. /inputs/3/17" }),
     request_id: z.string().optional(),
+    kind: z
+      .enum(["unsupported", "corrupt", "too-large", "blank", "wrong-size"])
+      .optional()
+      .openapi({ description: "For a picture that cannot be read: what is wrong with it" }),
   })
   .passthrough()
   .openapi("Problem");

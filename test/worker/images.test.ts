@@ -94,6 +94,7 @@ describe("POST /v1/predict with a PNG or JPEG", () => {
     expect(p.probabilities).toEqual(raw.probabilities);
     const e = await expectProblem(await call("/v1/predict?preprocess=none", post(png(drawn("1")), "image/png")), 422);
     expect(e.detail).toMatch(/exactly 28×28 pixels; this one is 200×240/);
+    expect(e.kind).toBe("wrong-size");
   });
 
   it("should honour output=label for a picture", async () => {
@@ -180,6 +181,7 @@ describe("POST /v1/predict with a bad picture", () => {
     ] as const) {
       const e = await expectProblem(await call("/v1/predict", post(body, type)), 422);
       expect(e.detail).toBe("the image is blank: draw or send a digit");
+      expect(e.kind).toBe("blank");
     }
   });
 
