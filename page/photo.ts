@@ -5,7 +5,7 @@
 // upright picture.
 
 /** The long side a photo is scaled to at most before it is sent. */
-export const MAX_SIDE = 1024;
+const MAX_SIDE = 1024;
 
 /** A picture ready to send: the file to send and, when the browser could decode it, the upright image to show. */
 export interface Picture {

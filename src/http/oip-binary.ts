@@ -11,6 +11,7 @@
 import type { ModelSpec } from "../model/format";
 import type { Limits } from "../config";
 import { type Batch, describeValue, inkScale, type PixelRule, tensorBatchSize, tensorRule } from "./input";
+import { concat } from "./encoding";
 import { badRequest, excerpt, ProblemError } from "./problem";
 import { jsonPointer } from "./validation";
 
@@ -108,8 +109,6 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /** A binary-form body split in two: the JSON header, parsed, and the bytes after it. */
 export interface BinaryBody {
-  /** The header's text, for a JSON validator to read. */
-  text: string;
   header: unknown;
   /** The binary data of the inputs, concatenated in input order. */
   tensors: Uint8Array;
@@ -128,15 +127,13 @@ export function splitBinaryBody(body: Uint8Array, headerLength: string): BinaryB
   if (n > body.length)
     badRequest(`${HEADER_LENGTH} is ${n}, but the body holds only ${body.length} bytes (after gzip decoding); send the length of the JSON header alone`);
   if (n === 0) badRequest(`${HEADER_LENGTH} is 0: the body must start with the JSON inference request; send its length in bytes`);
-  let text: string;
   let header: unknown;
   try {
-    text = utf8.decode(body.subarray(0, n));
-    header = JSON.parse(text);
+    header = JSON.parse(utf8.decode(body.subarray(0, n)));
   } catch {
     badRequest(`the first ${n} bytes of the body (${HEADER_LENGTH}) are not a JSON inference request; check that the header gives the JSON's length in bytes`);
   }
-  return { text, header, tensors: body.subarray(n) };
+  return { header, tensors: body.subarray(n) };
 }
 
 /**
@@ -370,12 +367,5 @@ export function encodeBinaryAnswer(answer: InferAnswer, binary: boolean[]): { bo
     return { name: o.name, shape: o.shape, datatype: o.datatype, parameters: { binary_data_size: bytes.length } };
   });
   const json = new TextEncoder().encode(JSON.stringify({ ...answer.head, outputs }));
-  const body = new Uint8Array(json.length + parts.reduce((n, p) => n + p.length, 0));
-  body.set(json);
-  let at = json.length;
-  for (const p of parts) {
-    body.set(p, at);
-    at += p.length;
-  }
-  return { body, headerLength: json.length };
+  return { body: concat([json, ...parts]), headerLength: json.length };
 }

@@ -13,8 +13,8 @@ import { withModel } from "./inference";
  * The route middleware of a route that runs a model, in order: the token
  * (API_TOKEN) and the rate limit (RATE_LIMITER) before anything is read;
  * no-store; the body, read once (`body` says which Content-Types the route
- * takes); then the model, so an unknown model is a 404 before the body is
- * checked.
+ * takes, 415 and 413 decided here); then the model, so an unknown model
+ * is a 404 before the body is parsed and checked.
  * @example createRoute({ method: "post", path, middleware: runsModel({ accepts: ["application/json"] }), ... })
  */
 export function runsModel(body: BodyOptions): MiddlewareHandler<AppEnv>[] {
