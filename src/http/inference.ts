@@ -17,7 +17,11 @@ import type { PredictionSchema } from "./schemas";
  * - `label`: the arg-max alone, computed from the logits (the arg-max of
  *   softmax(a) is the arg-max of a, so softmax is skipped).
  */
-export type OutputKind = "probabilities" | "logits" | "label";
+export const OUTPUT_KINDS = ["probabilities", "logits", "label"] as const;
+export type OutputKind = (typeof OUTPUT_KINDS)[number];
+
+/** The most classes a prediction lists in `top` (top_k). */
+export const TOP_K_MAX = 1000;
 
 const SPANS = { verify: "check weights digest", decode: "decode weights" } as const;
 

@@ -95,6 +95,7 @@ describe("scanPredictJson", () => {
       '{"inputs": [[0, 0, 0, 1]], "extra": 1}',
       '{"inputs": [[0, 0, 0, 1]], "scale": 255}',
       '{"inputs": [[0, 0, 0, 1]], "top_k": 1001}',
+      '{"inputs": [[0, 0, 0, 1]], "top_k": -1}',
       '{"inputs": [[0, 0, 0, 1]], "top_k": 1.5}',
       '{"inputs": [[0, 0, 0, 1]], "output": "best"}',
       '{"inputs": [[0, 0, 0, 1]], "output": "lab\\u0065l"}',

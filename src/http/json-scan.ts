@@ -12,10 +12,9 @@
 // N = batch, D = the model's inputs.
 import type { Limits } from "../config";
 import type { ModelSpec } from "../model/format";
-import type { OutputKind } from "./inference";
+import { OUTPUT_KINDS, type OutputKind, TOP_K_MAX } from "./inference";
 import { inkScale, type Read } from "./input";
 
-const OUTPUTS: readonly OutputKind[] = ["probabilities", "logits", "label"];
 // 10^0 .. 10^22: exact doubles, so one division or multiplication by one is correctly rounded.
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 const MAX_EXACT = 2 ** 53;
@@ -169,11 +168,11 @@ function scan(s: Scanner, model: ModelSpec, limits: Limits): Read {
       fields.scale = v;
     } else if (key === "top_k") {
       const v = s.number();
-      if (!(Number.isInteger(v) && v <= 1000)) decline();
+      if (!(Number.isInteger(v) && v >= 0 && v <= TOP_K_MAX)) decline();
       fields.top_k = v;
     } else if (key === "output") {
       const v = s.string();
-      if (!OUTPUTS.includes(v as OutputKind)) decline();
+      if (!(OUTPUT_KINDS as readonly string[]).includes(v)) decline();
       fields.output = v as OutputKind;
     } else decline();
     const c = s.peek();

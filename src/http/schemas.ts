@@ -7,7 +7,7 @@
 // held to the document by the worker tests (test/worker/conformance.ts).
 import { z } from "@hono/zod-openapi";
 import type { ModelCard } from "../model/registry";
-import type { OutputKind } from "./inference";
+import { OUTPUT_KINDS, TOP_K_MAX } from "./inference";
 
 // An image is checked element by element by the handler (src/http/input.ts),
 // which names the first bad pixel with a JSON pointer. The schema checks only
@@ -28,12 +28,12 @@ const Image = z
   });
 
 const OutputKindSchema = z
-  .enum(["probabilities", "logits", "label"] satisfies OutputKind[])
+  .enum(OUTPUT_KINDS)
   .openapi({ description: "probabilities (softmax); logits (last affine output); label (arg-max only, softmax skipped)" });
 
 const PredictOptions = {
   scale: z.number().positive().optional().openapi({ description: "Values are in [0, scale]: 1 (default) for intensities, 255 for raw bytes", example: 1 }),
-  top_k: z.number().int().min(0).max(1000).optional().openapi({ description: "How many best classes to list in `top` (default 3)", example: 3 }),
+  top_k: z.number().int().min(0).max(TOP_K_MAX).optional().openapi({ description: "How many best classes to list in `top` (default 3)", example: 3 }),
   output: OutputKindSchema.optional(),
 };
 
@@ -51,7 +51,7 @@ export const PredictBody = z
 
 // Query options apply to every body; for a JSON body, the body's own fields win.
 export const PredictQuery = z.object({
-  top_k: z.coerce.number().int().min(0).max(1000).optional().openapi({ description: "How many best classes to list (a JSON body's top_k wins)" }),
+  top_k: z.coerce.number().int().min(0).max(TOP_K_MAX).optional().openapi({ description: "How many best classes to list (a JSON body's top_k wins)" }),
   output: OutputKindSchema.optional().openapi({ description: "probabilities, logits or label (a JSON body's output wins)" }),
   preprocess: z.enum(["mnist", "none"]).optional().openapi({
     description:
@@ -172,7 +172,7 @@ export const MultipartImages = multipart(
 
 // Whole numbers: POST /v1/read (src/http/read.ts).
 export const ReadQuery = z.object({
-  top_k: z.coerce.number().int().min(0).max(1000).optional().openapi({ description: "How many best classes to list in each digit's `top` (default 3)" }),
+  top_k: z.coerce.number().int().min(0).max(TOP_K_MAX).optional().openapi({ description: "How many best classes to list in each digit's `top` (default 3)" }),
 });
 
 export const NumberImageBody = z.string().openapi({
