@@ -233,7 +233,7 @@ export function main(argv: string[], io: Io = { out: (s) => console.log(s), err:
     if (v.layers !== undefined) {
       try {
         // The same reader as the contract's, so --layers means what the metadata means.
-        layers = readLayerShapes(v.layers, (JSON.parse(v.layers) as unknown[]).length);
+        layers = readLayerShapes(v.layers);
       } catch (e) {
         fail(`--layers: ${(e as Error).message.replace(/^metadata "layers"/, "it")}`);
       }

@@ -166,15 +166,17 @@ const LAYER_KEYS: Record<string, string[]> = { conv: ["type", "stride", "pad", "
  * defaults to 1, pad to 0, pool and scale to none. Absent: every layer dense.
  * The convolutions' input shapes are filled in by readSpec.
  */
-export function readLayerShapes(text: string | undefined, L: number): LayerShape[] {
-  if (text === undefined) return Array.from({ length: L }, () => ({}));
+export function readLayerShapes(text: string | undefined, L?: number): LayerShape[] {
+  // L unset: any number of layers (a command line's --layers, held to the file's layers when it is imported).
+  if (text === undefined) return Array.from({ length: L ?? 0 }, () => ({}));
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     fail('metadata "layers" must be a JSON array with one object per layer, e.g. [{"type": "conv", "stride": 1, "pad": 0, "pool": 2}, {"type": "dense"}]');
   }
-  if (!Array.isArray(parsed) || parsed.length !== L) fail(`metadata "layers" must be a JSON array of ${L} objects, one per layer`);
+  if (!Array.isArray(parsed) || (L !== undefined && parsed.length !== L))
+    fail(`metadata "layers" must be a JSON array of ${L ?? "the network's"} objects, one per layer`);
   return parsed.map((o: unknown, i: number): LayerShape => {
     if (typeof o !== "object" || o === null || Array.isArray(o)) fail(`metadata "layers"[${i}] must be an object such as {"type": "dense"}`);
     const l = o as Record<string, unknown>;
