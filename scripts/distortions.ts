@@ -39,7 +39,7 @@ const deg = Math.PI / 180;
 const rand = rng(2026);
 const fields = Array.from({ length: 64 }, () => elasticField(S, HANDWRITTEN.elastic, HANDWRITTEN.elasticSigma, rand));
 /** Makes digit n (of class label) one way into out; false leaves it out of that row. */
-type Make = (src: Uint8Array, n: number, label: number, out: Uint8Array) => boolean;
+type Make = (src: Uint8Array, n: number, label: number, out: Uint8Array<ArrayBuffer>) => boolean;
 const warped =
   (warp: (n: number) => Warp): Make =>
   (src, n, _label, out) => {
@@ -94,10 +94,10 @@ function styleGrid(): Uint8Array {
   const PAIRS = 8;
   const ZOOM = 3;
   const GAP = 4;
-  const rows: [string, (src: Uint8Array, n: number, label: number, out: Uint8Array) => boolean, number[]][] = [];
+  const rows: [string, Make, number[]][] = [];
   for (const [label, names] of Object.entries(STYLES))
     for (const name of names) rows.push([`${label} ${name}`, (src, n, l, out) => applyStyle(src, l, name, S, rng(n), out), [Number(label)]]);
-  for (const w of [1, 2, 3, 4]) rows.push([`pen ${w} px`, (src, _n, _l, out) => (strokeWidth(src, S, w, out), true), [2, 3, 5, 6]]);
+  for (const w of [1, 2, 3, 4]) rows.push([`pen ${w} px`, pen(w), [2, 3, 5, 6]]);
   const cell = S * ZOOM;
   const W = PAIRS * (2 * cell + GAP) + GAP;
   const H = rows.length * (cell + GAP) + GAP;
@@ -126,7 +126,10 @@ function styleGrid(): Uint8Array {
 
 const sets = conditions.map(([name, make]) => [name, distorted(make)] as const);
 const models = files.map((f) => decodeModel(readFileSync(f)));
-const rows = sets.map(([name, split]) => [split.count === count ? name : `${name} (${split.count})`, ...models.map((m) => evaluate(m.network, split, m.inputScale, m.labels.length).accuracy.toFixed(4))]);
+const rows = sets.map(([name, split]) => [
+  split.count === count ? name : `${name} (${split.count})`,
+  ...models.map((m) => evaluate(m.network, split, m.inputScale, m.labels.length).accuracy.toFixed(4)),
+]);
 const mean = models.map((_, i) => (rows.slice(1).reduce((s, r) => s + Number(r[i + 1]), 0) / (rows.length - 1)).toFixed(4));
 rows.push(["mean of the distorted", ...mean]);
 const names = files.map((f) => basename(f, ".safetensors"));

@@ -372,7 +372,8 @@ function slashed(img: Float32Array, g: Geometry, rand: () => number): boolean {
 /**
  * Opens a loop: walks from `from` along `dir` through the ring and erases
  * there with a pen-wide eraser, wider until the hole reaches the outside.
- * Refuses when the cut would break the digit in two or take much ink.
+ * Refuses when the cut would break the digit in two or take a quarter of
+ * its ink.
  */
 function open(img: Float32Array, g: Geometry, from: Point, dir: Point, gap: number): boolean {
   const cut = crossInk(img, g.side, from, dir);
@@ -415,62 +416,102 @@ function openNine(img: Float32Array, g: Geometry, rand: () => number): boolean {
   return open(img, g, inside(hole, g.side), dir, g.width * between(rand, 0.8, 1.2) + 0.5);
 }
 
-/** A 4 with an open top: the hole's apex cut towards the upper left, where the slanted stroke meets the stem. */
+/**
+ * A 4 with an open top, as written in two strokes: the slanted stroke
+ * erased (in each row of the hole, the ink left of it, and its faint edge)
+ * and a left arm drawn instead, from where the slanted stroke met the bar
+ * up (leaning left a little) to 5–30% below the digit's top, so the top
+ * stays open between the arm and the stem. Refused unless the hole then
+ * reaches the outside without the digit breaking in two.
+ */
 function openFour(img: Float32Array, g: Geometry, rand: () => number): boolean {
   const hole = holes(img, g.side)[0];
   if (!hole || hole.cy > (g.y0 + g.y1) / 2 + 2) return false;
-  const apex = hole.pixels.filter((i) => Math.floor(i / g.side) === hole.top).map((i) => i % g.side);
-  const from: Point = [apex.reduce((s, x) => s + x, 0) / apex.length, hole.top];
-  const dir = rotate([0, -1], -between(rand, 0.5, 1.0));
-  return open(img, g, from, dir, g.width * between(rand, 0.8, 1.2) + 0.5);
-}
-
-/** The principal axes of a set of pixels: centre, semi-axes (a ≥ b) of the ellipse with those moments, and the angle of a. */
-function ellipseOf(pixels: number[], side: number) {
-  const n = pixels.length;
-  const cx = pixels.reduce((s, i) => s + (i % side), 0) / n;
-  const cy = pixels.reduce((s, i) => s + Math.floor(i / side), 0) / n;
-  let xx = 0;
-  let yy = 0;
-  let xy = 0;
-  for (const i of pixels) {
-    const dx = (i % side) - cx;
-    const dy = Math.floor(i / side) - cy;
-    xx += dx * dx;
-    yy += dy * dy;
-    xy += dx * dy;
+  const rowOf = (i: number) => Math.floor(i / g.side);
+  const bottom = Math.max(...hole.pixels.map(rowOf));
+  if (bottom - hole.top < 3) return false;
+  const before = Float32Array.from(img);
+  let foot: Point | null = null;
+  for (let y = hole.top; y <= bottom; y++) {
+    const row = hole.pixels.filter((i) => rowOf(i) === y).map((i) => i % g.side);
+    const cut = row.length ? crossInk(img, g.side, [Math.min(...row), y], [-1, 0]) : null;
+    if (!cut) continue;
+    erase(img, g.side, [cut[0][0], y], [cut[1][0] - 1, y], 1);
+    foot = [(cut[0][0] + cut[1][0]) / 2, y + g.width / 2];
   }
-  // A pixel is a unit square: add its own variance (1/12) so a one-pixel-wide hole has width.
-  xx = xx / n + 1 / 12;
-  yy = yy / n + 1 / 12;
-  xy /= n;
-  const m = (xx + yy) / 2;
-  const r = Math.sqrt(((xx - yy) / 2) ** 2 + xy * xy);
-  // A filled ellipse of semi-axis a has variance a²/4 along it.
-  return { cx, cy, a: 2 * Math.sqrt(m + r), b: 2 * Math.sqrt(Math.max(0, m - r)), angle: 0.5 * Math.atan2(2 * xy, xx - yy) };
+  if (!foot) return false;
+  // The arm reaches about as high as the digit, as the stem does.
+  const height = foot[1] - g.y0;
+  const w = g.width * between(rand, 0.85, 1);
+  const top = inBox(g, [foot[0] - height * between(rand, 0, 0.2), g.y0 + height * between(rand, 0.05, 0.3)], w);
+  draw(img, g.side, foot, top, w, g.level);
+  if (outside(img, g.side)[hole.pixels[0]] && pieces(img, g.side) <= pieces(before, g.side)) return true;
+  img.set(before);
+  return false;
 }
 
 /**
- * An 8 of two loops drawn one on the other: each hole's ellipse (from its
- * moments) grown by half a stroke and drawn as a ring of the digit's own
- * width, in place of the crossed strokes.
+ * The ellipse through a set of points along a closed curve, by moments:
+ * points spread evenly along an ellipse of semi-axis a have variance a²/2
+ * along it. Gives the centre, the semi-axes (a ≥ b) and the angle of a.
+ */
+function ellipseThrough(p: Point[]) {
+  const n = p.length;
+  const cx = p.reduce((s, [x]) => s + x, 0) / n;
+  const cy = p.reduce((s, [, y]) => s + y, 0) / n;
+  let xx = 0;
+  let yy = 0;
+  let xy = 0;
+  for (const [x, y] of p) {
+    xx += (x - cx) ** 2;
+    yy += (y - cy) ** 2;
+    xy += (x - cx) * (y - cy);
+  }
+  xx /= n;
+  yy /= n;
+  xy /= n;
+  const m = (xx + yy) / 2;
+  const r = Math.sqrt(((xx - yy) / 2) ** 2 + xy * xy);
+  return { cx, cy, a: Math.sqrt(2 * (m + r)), b: Math.sqrt(2 * Math.max(0, m - r)), angle: 0.5 * Math.atan2(2 * xy, xx - yy) };
+}
+
+/**
+ * An 8 of two loops drawn one on the other (a small loop on a larger one,
+ * touching, not one stroke crossing itself): the skeleton split at the
+ * waist between the two holes, each half's ellipse (by moments) drawn as a
+ * ring of the digit's own width and level, in place of the digit, the
+ * upper ring resting on the lower one at the waist.
  */
 function twoLoops(img: Float32Array, g: Geometry, rand: () => number): boolean {
   const found = holes(img, g.side);
   if (found.length !== 2 || found[1].cy - found[0].cy < 3) return false;
+  const bottomOfUpper = Math.max(...found[0].pixels.map((i) => Math.floor(i / g.side)));
+  const waist = (bottomOfUpper + found[1].top) / 2;
+  const p = points(g);
+  const halves = [p.filter(([, y]) => y < waist), p.filter(([, y]) => y > waist)];
+  if (halves.some((h) => h.length < 6)) return false;
   const w = g.width * between(rand, 0.85, 1);
+  const [upper, lower] = halves.map(ellipseThrough);
+  // Half the height of an ellipse turned by its angle.
+  const tall = (e: typeof upper) => Math.sqrt((e.a * Math.sin(e.angle)) ** 2 + (e.b * Math.cos(e.angle)) ** 2);
+  /** The rings at a scale, the upper resting on the lower at the waist (the lines just touching). */
+  const rings = (scale: number): Point[][] =>
+    [upper, lower].map((e, k) => {
+      const cy = k === 0 ? waist - scale * tall(e) + w / 4 : waist + scale * tall(e) - w / 4;
+      return Array.from({ length: 49 }, (_, j): Point => {
+        const t = (j / 48) * 2 * Math.PI;
+        const [dx, dy] = rotate([scale * e.a * Math.cos(t), scale * e.b * Math.sin(t)], e.angle);
+        return [e.cx + dx, cy + dy];
+      });
+    });
+  // Loops that would leave the box are drawn smaller, not flattened against it.
+  const fits = (p: Point) => inBox(g, p, w).every((v, i) => Math.abs(v - p[i]) < 0.25);
+  let scale = 1;
+  while (scale > 0.7 && !rings(scale).every((r) => r.every(fits))) scale -= 0.05;
   img.fill(0);
-  for (const h of found) {
-    const e = ellipseOf(h.pixels, g.side);
-    const k = 40;
-    let prev: Point | null = null;
-    for (let j = 0; j <= k; j++) {
-      const t = (j / k) * 2 * Math.PI;
-      const [dx, dy] = rotate([(e.a + w / 2) * Math.cos(t), (e.b + w / 2) * Math.sin(t)], e.angle);
-      const p = inBox(g, [e.cx + dx, e.cy + dy], w);
-      if (prev) draw(img, g.side, prev, p, w, g.level);
-      prev = p;
-    }
+  for (const r of rings(scale)) {
+    const q = r.map((p) => inBox(g, p, w));
+    for (let j = 1; j < q.length; j++) draw(img, g.side, q[j - 1], q[j], w, g.level);
   }
   return true;
 }
@@ -591,7 +632,7 @@ export function restyle(src: Uint8Array, label: number, side: number, rand: () =
  * @example
  * strokeWidth(digit, 28, 1.2, out); // as if written with a fine pen
  */
-export function strokeWidth(src: Uint8Array, side: number, target: number, out = new Uint8Array(side * side)): Uint8Array {
+export function strokeWidth(src: Uint8Array, side: number, target: number, out: Uint8Array = new Uint8Array(side * side)): Uint8Array {
   const g = geometry(src, side);
   if (!g) {
     out.set(src);
