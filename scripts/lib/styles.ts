@@ -63,7 +63,7 @@ export function thin(on: Uint8Array, side: number): Uint8Array {
           // Neighbours P2..P9, clockwise from north.
           const p = [at(x, y - 1), at(x + 1, y - 1), at(x + 1, y), at(x + 1, y + 1), at(x, y + 1), at(x - 1, y + 1), at(x - 1, y), at(x - 1, y - 1)];
           const b = p.reduce((s, v) => s + v, 0);
-          if (b < 2 || b > 6) continue;
+          if (b < 3 || b > 6) continue;
           let a = 0;
           for (let i = 0; i < 8; i++) if (!p[i] && p[(i + 1) % 8]) a++;
           if (a !== 1) continue;
