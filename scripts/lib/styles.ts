@@ -420,8 +420,9 @@ function openNine(img: Float32Array, g: Geometry, rand: () => number): boolean {
  * A 4 with an open top, as written in two strokes: the slanted stroke
  * erased (in each row of the hole, the ink left of it, and its faint edge)
  * and a left arm drawn instead, from where the slanted stroke met the bar
- * up (leaning left a little) to 5–30% below the digit's top, so the top
- * stays open between the arm and the stem. Refused unless the hole then
+ * up (leaning left a little) to 5–30% below the digit's top, or lower
+ * where the rest of the slanted stroke would close it, so the top stays
+ * open between the arm and the stem. Refused unless the hole then
  * reaches the outside without the digit breaking in two.
  */
 function openFour(img: Float32Array, g: Geometry, rand: () => number): boolean {
@@ -440,12 +441,18 @@ function openFour(img: Float32Array, g: Geometry, rand: () => number): boolean {
     foot = [(cut[0][0] + cut[1][0]) / 2, y + g.width / 2];
   }
   if (!foot) return false;
-  // The arm reaches about as high as the digit, as the stem does.
+  // The arm reaches about as high as the digit, as the stem does; lower if
+  // what is left of the slanted stroke near the apex would close the top again.
   const height = foot[1] - g.y0;
   const w = g.width * between(rand, 0.85, 1);
-  const top = inBox(g, [foot[0] - height * between(rand, 0, 0.2), g.y0 + height * between(rand, 0.05, 0.3)], w);
-  draw(img, g.side, foot, top, w, g.level);
-  if (outside(img, g.side)[hole.pixels[0]] && pieces(img, g.side) <= pieces(before, g.side)) return true;
+  const lean = between(rand, 0, 0.2);
+  const cut = Float32Array.from(img);
+  const n = pieces(before, g.side);
+  for (let y = g.y0 + height * between(rand, 0.05, 0.3); y < foot[1] - 2; y += 1) {
+    img.set(cut);
+    draw(img, g.side, foot, inBox(g, [foot[0] - (foot[1] - y) * lean, y], w), w, g.level);
+    if (outside(img, g.side)[hole.pixels[0]] && pieces(img, g.side) <= n) return true;
+  }
   img.set(before);
   return false;
 }
