@@ -298,7 +298,7 @@ function flag(img: Float32Array, g: Geometry, rand: () => number): boolean {
   const s = stem(g);
   if (!s || s.length < 6) return false;
   const u: Point = [(s.bottom[0] - s.top[0]) / s.length, (s.bottom[1] - s.top[1]) / s.length];
-  // Left of a downward stem is (uy, -ux) turned: (-uy, ux) points left when u points down.
+  // u turned a quarter clockwise on the screen (y down): left of a stem drawn downwards.
   const left: Point = [-u[1], u[0]];
   const a = between(rand, 0.6, 1.25);
   const d: Point = [Math.cos(a) * u[0] + Math.sin(a) * left[0], Math.cos(a) * u[1] + Math.sin(a) * left[1]];
@@ -599,14 +599,20 @@ export function applyStyle(src: Uint8Array, label: number, style: string, side: 
  *   height, on the first row where the stem is a single stroke.
  * - 0 "slashed": a stroke leaning 55–75° through the hole's centroid, from
  *   the middle of the ring to the middle of the ring.
- * - 4 "open-top": the ring cut at the hole's apex towards the upper left,
- *   where the slanted stroke meets the stem; 9 "open-top": the loop's ring
- *   cut above the hole (up, leaning up to ~35° either way). The eraser is
- *   about a stroke wide and widened until the hole reaches the outside;
- *   refused when the cut would split the digit or take a quarter of its ink.
- * - 8 "two-loops": the digit redrawn as two rings, each the ellipse with
- *   the moments of one hole, grown by half a stroke (two loops drawn one on
- *   the other, not one crossed stroke); needs two holes, one above the other.
+ * - 4 "open-top" (a closed 4, one with a hole): the slanted stroke erased
+ *   along the hole (each row's ink left of it) and a left arm drawn from
+ *   where it met the bar up to 5–30% below the digit's top (lower if the
+ *   rest of the slanted stroke would close the top again), as a 4 written
+ *   in two strokes. Most MNIST 4s are open already and are refused.
+ * - 9 "open-top": the loop's ring cut above the hole (straight up or
+ *   leaning up to ~35° either way) by an eraser about a stroke wide,
+ *   widened until the hole reaches the outside; refused when the cut would
+ *   split the digit or take a quarter of its ink.
+ * - 8 "two-loops": the digit redrawn as two rings, the ellipses (by
+ *   moments) of its skeleton above and below the waist between its two
+ *   holes, the upper resting on the lower: two loops drawn one on the
+ *   other, not one stroke crossing itself; needs two holes, one above the
+ *   other.
  *
  * Added strokes stay inside the MNIST 20×20 box around the digit, and the
  * result is moved by whole pixels so its centre of mass stays where MNIST
