@@ -1,6 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
-import { OipInferRequest, once, PredictBody, PredictQuery } from "./schemas";
+import { OipInferRequest, once, PredictBody, PredictQuery, ReadQuery } from "./schemas";
 
 /** The example each named schema documents, as the OpenAPI document has it. */
 function examples(): Record<string, unknown> {
@@ -26,6 +26,10 @@ describe("request schemas", () => {
   it("should read query options as the query string sends them", () => {
     expect(PredictQuery().parse({ top_k: "5", output: "label" })).toEqual({ top_k: 5, output: "label" });
     expect(PredictQuery().safeParse({ top_k: "1001" }).success).toBe(false);
+  });
+
+  it("should read an empty query string as no options (validated skips the schema for it)", () => {
+    for (const schema of [PredictQuery, ReadQuery]) expect(schema().parse({})).toEqual({});
   });
 
   it("should build each schema on its first use and return that one after", () => {

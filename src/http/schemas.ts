@@ -420,15 +420,3 @@ export const OipInferResponse = once(() =>
     .object({ model_name: z.string(), model_version: z.string().optional(), id: z.string().optional(), outputs: z.array(OipInferOutput()) })
     .openapi("OipInferResponse"),
 );
-
-/**
- * Builds the parser of the one schema every native prediction runs: zod
- * builds a schema's parser on its first use, and built at start-up that work
- * is not in the first prediction's "parse". A JSON body is read by
- * scanPredictJson (src/http/json-scan.ts), so PredictBody's parser runs only
- * for a body it leaves to the full reader; it and OipInferRequest's are
- * built on first use, outside the cold start.
- */
-export function warmSchemas(): void {
-  PredictQuery().safeParse({});
-}
