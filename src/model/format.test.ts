@@ -184,17 +184,17 @@ describe("weights contract", () => {
     });
 
     it("should refuse a scale that is not finite, or negative, naming the tensor and index", () => {
-      for (const [at, value, shown] of [
-        [1, Number.NaN, "NaN"],
-        [2, Number.POSITIVE_INFINITY, "Infinity"],
-        [0, -0.5, "-0.5"],
+      for (const [at, value, shown, kind] of [
+        [1, Number.NaN, "NaN", "non-finite"],
+        [2, Number.POSITIVE_INFINITY, "Infinity", "non-finite"],
+        [0, -0.5, "-0.5", "negative"],
       ] as const) {
         const data = Float32Array.from([1, 0.5, 0]);
         data[at] = value;
         rejects(
           edited("layers.0.weight_scale", { data }),
           fileMeta(),
-          new RegExp(`tensor "layers.0.weight_scale" holds ${shown} at index ${at}; scales must be finite`),
+          new RegExp(`tensor "layers.0.weight_scale" holds a ${kind} value \\(${shown}\\) at index ${at}; scales are finite and 0 or more`),
         );
       }
     });
@@ -202,7 +202,7 @@ describe("weights contract", () => {
     it("should write the I8 file a writer that sees non-finite weights must: one decode refuses", () => {
       const bad: Network = { layers: [{ ...net.layers[0], W: W.map((v, i) => (i === 4 ? Number.NaN : v)) }] };
       expect(() => decodeModel(encodeModel(bad, { dtype: "I8", labels: ["a", "b", "c"], inputShape: [3] }))).toThrow(
-        /"layers.0.weight_scale" holds NaN at index 1/,
+        /"layers.0.weight_scale" holds a non-finite value \(NaN\) at index 1/,
       );
     });
   });

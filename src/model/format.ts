@@ -242,7 +242,7 @@ export function decodeModel(buffer: ArrayBuffer | Uint8Array, backend: Backend =
     const bad = scale.findIndex((v) => !(Number.isFinite(v) && v >= 0));
     if (bad >= 0)
       fail(
-        `tensor "${s.name}" holds ${scale[bad]} at index ${bad}; scales must be finite and 0 or more (max |w| / 127); re-encode the model with \`npm run quantize -- --dtype int8\``,
+        `tensor "${s.name}" holds a ${Number.isFinite(scale[bad]) ? "negative" : "non-finite"} value (${scale[bad]}) at index ${bad}; scales are finite and 0 or more (max |w| / 127); re-encode the model with \`npm run quantize -- --dtype int8\``,
       );
     const q = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     return { name: e.name, dtype: "I8", bytes, values: () => dequantizeI8(q, scale, conv ? "filter" : "column") };
