@@ -5,7 +5,7 @@
 // test_accuracy, test_correct, test_total and confusion_matrix are measured
 // again on the weights as now stored. Then weights/manifest.json is updated.
 // Training the preset and running the recorded quantize_command rebuilds the
-// file bit for bit.
+// weights bit for bit (the metadata keeps the training run's times).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
