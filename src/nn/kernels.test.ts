@@ -392,7 +392,7 @@ describe("forward passes against the reference (forwardNaive)", () => {
             expect(maxAbsDiff(l.W, net.layers[i].W)).toBeLessThanOrEqual(Math.max(...scale) / 2 + 1e-7);
           });
           expect(loaded.layers[0].W.some((v, j) => v !== net.layers[0].W[j])).toBe(true);
-          if (net === dense) expect(loaded.layers[1].W.filter((v, j) => j % 9 === 4).every((v) => Object.is(v, 0))).toBe(true);
+          if (net === dense) expect(loaded.layers[1].W.filter((_, j) => j % 9 === 4).every((v) => Object.is(v, 0))).toBe(true);
           const D = net.layers[0].inSize;
           const x = random(5 * D, 3, 0.5).map(Math.abs);
           expect(maxAbsDiff(model.network.forward(x, 5), forwardNaive(loaded, x, 5))).toBeLessThanOrEqual(1e-5);
