@@ -10,7 +10,7 @@ import { decodeModel, encodeModel } from "./model/format";
  * (every cold start pays for it: `npx wrangler check startup`):
  * 1. the backend runs each of its kernels once. It reserves no memory: a
  *    model's first decode grows what it needs;
- * 2. a one-weight F16 model is decoded into it: V8 compiles a function on
+ * 2. a one-weight I8 model (the bundled dtype) is decoded into it: V8 compiles a function on
  *    its first call, and this runs the header reader (and the runtime's
  *    UTF-8 converter), the contract check and the backend's load once. Its
  *    few hundred bytes stay in the backend's memory.
@@ -29,7 +29,7 @@ export function warmUp({ backend }: { backend: Backend }): void {
   decodeModel(
     encodeModel(
       { layers: [{ W: new Float32Array(1), b: new Float32Array(1), inSize: 1, outSize: 1, activation: "identity" }] },
-      { dtype: "F16", labels: ["warm"], inputShape: [1] },
+      { dtype: "I8", labels: ["warm"], inputShape: [1] },
     ),
     backend,
   );
