@@ -146,9 +146,10 @@ for (const k of KERNELS) {
       );
     });
 
-    it("should agree on batches of four-row tiles with ragged tails, where the rows' non-zero inputs differ", () => {
-      // Each row non-zero in its own band of inputs (so a tile's list is the union of four
-      // different lists), one row all zeros, one dense; N leaves 0 to 3 rows after the tiles.
+    it("should agree on batches of two-row tiles with ragged tails and every width of last output block, where the rows' non-zero inputs differ", () => {
+      // Each row non-zero in its own band of inputs (so a tile's list is the union of two
+      // different lists), one row all zeros, one dense; N leaves 0 or 1 row after the tiles,
+      // and M leaves 0, 1-4, 5-8 or 9-15 outputs after the blocks of sixteen.
       for (const [N, K, M] of [
         [4, 784, 50],
         [5, 100, 10],
@@ -156,6 +157,9 @@ for (const k of KERNELS) {
         [7, 37, 13],
         [9, 17, 33],
         [12, 3, 1],
+        [3, 20, 24],
+        [5, 9, 7],
+        [4, 33, 16],
       ]) {
         const x = random(N * K, N * K, 0.3);
         for (let n = 0; n < N; n++) {
@@ -369,7 +373,7 @@ describe("forward passes against the reference (forwardNaive)", () => {
     });
   }
 
-  it("should give each image the same bits alone as in a batch (four-row tiles and single rows sum alike)", () => {
+  it("should give each image the same bits alone as in a batch (two-row tiles and single rows sum alike)", () => {
     for (const b of BACKENDS) {
       if (b.skip) continue;
       for (const net of [network([784, 50, 100, 10], ["sigmoid", "sigmoid", "softmax"], 8), network([61, 29, 33, 7], ["relu", "relu", "identity"], 9)]) {
