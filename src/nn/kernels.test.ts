@@ -1,6 +1,7 @@
 // One suite for every implementation of the dense layer and the forward pass:
 // the naive reference itself (held to hand-computed cases), the JS kernel,
-// and the Wasm kernel in plain and relaxed SIMD. Each must agree with
+// and the Wasm kernel in plain and relaxed SIMD (W as given, and packed as
+// the dense layers hold it). Each must agree with
 // affineNaive, and each backend's forward pass with forwardNaive (which
 // shares no code with src/nn); a kernel the runtime lacks is skipped with
 // the reason.
@@ -33,6 +34,8 @@ const KERNELS: { name: string; affine?: Affine; skip?: string }[] = [
   { name: "affine (JS)", affine },
   { name: "Wasm SIMD", affine: simd && ((...a) => simd.affine(...a)), skip: missing(simd, "Wasm kernel") },
   { name: "Wasm relaxed SIMD", affine: relaxed && ((...a) => relaxed.affine(...a)), skip: missing(relaxed, "relaxed SIMD") },
+  { name: "Wasm SIMD, W packed", affine: simd && ((...a) => simd.affinePacked(...a)), skip: missing(simd, "Wasm kernel") },
+  { name: "Wasm relaxed SIMD, W packed", affine: relaxed && ((...a) => relaxed.affinePacked(...a)), skip: missing(relaxed, "relaxed SIMD") },
 ];
 
 type Conv = typeof convNaive;

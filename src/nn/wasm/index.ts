@@ -27,7 +27,11 @@ interface Needs {
   K: number;
 }
 
-/** Where one loaded network's weights sit: byte offsets of each layer's W and b. */
+/**
+ * Where one loaded network's weights sit: byte offsets of each layer's W and
+ * b. A dense layer's W is packed in panels of sixteen outputs (kernel.ts
+ * `pack`), a convolution's filters are as the file has them.
+ */
 interface Placed {
   spec: NetworkSpec;
   W: number[];
@@ -91,6 +95,9 @@ export class WasmBackend implements Backend {
     ex.pixels(x, out, 16, 1);
     ex.affine(out, x, W, b, 1, 16, 16, idx, val);
     ex.affine(out, x, W, b, 4, 16, 16, idx, val);
+    ex.pack(W, x, 4, 16);
+    ex.affinePacked(out, x, W, b, 1, 4, 16, idx, val);
+    ex.affinePacked(out, x, W, b, 2, 4, 16, idx, val);
     ex.im2col(W, x, 1, 4, 4, 3, 3, 1, 1, 4, 4);
     ex.im2col(W, x, 1, 4, 4, 2, 2, 2, 0, 2, 2);
     ex.biasRows(out, b, 2, 8);
@@ -114,7 +121,7 @@ export class WasmBackend implements Backend {
       const own: NetworkSpec = { sizes: [...sizes], activations: [...activations], layers: activations.map((_, i) => layerShape(spec, i)) };
       p = {
         spec: own,
-        W: layers.map(({ W }, i) => this.resident(W, tensorSizes(own, i).W)),
+        W: layers.map(({ W }, i) => (own.layers?.[i]?.conv ? this.resident(W, tensorSizes(own, i).W) : this.packed(W, sizes[i], sizes[i + 1]))),
         b: layers.map(({ b }, i) => this.resident(b, tensorSizes(own, i).b)),
         needs: needsOf(own),
       };
@@ -153,6 +160,20 @@ export class WasmBackend implements Backend {
     arena.release(keep);
     // The scalar decoder names the value (the error path only).
     if (bad >= 0) throw new NonFiniteWeightError(t.name, bad, t.values()[bad]);
+    return at;
+  }
+
+  /**
+   * A dense layer's W (K, M) packed for affinePacked into a region kept for
+   * the backend's life (⌈M/16⌉·16·K floats); decoded just above it first,
+   * and that copy freed. Returns the packed W's byte offset.
+   */
+  private packed(t: WeightTensor, K: number, M: number): number {
+    const { ex, arena } = this;
+    const at = arena.alloc(Math.ceil(M / 16) * 16 * K);
+    const keep = arena.mark();
+    ex.pack(at, this.resident(t, K * M), K, M);
+    arena.release(keep);
     return at;
   }
 
@@ -235,7 +256,7 @@ export class WasmBackend implements Backend {
             if (pool) ex.maxPool(out, c, conv.F, OH, OW, pool);
           }
         } else {
-          ex.affine(a, z, p.W[i], p.b[i], r, sizes[i], sizes[i + 1], s.idx, s.val);
+          ex.affinePacked(a, z, p.W[i], p.b[i], r, sizes[i], sizes[i + 1], s.idx, s.val);
           if (i < L - 1 || softmax) activateAt(ex, activations[i], a, r, sizes[i + 1]);
         }
         z = a;
@@ -262,7 +283,7 @@ export class WasmBackend implements Backend {
     const { sizes, activations } = p.spec;
     return {
       layers: activations.map((activation, i) => ({
-        W: heap.slice(p.W[i] >> 2, (p.W[i] >> 2) + tensorSizes(p.spec, i).W),
+        W: p.spec.layers?.[i]?.conv ? heap.slice(p.W[i] >> 2, (p.W[i] >> 2) + tensorSizes(p.spec, i).W) : unpack(heap, p.W[i] >> 2, sizes[i], sizes[i + 1]),
         b: heap.slice(p.b[i] >> 2, (p.b[i] >> 2) + tensorSizes(p.spec, i).b),
         inSize: sizes[i],
         outSize: sizes[i + 1],
@@ -271,6 +292,13 @@ export class WasmBackend implements Backend {
       })),
     };
   }
+}
+
+/** W (K, M) back out of the panels kernel.ts `pack` wrote from heap[at]: W[k·M + j] = Wp[(⌊j/16⌋·K + k)·16 + j mod 16]. */
+function unpack(heap: Float32Array, at: number, K: number, M: number): Float32Array {
+  const W = new Float32Array(K * M);
+  for (let k = 0; k < K; k++) for (let j = 0; j < M; j++) W[k * M + j] = heap[at + ((j >> 4) * K + k) * 16 + (j & 15)];
+  return W;
 }
 
 /**

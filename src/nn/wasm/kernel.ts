@@ -22,7 +22,7 @@ function madd(a: v128, b: v128, c: v128): v128 {
  * non-zero (offset k·M·4 and the two values), and each row of W loaded for
  * a block of sixteen outputs serves both rows. Two rows rather than four:
  * MNIST images share few non-zero pixels, so four images list about twice
- * the inputs one has (298 against 151), two about 1.4 times, and a block
+ * the inputs one has (298 against 151), two 1.5 times (227), and a block
  * of sixteen outputs for two rows loads as much per multiply-add as one of
  * eight for four. A last odd row goes alone: it lists its own non-zero
  * inputs, then each block of 32 outputs is summed in eight registers over
@@ -33,25 +33,98 @@ function madd(a: v128, b: v128, c: v128): v128 {
  */
 export function affine(out: usize, x: usize, W: usize, b: usize, N: i32, K: i32, M: i32, idx: usize, val: usize): void {
   const rowBytes = (<usize>M) << 2;
+  const full = M & ~15;
   let n = 0;
   for (; n + 2 <= N; n += 2) {
     const xr = x + ((<usize>n * <usize>K) << 2);
     const u = union2(xr, K, rowBytes, idx, val);
-    tile2(out + ((<usize>n * <usize>M) << 2), W, b, M, u, idx, val);
+    const o = out + ((<usize>n * <usize>M) << 2);
+    // The last block first: it may write past the row into the next row's first outputs.
+    const c = (<usize>full) << 2;
+    tile2Last(o + c, W + c, b + c, M - full, u, idx, val, rowBytes);
+    for (let j = 0; j < full; j += 16) {
+      const c = (<usize>j) << 2;
+      tile2x4(o + c, W + c, b + c, u, idx, val, rowBytes);
+    }
   }
   for (; n < N; n++) {
     const xr = x + ((<usize>n * <usize>K) << 2);
     const o = out + ((<usize>n * <usize>M) << 2);
     const nz = gather(xr, K, rowBytes, idx, val);
     let j = 0;
-    for (; M - j > 28; j += 32) block8(o, W, b, j, nz, idx, val);
+    for (; M - j > 28; j += 32) {
+      const c = (<usize>j) << 2;
+      block8(o + c, W + c, W + c + 64, b + c, nz, idx, val);
+    }
     if (j < M) blockTail(o, W, b, j, (M - j + 3) >> 2, nz, idx, val);
   }
 }
 
+/**
+ * W (K, M) packed for affinePacked into dst: the outputs in panels of
+ * sixteen, each panel's K rows of sixteen floats side by side, the last
+ * panel padded with zeros; dst is (⌈M/16⌉, K, 16).
+ */
+export function pack(dst: usize, W: usize, K: i32, M: i32): void {
+  let d = dst;
+  for (let j = 0; j < M; j += 16) {
+    const w = min(16, M - j);
+    for (let k = 0; k < K; k++) {
+      const s = W + ((<usize>k * <usize>M + <usize>j) << 2);
+      for (let i = 0; i < 16; i++) store<f32>(d + ((<usize>i) << 2), i < w ? load<f32>(s + ((<usize>i) << 2)) : 0);
+      d += 64;
+    }
+  }
+}
+
+/**
+ * affine over W packed by `pack` (Wp is (⌈M/16⌉, K, 16)): the same sums in the
+ * same order, so the same bits as affine. A block of sixteen outputs reads
+ * one panel, K·64 bytes in a row, instead of 64 bytes every M·4: each input's
+ * weights for the block are one aligned cache line, and the rows an image
+ * lists sit on a few pages rather than one page every one or two rows.
+ */
+export function affinePacked(out: usize, x: usize, Wp: usize, b: usize, N: i32, K: i32, M: i32, idx: usize, val: usize): void {
+  const rowOut = (<usize>M) << 2;
+  const panel = (<usize>K) << 6;
+  const full = M & ~15;
+  const last = Wp + (<usize>(full >> 4)) * panel;
+  let n = 0;
+  for (; n + 2 <= N; n += 2) {
+    const xr = x + ((<usize>n * <usize>K) << 2);
+    const u = union2(xr, K, 64, idx, val);
+    const o = out + ((<usize>n * <usize>M) << 2);
+    // The last block first: it may write past the row into the next row's first outputs.
+    const c = (<usize>full) << 2;
+    tile2Last(o + c, last, b + c, M - full, u, idx, val, rowOut);
+    let Wj = Wp;
+    for (let j = 0; j < full; j += 16) {
+      const c = (<usize>j) << 2;
+      tile2x4(o + c, Wj, b + c, u, idx, val, rowOut);
+      Wj += panel;
+    }
+  }
+  if (n < N) {
+    const xr = x + ((<usize>n * <usize>K) << 2);
+    const o = out + ((<usize>n * <usize>M) << 2);
+    const nz = gather(xr, K, 64, idx, val);
+    let Wj = Wp;
+    let j = 0;
+    for (; j + 32 <= M; j += 32) {
+      const c = (<usize>j) << 2;
+      block8(o + c, Wj, Wj + panel, b + c, nz, idx, val);
+      Wj += 2 * panel;
+    }
+    for (; j < M; j += 16) {
+      blockTail(o + ((<usize>j) << 2), Wj, b + ((<usize>j) << 2), 0, min(4, (M - j + 3) >> 2), nz, idx, val);
+      Wj += panel;
+    }
+  }
+}
+
 // Lists the inputs where either of two rows (K apart) is non-zero: the offset
-// of W's row and the two values side by side. Four inputs at a time are
-// skipped when all eight values are zero.
+// of W's row (k·rowBytes) and the two values side by side. Four inputs at a
+// time are skipped when all eight values are zero.
 @inline
 function union2(xr: usize, K: i32, rowBytes: usize, idx: usize, val: usize): i32 {
   const rb = (<usize>K) << 2;
@@ -93,33 +166,26 @@ function keep2(idx: usize, val: usize, u: i32, at: usize, t: v128, lane: u8, nz:
   return u + nz;
 }
 
-// Two rows of out over the u listed inputs: sixteen outputs at a time, the
-// last 1-15 as one block of four, eight or sixteen. That block may write past
-// the row, into the next row's first outputs: it goes first, so those are
-// computed after it.
+// The last r (0-15) outputs of two rows, as a block of four, eight or sixteen
+// (o, Wj and bj at the block's first output).
 @inline
-function tile2(o: usize, W: usize, b: usize, M: i32, u: i32, idx: usize, val: usize): void {
-  const rowOut = (<usize>M) << 2;
-  const full = M & ~15;
-  const r = M - full;
-  if (r > 8) tile2x4(o, W, b, full, u, idx, val, rowOut);
-  else if (r > 4) tile2x2(o, W, b, full, u, idx, val, rowOut);
-  else if (r > 0) tile2x1(o, W, b, full, u, idx, val, rowOut);
-  for (let j = 0; j < full; j += 16) tile2x4(o, W, b, j, u, idx, val, rowOut);
+function tile2Last(o: usize, Wj: usize, bj: usize, r: i32, u: i32, idx: usize, val: usize, rowOut: usize): void {
+  if (r > 8) tile2x4(o, Wj, bj, u, idx, val, rowOut);
+  else if (r > 4) tile2x2(o, Wj, bj, u, idx, val, rowOut);
+  else if (r > 0) tile2x1(o, Wj, bj, u, idx, val, rowOut);
 }
 
+// Sixteen outputs of two rows (rowOut bytes apart in out) over the u listed inputs.
 @inline
-function tile2x4(o: usize, W: usize, b: usize, j: i32, u: i32, idx: usize, val: usize, rowOut: usize): void {
-  const c = (<usize>j) << 2;
-  let p0 = v128.load(b + c);
-  let p1 = v128.load(b + c, 16);
-  let p2 = v128.load(b + c, 32);
-  let p3 = v128.load(b + c, 48);
+function tile2x4(o: usize, Wj: usize, bj: usize, u: i32, idx: usize, val: usize, rowOut: usize): void {
+  let p0 = v128.load(bj);
+  let p1 = v128.load(bj, 16);
+  let p2 = v128.load(bj, 32);
+  let p3 = v128.load(bj, 48);
   let q0 = p0;
   let q1 = p1;
   let q2 = p2;
   let q3 = p3;
-  const Wj = W + c;
   for (let t = 0; t < u; t++) {
     const w = Wj + <usize>load<u32>(idx + ((<usize>t) << 2));
     const v = val + ((<usize>t) << 3);
@@ -138,26 +204,23 @@ function tile2x4(o: usize, W: usize, b: usize, j: i32, u: i32, idx: usize, val: 
     p3 = madd(e, w0, p3);
     q3 = madd(f, w0, q3);
   }
-  const oj = o + c;
-  v128.store(oj, p0);
-  v128.store(oj, p1, 16);
-  v128.store(oj, p2, 32);
-  v128.store(oj, p3, 48);
-  const qj = oj + rowOut;
-  v128.store(qj, q0);
-  v128.store(qj, q1, 16);
-  v128.store(qj, q2, 32);
-  v128.store(qj, q3, 48);
+  v128.store(o, p0);
+  v128.store(o, p1, 16);
+  v128.store(o, p2, 32);
+  v128.store(o, p3, 48);
+  const oq = o + rowOut;
+  v128.store(oq, q0);
+  v128.store(oq, q1, 16);
+  v128.store(oq, q2, 32);
+  v128.store(oq, q3, 48);
 }
 
 @inline
-function tile2x2(o: usize, W: usize, b: usize, j: i32, u: i32, idx: usize, val: usize, rowOut: usize): void {
-  const c = (<usize>j) << 2;
-  let p0 = v128.load(b + c);
-  let p1 = v128.load(b + c, 16);
+function tile2x2(o: usize, Wj: usize, bj: usize, u: i32, idx: usize, val: usize, rowOut: usize): void {
+  let p0 = v128.load(bj);
+  let p1 = v128.load(bj, 16);
   let q0 = p0;
   let q1 = p1;
-  const Wj = W + c;
   for (let t = 0; t < u; t++) {
     const w = Wj + <usize>load<u32>(idx + ((<usize>t) << 2));
     const v = val + ((<usize>t) << 3);
@@ -170,30 +233,29 @@ function tile2x2(o: usize, W: usize, b: usize, j: i32, u: i32, idx: usize, val: 
     p1 = madd(e, w1, p1);
     q1 = madd(f, w1, q1);
   }
-  const oj = o + c;
-  v128.store(oj, p0);
-  v128.store(oj, p1, 16);
-  v128.store(oj + rowOut, q0);
-  v128.store(oj + rowOut, q1, 16);
+  v128.store(o, p0);
+  v128.store(o, p1, 16);
+  v128.store(o + rowOut, q0);
+  v128.store(o + rowOut, q1, 16);
 }
 
 @inline
-function tile2x1(o: usize, W: usize, b: usize, j: i32, u: i32, idx: usize, val: usize, rowOut: usize): void {
-  const c = (<usize>j) << 2;
-  let p0 = v128.load(b + c);
+function tile2x1(o: usize, Wj: usize, bj: usize, u: i32, idx: usize, val: usize, rowOut: usize): void {
+  let p0 = v128.load(bj);
   let q0 = p0;
-  const Wj = W + c;
   for (let t = 0; t < u; t++) {
     const w0 = v128.load(Wj + <usize>load<u32>(idx + ((<usize>t) << 2)));
     const v = val + ((<usize>t) << 3);
     p0 = madd(v128.load32_splat(v), w0, p0);
     q0 = madd(v128.load32_splat(v, 4), w0, q0);
   }
-  v128.store(o + c, p0);
-  v128.store(o + c + rowOut, q0);
+  v128.store(o, p0);
+  v128.store(o + rowOut, q0);
 }
 
-// Lists the non-zero inputs of one row; four at a time are skipped when all zero.
+// Lists the non-zero inputs of one row; four at a time are skipped when all
+// zero. Each input is stored whatever it holds and the count moves on past
+// the non-zero ones only: no branch on a pixel, which a predictor cannot guess.
 @inline
 function gather(xr: usize, K: i32, rowBytes: usize, idx: usize, val: usize): i32 {
   let nz = 0;
@@ -201,30 +263,27 @@ function gather(xr: usize, K: i32, rowBytes: usize, idx: usize, val: usize): i32
   for (; k + 4 <= K; k += 4) {
     const v = v128.load(xr + ((<usize>k) << 2));
     if (!v128.any_true(v)) continue;
-    for (let l = 0; l < 4; l++) {
-      const a = load<f32>(xr + ((<usize>(k + l)) << 2));
-      if (a != 0) {
-        store<u32>(idx + ((<usize>nz) << 2), <u32>((<usize>(k + l)) * rowBytes));
-        store<f32>(val + ((<usize>nz) << 2), a);
-        nz++;
-      }
-    }
+    const at = (<usize>k) * rowBytes;
+    nz = keep1(idx, val, nz, at, f32x4.extract_lane(v, 0));
+    nz = keep1(idx, val, nz, at + rowBytes, f32x4.extract_lane(v, 1));
+    nz = keep1(idx, val, nz, at + 2 * rowBytes, f32x4.extract_lane(v, 2));
+    nz = keep1(idx, val, nz, at + 3 * rowBytes, f32x4.extract_lane(v, 3));
   }
-  for (; k < K; k++) {
-    const a = load<f32>(xr + ((<usize>k) << 2));
-    if (a != 0) {
-      store<u32>(idx + ((<usize>nz) << 2), <u32>((<usize>k) * rowBytes));
-      store<f32>(val + ((<usize>nz) << 2), a);
-      nz++;
-    }
-  }
+  for (; k < K; k++) nz = keep1(idx, val, nz, (<usize>k) * rowBytes, load<f32>(xr + ((<usize>k) << 2)));
   return nz;
 }
 
 @inline
-function block8(o: usize, W: usize, b: usize, j: i32, nz: i32, idx: usize, val: usize): void {
-  const c = (<usize>j) << 2;
-  const bj = b + c;
+function keep1(idx: usize, val: usize, nz: i32, at: usize, a: f32): i32 {
+  store<u32>(idx + ((<usize>nz) << 2), <u32>at);
+  store<f32>(val + ((<usize>nz) << 2), a);
+  return nz + <i32>(a != 0);
+}
+
+// Thirty-two outputs of one row over its nz inputs: the first sixteen from Wa,
+// the next from Wb (o, Wa and bj at the block's first output).
+@inline
+function block8(o: usize, Wa: usize, Wb: usize, bj: usize, nz: i32, idx: usize, val: usize): void {
   let a0 = v128.load(bj, 0);
   let a1 = v128.load(bj, 16);
   let a2 = v128.load(bj, 32);
@@ -233,29 +292,29 @@ function block8(o: usize, W: usize, b: usize, j: i32, nz: i32, idx: usize, val: 
   let a5 = v128.load(bj, 80);
   let a6 = v128.load(bj, 96);
   let a7 = v128.load(bj, 112);
-  const Wj = W + c;
   for (let t = 0; t < nz; t++) {
     const tt = (<usize>t) << 2;
     const s = v128.load32_splat(val + tt);
-    const w = Wj + <usize>load<u32>(idx + tt);
+    const at = <usize>load<u32>(idx + tt);
+    const w = Wa + at;
     a0 = madd(s, v128.load(w, 0), a0);
     a1 = madd(s, v128.load(w, 16), a1);
     a2 = madd(s, v128.load(w, 32), a2);
     a3 = madd(s, v128.load(w, 48), a3);
-    a4 = madd(s, v128.load(w, 64), a4);
-    a5 = madd(s, v128.load(w, 80), a5);
-    a6 = madd(s, v128.load(w, 96), a6);
-    a7 = madd(s, v128.load(w, 112), a7);
+    const y = Wb + at;
+    a4 = madd(s, v128.load(y, 0), a4);
+    a5 = madd(s, v128.load(y, 16), a5);
+    a6 = madd(s, v128.load(y, 32), a6);
+    a7 = madd(s, v128.load(y, 48), a7);
   }
-  const oj = o + c;
-  v128.store(oj, a0, 0);
-  v128.store(oj, a1, 16);
-  v128.store(oj, a2, 32);
-  v128.store(oj, a3, 48);
-  v128.store(oj, a4, 64);
-  v128.store(oj, a5, 80);
-  v128.store(oj, a6, 96);
-  v128.store(oj, a7, 112);
+  v128.store(o, a0, 0);
+  v128.store(o, a1, 16);
+  v128.store(o, a2, 32);
+  v128.store(o, a3, 48);
+  v128.store(o, a4, 64);
+  v128.store(o, a5, 80);
+  v128.store(o, a6, 96);
+  v128.store(o, a7, 112);
 }
 
 // The last one to seven vectors of a row's outputs (4·v ≥ the outputs left),
