@@ -152,7 +152,8 @@ for (const k of KERNELS) {
     it("should agree on batches of two-row tiles with ragged tails and every width of last output block, where the rows' non-zero inputs differ", () => {
       // Each row non-zero in its own band of inputs (so a tile's list is the union of two
       // different lists), one row all zeros, one dense; N leaves 0 or 1 row after the tiles,
-      // and M leaves 0, 1-4, 5-8 or 9-15 outputs after the blocks of sixteen.
+      // M leaves 0, 1-4, 5-8 or 9-15 outputs after the blocks of sixteen, and a lone row
+      // ends in a block of four to seven vectors or in one of eight that runs past M.
       for (const [N, K, M] of [
         [4, 784, 50],
         [5, 100, 10],
@@ -163,6 +164,7 @@ for (const k of KERNELS) {
         [3, 20, 24],
         [5, 9, 7],
         [4, 33, 16],
+        [3, 20, 30],
       ]) {
         const x = random(N * K, N * K, 0.3);
         for (let n = 0; n < N; n++) {

@@ -56,7 +56,10 @@ export function affine(out: usize, x: usize, W: usize, b: usize, N: i32, K: i32,
       const c = (<usize>j) << 2;
       block8(o + c, W + c, W + c + 64, b + c, nz, idx, val);
     }
-    if (j < M) blockTail(o, W, b, j, (M - j + 3) >> 2, nz, idx, val);
+    if (j < M) {
+      const c = (<usize>j) << 2;
+      blockTail(o + c, W + c, W + c + 64, b + c, (M - j + 3) >> 2, nz, idx, val);
+    }
   }
 }
 
@@ -110,14 +113,14 @@ export function affinePacked(out: usize, x: usize, Wp: usize, b: usize, N: i32, 
     const nz = gather(xr, K, 64, idx, val);
     let Wj = Wp;
     let j = 0;
-    for (; j + 32 <= M; j += 32) {
+    for (; M - j > 28; j += 32) {
       const c = (<usize>j) << 2;
       block8(o + c, Wj, Wj + panel, b + c, nz, idx, val);
       Wj += 2 * panel;
     }
-    for (; j < M; j += 16) {
-      blockTail(o + ((<usize>j) << 2), Wj, b + ((<usize>j) << 2), 0, min(4, (M - j + 3) >> 2), nz, idx, val);
-      Wj += panel;
+    if (j < M) {
+      const c = (<usize>j) << 2;
+      blockTail(o + c, Wj, Wj + panel, b + c, (M - j + 3) >> 2, nz, idx, val);
     }
   }
 }
@@ -318,17 +321,19 @@ function block8(o: usize, Wa: usize, Wb: usize, bj: usize, nz: i32, idx: usize, 
 }
 
 // The last one to seven vectors of a row's outputs (4·v ≥ the outputs left),
-// in one pass over the inputs as blocks of four, two and one vectors.
-function blockTail(o: usize, W: usize, b: usize, j: i32, v: i32, nz: i32, idx: usize, val: usize): void {
-  const c = (<usize>j) << 2;
+// in one pass over the inputs as blocks of four, two and one vectors: the
+// four from Wa, the two and the one after them from Wb, or from Wa when
+// there is no block of four (o, Wa, Wb and bj at the block's first output).
+function blockTail(o: usize, Wa: usize, Wb: usize, bj: usize, v: i32, nz: i32, idx: usize, val: usize): void {
   const four = v >= 4;
   const two = (v & 2) != 0;
   const one = (v & 1) != 0;
-  // Offsets of the two- and one-vector blocks from c.
+  // Offsets of the two- and one-vector blocks in out and b, and in W.
   const c2: usize = four ? 64 : 0;
   const c1: usize = c2 + (two ? 32 : 0);
+  const W2 = four ? Wb : Wa;
+  const W1 = W2 + (two ? 32 : 0);
   const zero = f32x4.splat(0);
-  const bj = b + c;
   let a0 = four ? v128.load(bj, 0) : zero;
   let a1 = four ? v128.load(bj, 16) : zero;
   let a2 = four ? v128.load(bj, 32) : zero;
@@ -336,35 +341,34 @@ function blockTail(o: usize, W: usize, b: usize, j: i32, v: i32, nz: i32, idx: u
   let e0 = two ? v128.load(bj + c2) : zero;
   let e1 = two ? v128.load(bj + c2, 16) : zero;
   let f0 = one ? v128.load(bj + c1) : zero;
-  const Wj = W + c;
   for (let t = 0; t < nz; t++) {
     const tt = (<usize>t) << 2;
     const s = v128.load32_splat(val + tt);
-    const w = Wj + <usize>load<u32>(idx + tt);
+    const at = <usize>load<u32>(idx + tt);
     if (four) {
+      const w = Wa + at;
       a0 = madd(s, v128.load(w, 0), a0);
       a1 = madd(s, v128.load(w, 16), a1);
       a2 = madd(s, v128.load(w, 32), a2);
       a3 = madd(s, v128.load(w, 48), a3);
     }
     if (two) {
-      e0 = madd(s, v128.load(w + c2), e0);
-      e1 = madd(s, v128.load(w + c2, 16), e1);
+      e0 = madd(s, v128.load(W2 + at), e0);
+      e1 = madd(s, v128.load(W2 + at, 16), e1);
     }
-    if (one) f0 = madd(s, v128.load(w + c1), f0);
+    if (one) f0 = madd(s, v128.load(W1 + at), f0);
   }
-  const oj = o + c;
   if (four) {
-    v128.store(oj, a0, 0);
-    v128.store(oj, a1, 16);
-    v128.store(oj, a2, 32);
-    v128.store(oj, a3, 48);
+    v128.store(o, a0, 0);
+    v128.store(o, a1, 16);
+    v128.store(o, a2, 32);
+    v128.store(o, a3, 48);
   }
   if (two) {
-    v128.store(oj + c2, e0);
-    v128.store(oj + c2, e1, 16);
+    v128.store(o + c2, e0);
+    v128.store(o + c2, e1, 16);
   }
-  if (one) v128.store(oj + c1, f0);
+  if (one) v128.store(o + c1, f0);
 }
 
 // e^x for four lanes: x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in two so r
