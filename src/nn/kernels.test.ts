@@ -151,7 +151,8 @@ for (const k of KERNELS) {
 
     it("should agree on batches of two-row tiles with ragged tails and every width of last output block, where the rows' non-zero inputs differ", () => {
       // Each row non-zero in its own band of inputs (so a tile's list is the union of two
-      // different lists), one row all zeros, one dense; N leaves 0 or 1 row after the tiles,
+      // different lists), one row all zeros, one dense; N leaves 0 or 1 row after the tiles
+      // and spans one to three groups of sixteen pairs (W packed),
       // M leaves 0, 1-4, 5-8 or 9-15 outputs after the blocks of sixteen, and a lone row
       // ends in a block of four to seven vectors or in one of eight that runs past M.
       for (const [N, K, M] of [
@@ -165,6 +166,8 @@ for (const k of KERNELS) {
         [5, 9, 7],
         [4, 33, 16],
         [3, 20, 30],
+        [37, 30, 40],
+        [69, 9, 70],
       ]) {
         const x = random(N * K, N * K, 0.3);
         for (let n = 0; n < N; n++) {

@@ -13,6 +13,8 @@ import { Arena, activateAt, type Exports, instantiate } from "./arena";
 
 /** Rows per chunk of a batch: a chunk's activations stay in the L1/L2 cache between layers. */
 const CHUNK = 32;
+/** Pairs of rows whose lists affinePacked keeps at once (GROUP in kernel.ts): a chunk's sixteen pairs. */
+const PAIRS = 16;
 
 /** Scratch sizes, in floats, a network needs beyond its chunk buffers. */
 interface Needs {
@@ -194,9 +196,10 @@ export class WasmBackend implements Backend {
     }
     if (n.K > s.K) {
       s.K = n.K;
-      s.idx = arena.alloc(n.K);
-      // Four rows' values for each input they list together (affine's tiles).
-      s.val = arena.alloc(4 * n.K);
+      // affinePacked's lists for a group of PAIRS pairs of rows: a count and K
+      // entries each in idx, two rows' values per entry in val (affine needs less).
+      s.idx = arena.alloc(PAIRS + PAIRS * n.K);
+      s.val = arena.alloc(2 * PAIRS * n.K);
     }
     if (n.unpooled > s.unpooled) {
       s.unpooled = n.unpooled;

@@ -86,27 +86,49 @@ export function pack(dst: usize, W: usize, K: i32, M: i32): void {
  * one panel, K·64 bytes in a row, instead of 64 bytes every M·4: each input's
  * weights for the block are one aligned cache line, and the rows an image
  * lists sit on a few pages rather than one page every one or two rows.
+ * Pairs of rows go in groups of GROUP: each pair lists its inputs once, then
+ * STRIPE panels at a time serve every pair of the group, so a stripe of W
+ * (K·64·STRIPE bytes, 100 KB for K = 784) is read from memory once per group
+ * and from the L2 cache for the other pairs, where a pair at a time reads
+ * the whole of W (1.5 MB for mnist-mlp's first layer) per pair.
+ * `idx` is scratch for GROUP + GROUP·K entries and `val` for 2·GROUP·K floats.
  */
 export function affinePacked(out: usize, x: usize, Wp: usize, b: usize, N: i32, K: i32, M: i32, idx: usize, val: usize): void {
   const rowOut = (<usize>M) << 2;
   const panel = (<usize>K) << 6;
   const full = M & ~15;
   const last = Wp + (<usize>(full >> 4)) * panel;
+  const listI = (<usize>K) << 2;
+  const listV = (<usize>K) << 3;
+  // idx starts with each pair's count; the pairs' lists follow, K entries apart.
+  const lists = idx + (<usize>GROUP << 2);
   let n = 0;
-  for (; n + 2 <= N; n += 2) {
-    const xr = x + ((<usize>n * <usize>K) << 2);
-    const u = union2(xr, K, 64, idx, val);
-    const o = out + ((<usize>n * <usize>M) << 2);
-    // The last block first: it may write past the row into the next row's first outputs.
-    const c = (<usize>full) << 2;
-    tile2Last(o + c, last, b + c, M - full, u, idx, val, rowOut);
-    let Wj = Wp;
-    for (let j = 0; j < full; j += 16) {
-      const c = (<usize>j) << 2;
-      tile2x4(o + c, Wj, b + c, u, idx, val, rowOut);
-      Wj += panel;
+  for (; n + 2 <= N; n += 2 * GROUP) {
+    const g = min(GROUP, (N - n) >> 1);
+    for (let p = 0; p < g; p++) {
+      const xr = x + ((<usize>(n + 2 * p) * <usize>K) << 2);
+      const u = union2(xr, K, 64, lists + <usize>p * listI, val + <usize>p * listV);
+      store<i32>(idx + ((<usize>p) << 2), u);
+      // The last block first: it may write past the row into the next row's first outputs.
+      const o = out + ((<usize>(n + 2 * p) * <usize>M) << 2);
+      const c = (<usize>full) << 2;
+      tile2Last(o + c, last, b + c, M - full, u, lists + <usize>p * listI, val + <usize>p * listV, rowOut);
+    }
+    for (let s = 0; s < full; s += 16 * STRIPE) {
+      const e = min(full, s + 16 * STRIPE);
+      for (let p = 0; p < g; p++) {
+        const u = load<i32>(idx + ((<usize>p) << 2));
+        const o = out + ((<usize>(n + 2 * p) * <usize>M) << 2);
+        let Wj = Wp + (<usize>(s >> 4)) * panel;
+        for (let j = s; j < e; j += 16) {
+          const c = (<usize>j) << 2;
+          tile2x4(o + c, Wj, b + c, u, lists + <usize>p * listI, val + <usize>p * listV, rowOut);
+          Wj += panel;
+        }
+      }
     }
   }
+  n = N & ~1;
   if (n < N) {
     const xr = x + ((<usize>n * <usize>K) << 2);
     const o = out + ((<usize>n * <usize>M) << 2);
@@ -124,6 +146,11 @@ export function affinePacked(out: usize, x: usize, Wp: usize, b: usize, N: i32, 
     }
   }
 }
+
+/** Pairs of rows that share each stripe of W (affinePacked); index.ts sizes the scratch for it. */
+const GROUP = 16;
+/** Panels of W per stripe (affinePacked). */
+const STRIPE = 2;
 
 // Lists the inputs where either of two rows (K apart) is non-zero: the offset
 // of W's row (k·rowBytes) and the two values side by side. Four inputs at a

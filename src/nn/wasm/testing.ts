@@ -42,9 +42,9 @@ export class KernelProbe {
     });
   }
 
-  /** The same product through W packed by the kernel's `pack` and its affinePacked (the dense layers' path). */
+  /** The same product through W packed by the kernel's `pack` and its affinePacked (the dense layers' path; scratch for groups of sixteen pairs). */
   affinePacked(out: Float32Array, x: Float32Array, W: Float32Array, b: Float32Array, N: number, K: number, M: number): Float32Array {
-    return this.with([x, W, b], [out.length, Math.ceil(M / 16) * 16 * K, K, 2 * K], ([px, pW, pb, po, Wp, idx, val]) => {
+    return this.with([x, W, b], [out.length, Math.ceil(M / 16) * 16 * K, 16 + 16 * K, 32 * K], ([px, pW, pb, po, Wp, idx, val]) => {
       this.ex.pack(Wp, pW, K, M);
       this.ex.affinePacked(po, px, Wp, pb, N, K, M, idx, val);
       return this.read(out, po);
