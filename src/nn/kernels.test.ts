@@ -1,6 +1,7 @@
 // One suite for every implementation of the dense layer and the forward pass:
 // the naive reference itself (held to hand-computed cases), the JS kernel,
-// and the Wasm kernel in plain and relaxed SIMD. Each must agree with
+// and the Wasm kernel in plain and relaxed SIMD (W as given, and packed as
+// the dense layers hold it). Each must agree with
 // affineNaive, and each backend's forward pass with forwardNaive (which
 // shares no code with src/nn); a kernel the runtime lacks is skipped with
 // the reason.
@@ -35,6 +36,8 @@ const KERNELS: { name: string; affine?: Affine; skip?: string }[] = [
   { name: "affine (JS)", affine },
   { name: "Wasm SIMD", affine: simd && ((...a) => simd.affine(...a)), skip: missing(simd, "Wasm kernel") },
   { name: "Wasm relaxed SIMD", affine: relaxed && ((...a) => relaxed.affine(...a)), skip: missing(relaxed, "relaxed SIMD") },
+  { name: "Wasm SIMD, W packed", affine: simd && ((...a) => simd.affinePacked(...a)), skip: missing(simd, "Wasm kernel") },
+  { name: "Wasm relaxed SIMD, W packed", affine: relaxed && ((...a) => relaxed.affinePacked(...a)), skip: missing(relaxed, "relaxed SIMD") },
 ];
 
 type Conv = typeof convNaive;
@@ -148,9 +151,12 @@ for (const k of KERNELS) {
       );
     });
 
-    it("should agree on batches of four-row tiles with ragged tails, where the rows' non-zero inputs differ", () => {
-      // Each row non-zero in its own band of inputs (so a tile's list is the union of four
-      // different lists), one row all zeros, one dense; N leaves 0 to 3 rows after the tiles.
+    it("should agree on batches of two-row tiles with ragged tails and every width of last output block, where the rows' non-zero inputs differ", () => {
+      // Each row non-zero in its own band of inputs (so a tile's list is the union of two
+      // different lists), one row all zeros, one dense; N leaves 0 or 1 row after the tiles
+      // and spans one to three groups of sixteen pairs (W packed),
+      // M leaves 0, 1-4, 5-8 or 9-15 outputs after the blocks of sixteen, and a lone row
+      // ends in a block of four to seven vectors or in one of eight that runs past M.
       for (const [N, K, M] of [
         [4, 784, 50],
         [5, 100, 10],
@@ -158,6 +164,12 @@ for (const k of KERNELS) {
         [7, 37, 13],
         [9, 17, 33],
         [12, 3, 1],
+        [3, 20, 24],
+        [5, 9, 7],
+        [4, 33, 16],
+        [3, 20, 30],
+        [37, 30, 40],
+        [69, 9, 70],
       ]) {
         const x = random(N * K, N * K, 0.3);
         for (let n = 0; n < N; n++) {
@@ -407,7 +419,7 @@ describe("forward passes against the reference (forwardNaive)", () => {
     });
   }
 
-  it("should give each image the same bits alone as in a batch (four-row tiles and single rows sum alike)", () => {
+  it("should give each image the same bits alone as in a batch (two-row tiles and single rows sum alike)", () => {
     for (const b of BACKENDS) {
       if (b.skip) continue;
       for (const net of [network([784, 50, 100, 10], ["sigmoid", "sigmoid", "softmax"], 8), network([61, 29, 33, 7], ["relu", "relu", "identity"], 9)]) {

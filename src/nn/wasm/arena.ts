@@ -6,6 +6,8 @@ import type { Activation } from "../functions";
 export interface Exports {
   memory: WebAssembly.Memory;
   affine(out: number, x: number, W: number, b: number, N: number, K: number, M: number, idx: number, val: number): void;
+  pack(dst: number, W: number, K: number, M: number): void;
+  affinePacked(out: number, x: number, Wp: number, b: number, N: number, K: number, M: number, idx: number, val: number): void;
   exp(p: number, n: number): void;
   sigmoid(p: number, n: number): void;
   relu(p: number, n: number): void;

@@ -13,6 +13,8 @@ import { Arena, activateAt, type Exports, instantiate } from "./arena";
 
 /** Rows per chunk of a batch: a chunk's activations stay in the L1/L2 cache between layers. */
 const CHUNK = 32;
+/** Pairs of rows whose lists affinePacked keeps at once (GROUP in kernel.ts): a chunk's sixteen pairs. */
+const PAIRS = 16;
 
 /** Scratch sizes, in floats, a network needs beyond its chunk buffers. */
 interface Needs {
@@ -27,7 +29,11 @@ interface Needs {
   K: number;
 }
 
-/** Where one loaded network's weights sit: byte offsets of each layer's W and b. */
+/**
+ * Where one loaded network's weights sit: byte offsets of each layer's W and
+ * b. A dense layer's W is packed in panels of sixteen outputs (kernel.ts
+ * `pack`), a convolution's filters are as the file has them.
+ */
 interface Placed {
   spec: NetworkSpec;
   W: number[];
@@ -91,6 +97,9 @@ export class WasmBackend implements Backend {
     ex.pixels(x, out, 16, 1);
     ex.affine(out, x, W, b, 1, 16, 16, idx, val);
     ex.affine(out, x, W, b, 4, 16, 16, idx, val);
+    ex.pack(W, x, 4, 16);
+    ex.affinePacked(out, x, W, b, 1, 4, 16, idx, val);
+    ex.affinePacked(out, x, W, b, 2, 4, 16, idx, val);
     ex.im2col(W, x, 1, 4, 4, 3, 3, 1, 1, 4, 4);
     ex.im2col(W, x, 1, 4, 4, 2, 2, 2, 0, 2, 2);
     ex.biasRows(out, b, 2, 8);
@@ -115,7 +124,7 @@ export class WasmBackend implements Backend {
       const own: NetworkSpec = { sizes: [...sizes], activations: [...activations], layers: activations.map((_, i) => layerShape(spec, i)) };
       p = {
         spec: own,
-        W: layers.map(({ W }, i) => this.resident(W, tensorSizes(own, i).W)),
+        W: layers.map(({ W }, i) => (own.layers?.[i]?.conv ? this.resident(W, tensorSizes(own, i).W) : this.packed(W, sizes[i], sizes[i + 1]))),
         b: layers.map(({ b }, i) => this.resident(b, tensorSizes(own, i).b)),
         needs: needsOf(own),
       };
@@ -158,6 +167,20 @@ export class WasmBackend implements Backend {
   }
 
   /**
+   * A dense layer's W (K, M) packed for affinePacked into a region kept for
+   * the backend's life (⌈M/16⌉·16·K floats); decoded just above it first,
+   * and that copy freed. Returns the packed W's byte offset.
+   */
+  private packed(t: WeightTensor, K: number, M: number): number {
+    const { ex, arena } = this;
+    const at = arena.alloc(Math.ceil(M / 16) * 16 * K);
+    const keep = arena.mark();
+    ex.pack(at, this.resident(t, K * M), K, M);
+    arena.release(keep);
+    return at;
+  }
+
+  /**
    * Scratch for a chunk of CHUNK rows of `width`, and for one image's
    * convolutions: sized for whole chunks, so a batch never regrows what a
    * single image sized. Each region only ever grows, to the largest network
@@ -174,9 +197,10 @@ export class WasmBackend implements Backend {
     }
     if (n.K > s.K) {
       s.K = n.K;
-      s.idx = arena.alloc(n.K);
-      // Four rows' values for each input they list together (affine's tiles).
-      s.val = arena.alloc(4 * n.K);
+      // affinePacked's lists for a group of PAIRS pairs of rows: a count and K
+      // entries each in idx, two rows' values per entry in val (affine needs less).
+      s.idx = arena.alloc(PAIRS + PAIRS * n.K);
+      s.val = arena.alloc(2 * PAIRS * n.K);
     }
     if (n.unpooled > s.unpooled) {
       s.unpooled = n.unpooled;
@@ -236,7 +260,7 @@ export class WasmBackend implements Backend {
             if (pool) ex.maxPool(out, c, conv.F, OH, OW, pool);
           }
         } else {
-          ex.affine(a, z, p.W[i], p.b[i], r, sizes[i], sizes[i + 1], s.idx, s.val);
+          ex.affinePacked(a, z, p.W[i], p.b[i], r, sizes[i], sizes[i + 1], s.idx, s.val);
           if (i < L - 1 || softmax) activateAt(ex, activations[i], a, r, sizes[i + 1]);
         }
         z = a;
@@ -263,7 +287,7 @@ export class WasmBackend implements Backend {
     const { sizes, activations } = p.spec;
     return {
       layers: activations.map((activation, i) => ({
-        W: heap.slice(p.W[i] >> 2, (p.W[i] >> 2) + tensorSizes(p.spec, i).W),
+        W: p.spec.layers?.[i]?.conv ? heap.slice(p.W[i] >> 2, (p.W[i] >> 2) + tensorSizes(p.spec, i).W) : unpack(heap, p.W[i] >> 2, sizes[i], sizes[i + 1]),
         b: heap.slice(p.b[i] >> 2, (p.b[i] >> 2) + tensorSizes(p.spec, i).b),
         inSize: sizes[i],
         outSize: sizes[i + 1],
@@ -272,6 +296,13 @@ export class WasmBackend implements Backend {
       })),
     };
   }
+}
+
+/** W (K, M) back out of the panels kernel.ts `pack` wrote from heap[at]: W[k·M + j] = Wp[(⌊j/16⌋·K + k)·16 + j mod 16]. */
+function unpack(heap: Float32Array, at: number, K: number, M: number): Float32Array {
+  const W = new Float32Array(K * M);
+  for (let k = 0; k < K; k++) for (let j = 0; j < M; j++) W[k * M + j] = heap[at + ((j >> 4) * K + k) * 16 + (j & 15)];
+  return W;
 }
 
 /**

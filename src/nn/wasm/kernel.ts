@@ -16,163 +16,276 @@ function madd(a: v128, b: v128, c: v128): v128 {
 
 /**
  * out = x·W + b. x is (N, K), W is (K, M), b is (M); out is (N, M), all
- * row-major and unpadded. `idx` is scratch for K entries and `val` for 4·K.
+ * row-major and unpadded. `idx` is scratch for K entries and `val` for 2·K.
  * The same product as affineNaive (summed in f32 across registers, not f64).
- * Rows go four at a time: the four list the inputs where any of them is
- * non-zero (offset k·M·4 and the four values), and each row of W loaded
- * for a block of eight outputs serves all four rows. The last one to three
- * rows go one at a time: each lists its own non-zero inputs, then each
- * block of 32 outputs is summed in eight registers over those inputs.
+ * Rows go two at a time: the two list the inputs where either of them is
+ * non-zero (offset k·M·4 and the two values), and each row of W loaded for
+ * a block of sixteen outputs serves both rows. Two rows rather than four:
+ * MNIST images share few non-zero pixels, so four images list about twice
+ * the inputs one has (298 against 151), two 1.5 times (227), and a block
+ * of sixteen outputs for two rows loads as much per multiply-add as one of
+ * eight for four. A last odd row goes alone: it lists its own non-zero
+ * inputs, then each block of 32 outputs is summed in eight registers over
+ * those inputs.
  * Either way each output is one running sum from the bias over its inputs in
- * order (the zeros of a four-row list add nothing), so a row's outputs are
+ * order (the zeros of a two-row list add nothing), so a row's outputs are
  * the same bits whatever batch it came in.
  */
 export function affine(out: usize, x: usize, W: usize, b: usize, N: i32, K: i32, M: i32, idx: usize, val: usize): void {
   const rowBytes = (<usize>M) << 2;
+  const full = M & ~15;
   let n = 0;
-  for (; n + 4 <= N; n += 4) {
+  for (; n + 2 <= N; n += 2) {
     const xr = x + ((<usize>n * <usize>K) << 2);
-    const u = union4(xr, K, rowBytes, idx, val);
-    tile4(out + ((<usize>n * <usize>M) << 2), W, b, M, u, idx, val);
+    const u = union2(xr, K, rowBytes, idx, val);
+    const o = out + ((<usize>n * <usize>M) << 2);
+    // The last block first: it may write past the row into the next row's first outputs.
+    const c = (<usize>full) << 2;
+    tile2Last(o + c, W + c, b + c, M - full, u, idx, val, rowBytes);
+    for (let j = 0; j < full; j += 16) {
+      const c = (<usize>j) << 2;
+      tile2x4(o + c, W + c, b + c, u, idx, val, rowBytes);
+    }
   }
   for (; n < N; n++) {
     const xr = x + ((<usize>n * <usize>K) << 2);
     const o = out + ((<usize>n * <usize>M) << 2);
     const nz = gather(xr, K, rowBytes, idx, val);
     let j = 0;
-    for (; M - j > 28; j += 32) block8(o, W, b, j, nz, idx, val);
-    if (j < M) blockTail(o, W, b, j, (M - j + 3) >> 2, nz, idx, val);
+    for (; M - j > 28; j += 32) {
+      const c = (<usize>j) << 2;
+      block8(o + c, W + c, W + c + 64, b + c, nz, idx, val);
+    }
+    if (j < M) {
+      const c = (<usize>j) << 2;
+      blockTail(o + c, W + c, W + c + 64, b + c, (M - j + 3) >> 2, nz, idx, val);
+    }
   }
 }
 
-// Lists the inputs where any of four rows (K apart) is non-zero: the offset
-// of W's row and the four values, transposed into one vector per input.
-// Four inputs at a time are skipped when all sixteen values are zero.
+/**
+ * W (K, M) packed for affinePacked into dst: the outputs in panels of
+ * sixteen, each panel's K rows of sixteen floats side by side, the last
+ * panel padded with zeros; dst is (⌈M/16⌉, K, 16).
+ */
+export function pack(dst: usize, W: usize, K: i32, M: i32): void {
+  let d = dst;
+  for (let j = 0; j < M; j += 16) {
+    const w = min(16, M - j);
+    for (let k = 0; k < K; k++) {
+      const s = W + ((<usize>k * <usize>M + <usize>j) << 2);
+      for (let i = 0; i < 16; i++) store<f32>(d + ((<usize>i) << 2), i < w ? load<f32>(s + ((<usize>i) << 2)) : 0);
+      d += 64;
+    }
+  }
+}
+
+/**
+ * affine over W packed by `pack` (Wp is (⌈M/16⌉, K, 16)): the same sums in the
+ * same order, so the same bits as affine. A block of sixteen outputs reads
+ * one panel, K·64 bytes in a row, instead of 64 bytes every M·4: each input's
+ * weights for the block are one aligned cache line, and the rows an image
+ * lists sit on a few pages rather than one page every one or two rows.
+ * Pairs of rows go in groups of GROUP: each pair lists its inputs once, then
+ * STRIPE panels at a time serve every pair of the group, so a stripe of W
+ * (K·64·STRIPE bytes, 100 KB for K = 784) is read from memory once per group
+ * and from the L2 cache for the other pairs, where a pair at a time reads
+ * the whole of W (1.5 MB for mnist-mlp's first layer) per pair.
+ * `idx` is scratch for GROUP + GROUP·K entries and `val` for 2·GROUP·K floats.
+ */
+export function affinePacked(out: usize, x: usize, Wp: usize, b: usize, N: i32, K: i32, M: i32, idx: usize, val: usize): void {
+  const rowOut = (<usize>M) << 2;
+  const panel = (<usize>K) << 6;
+  const full = M & ~15;
+  const last = Wp + (<usize>(full >> 4)) * panel;
+  const listI = (<usize>K) << 2;
+  const listV = (<usize>K) << 3;
+  // idx starts with each pair's count; the pairs' lists follow, K entries apart.
+  const lists = idx + (<usize>GROUP << 2);
+  let n = 0;
+  for (; n + 2 <= N; n += 2 * GROUP) {
+    const g = min(GROUP, (N - n) >> 1);
+    for (let p = 0; p < g; p++) {
+      const xr = x + ((<usize>(n + 2 * p) * <usize>K) << 2);
+      const u = union2(xr, K, 64, lists + <usize>p * listI, val + <usize>p * listV);
+      store<i32>(idx + ((<usize>p) << 2), u);
+      // The last block first: it may write past the row into the next row's first outputs.
+      const o = out + ((<usize>(n + 2 * p) * <usize>M) << 2);
+      const c = (<usize>full) << 2;
+      tile2Last(o + c, last, b + c, M - full, u, lists + <usize>p * listI, val + <usize>p * listV, rowOut);
+    }
+    for (let s = 0; s < full; s += 16 * STRIPE) {
+      const e = min(full, s + 16 * STRIPE);
+      for (let p = 0; p < g; p++) {
+        const u = load<i32>(idx + ((<usize>p) << 2));
+        const o = out + ((<usize>(n + 2 * p) * <usize>M) << 2);
+        let Wj = Wp + (<usize>(s >> 4)) * panel;
+        for (let j = s; j < e; j += 16) {
+          const c = (<usize>j) << 2;
+          tile2x4(o + c, Wj, b + c, u, lists + <usize>p * listI, val + <usize>p * listV, rowOut);
+          Wj += panel;
+        }
+      }
+    }
+  }
+  n = N & ~1;
+  if (n < N) {
+    const xr = x + ((<usize>n * <usize>K) << 2);
+    const o = out + ((<usize>n * <usize>M) << 2);
+    const nz = gather(xr, K, 64, idx, val);
+    let Wj = Wp;
+    let j = 0;
+    for (; M - j > 28; j += 32) {
+      const c = (<usize>j) << 2;
+      block8(o + c, Wj, Wj + panel, b + c, nz, idx, val);
+      Wj += 2 * panel;
+    }
+    if (j < M) {
+      const c = (<usize>j) << 2;
+      blockTail(o + c, Wj, Wj + panel, b + c, (M - j + 3) >> 2, nz, idx, val);
+    }
+  }
+}
+
+/** Pairs of rows that share each stripe of W (affinePacked); index.ts sizes the scratch for it. */
+const GROUP = 16;
+/** Panels of W per stripe (affinePacked). */
+const STRIPE = 2;
+
+// Lists the inputs where either of two rows (K apart) is non-zero: the offset
+// of W's row (k·rowBytes) and the two values side by side. Four inputs at a
+// time are skipped when all eight values are zero.
 @inline
-function union4(xr: usize, K: i32, rowBytes: usize, idx: usize, val: usize): i32 {
+function union2(xr: usize, K: i32, rowBytes: usize, idx: usize, val: usize): i32 {
   const rb = (<usize>K) << 2;
+  const zero = i64x2.splat(0);
   let u = 0;
   let k = 0;
   for (; k + 4 <= K; k += 4) {
     const p = xr + ((<usize>k) << 2);
     const a = v128.load(p);
     const b = v128.load(p + rb);
-    const c = v128.load(p + 2 * rb);
-    const d = v128.load(p + 3 * rb);
-    if (!v128.any_true(v128.or(v128.or(a, b), v128.or(c, d)))) continue;
-    const abLo = i32x4.shuffle(a, b, 0, 4, 1, 5);
-    const cdLo = i32x4.shuffle(c, d, 0, 4, 1, 5);
-    const abHi = i32x4.shuffle(a, b, 2, 6, 3, 7);
-    const cdHi = i32x4.shuffle(c, d, 2, 6, 3, 7);
+    if (!v128.any_true(v128.or(a, b))) continue;
+    const lo = i32x4.shuffle(a, b, 0, 4, 1, 5);
+    const hi = i32x4.shuffle(a, b, 2, 6, 3, 7);
+    const m = i64x2.bitmask(i64x2.ne(lo, zero)) | (i64x2.bitmask(i64x2.ne(hi, zero)) << 2);
     // Stored whatever they hold; the count moves on past the non-zero ones only.
     const at = (<usize>k) * rowBytes;
-    u = keep(idx, val, u, at, i64x2.shuffle(abLo, cdLo, 0, 2));
-    u = keep(idx, val, u, at + rowBytes, i64x2.shuffle(abLo, cdLo, 1, 3));
-    u = keep(idx, val, u, at + 2 * rowBytes, i64x2.shuffle(abHi, cdHi, 0, 2));
-    u = keep(idx, val, u, at + 3 * rowBytes, i64x2.shuffle(abHi, cdHi, 1, 3));
+    u = keep2(idx, val, u, at, lo, 0, m & 1);
+    u = keep2(idx, val, u, at + rowBytes, lo, 1, (m >> 1) & 1);
+    u = keep2(idx, val, u, at + 2 * rowBytes, hi, 0, (m >> 2) & 1);
+    u = keep2(idx, val, u, at + 3 * rowBytes, hi, 1, m >> 3);
   }
   for (; k < K; k++) {
     const p = xr + ((<usize>k) << 2);
-    let t = f32x4.splat(load<f32>(p));
-    t = f32x4.replace_lane(t, 1, load<f32>(p + rb));
-    t = f32x4.replace_lane(t, 2, load<f32>(p + 2 * rb));
-    t = f32x4.replace_lane(t, 3, load<f32>(p + 3 * rb));
-    u = keep(idx, val, u, (<usize>k) * rowBytes, t);
+    const a = load<u32>(p);
+    const c = load<u32>(p + rb);
+    store<u32>(idx + ((<usize>u) << 2), <u32>((<usize>k) * rowBytes));
+    store<u32>(val + ((<usize>u) << 3), a);
+    store<u32>(val + ((<usize>u) << 3), c, 4);
+    u += <i32>((a | c) != 0);
   }
   return u;
 }
 
 @inline
-function keep(idx: usize, val: usize, u: i32, at: usize, t: v128): i32 {
+function keep2(idx: usize, val: usize, u: i32, at: usize, t: v128, lane: u8, nz: i32): i32 {
   store<u32>(idx + ((<usize>u) << 2), <u32>at);
-  v128.store(val + ((<usize>u) << 4), t);
-  return u + <i32>v128.any_true(t);
+  if (lane == 0) v128.store64_lane(val + ((<usize>u) << 3), t, 0);
+  else v128.store64_lane(val + ((<usize>u) << 3), t, 1);
+  return u + nz;
 }
 
-// Four rows of out over the u listed inputs: eight outputs at a time, then
-// four. The last block of a row may write past it, into the next row's first
-// outputs: those are computed after it (blocks go from the last to the
-// first), and the four rows are stored in order.
+// The last r (0-15) outputs of two rows, as a block of four, eight or sixteen
+// (o, Wj and bj at the block's first output).
 @inline
-function tile4(o: usize, W: usize, b: usize, M: i32, u: i32, idx: usize, val: usize): void {
-  const rowOut = (<usize>M) << 2;
-  let j = 0;
-  while (M - j > 4) j += 8;
-  if (j < M) tile4x1(o, W, b, j, u, idx, val, rowOut);
-  for (j -= 8; j >= 0; j -= 8) tile4x2(o, W, b, j, u, idx, val, rowOut);
+function tile2Last(o: usize, Wj: usize, bj: usize, r: i32, u: i32, idx: usize, val: usize, rowOut: usize): void {
+  if (r > 8) tile2x4(o, Wj, bj, u, idx, val, rowOut);
+  else if (r > 4) tile2x2(o, Wj, bj, u, idx, val, rowOut);
+  else if (r > 0) tile2x1(o, Wj, bj, u, idx, val, rowOut);
 }
 
+// Sixteen outputs of two rows (rowOut bytes apart in out) over the u listed inputs.
 @inline
-function tile4x2(o: usize, W: usize, b: usize, j: i32, u: i32, idx: usize, val: usize, rowOut: usize): void {
-  const c = (<usize>j) << 2;
-  let p0 = v128.load(b + c);
-  let p1 = v128.load(b + c, 16);
+function tile2x4(o: usize, Wj: usize, bj: usize, u: i32, idx: usize, val: usize, rowOut: usize): void {
+  let p0 = v128.load(bj);
+  let p1 = v128.load(bj, 16);
+  let p2 = v128.load(bj, 32);
+  let p3 = v128.load(bj, 48);
   let q0 = p0;
   let q1 = p1;
-  let r0 = p0;
-  let r1 = p1;
-  let s0 = p0;
-  let s1 = p1;
-  const Wj = W + c;
+  let q2 = p2;
+  let q3 = p3;
   for (let t = 0; t < u; t++) {
     const w = Wj + <usize>load<u32>(idx + ((<usize>t) << 2));
-    const w0 = v128.load(w);
-    const w1 = v128.load(w, 16);
-    const v = val + ((<usize>t) << 4);
-    let e = v128.load32_splat(v);
+    const v = val + ((<usize>t) << 3);
+    const e = v128.load32_splat(v);
+    const f = v128.load32_splat(v, 4);
+    let w0 = v128.load(w);
     p0 = madd(e, w0, p0);
-    p1 = madd(e, w1, p1);
-    e = v128.load32_splat(v, 4);
-    q0 = madd(e, w0, q0);
-    q1 = madd(e, w1, q1);
-    e = v128.load32_splat(v, 8);
-    r0 = madd(e, w0, r0);
-    r1 = madd(e, w1, r1);
-    e = v128.load32_splat(v, 12);
-    s0 = madd(e, w0, s0);
-    s1 = madd(e, w1, s1);
+    q0 = madd(f, w0, q0);
+    w0 = v128.load(w, 16);
+    p1 = madd(e, w0, p1);
+    q1 = madd(f, w0, q1);
+    w0 = v128.load(w, 32);
+    p2 = madd(e, w0, p2);
+    q2 = madd(f, w0, q2);
+    w0 = v128.load(w, 48);
+    p3 = madd(e, w0, p3);
+    q3 = madd(f, w0, q3);
   }
-  let oj = o + c;
-  v128.store(oj, p0);
-  v128.store(oj, p1, 16);
-  oj += rowOut;
-  v128.store(oj, q0);
-  v128.store(oj, q1, 16);
-  oj += rowOut;
-  v128.store(oj, r0);
-  v128.store(oj, r1, 16);
-  oj += rowOut;
-  v128.store(oj, s0);
-  v128.store(oj, s1, 16);
+  v128.store(o, p0);
+  v128.store(o, p1, 16);
+  v128.store(o, p2, 32);
+  v128.store(o, p3, 48);
+  const oq = o + rowOut;
+  v128.store(oq, q0);
+  v128.store(oq, q1, 16);
+  v128.store(oq, q2, 32);
+  v128.store(oq, q3, 48);
 }
 
 @inline
-function tile4x1(o: usize, W: usize, b: usize, j: i32, u: i32, idx: usize, val: usize, rowOut: usize): void {
-  const c = (<usize>j) << 2;
-  let p0 = v128.load(b + c);
+function tile2x2(o: usize, Wj: usize, bj: usize, u: i32, idx: usize, val: usize, rowOut: usize): void {
+  let p0 = v128.load(bj);
+  let p1 = v128.load(bj, 16);
   let q0 = p0;
-  let r0 = p0;
-  let s0 = p0;
-  const Wj = W + c;
+  let q1 = p1;
   for (let t = 0; t < u; t++) {
-    const w0 = v128.load(Wj + <usize>load<u32>(idx + ((<usize>t) << 2)));
-    const v = val + ((<usize>t) << 4);
-    p0 = madd(v128.load32_splat(v), w0, p0);
-    q0 = madd(v128.load32_splat(v, 4), w0, q0);
-    r0 = madd(v128.load32_splat(v, 8), w0, r0);
-    s0 = madd(v128.load32_splat(v, 12), w0, s0);
+    const w = Wj + <usize>load<u32>(idx + ((<usize>t) << 2));
+    const v = val + ((<usize>t) << 3);
+    const e = v128.load32_splat(v);
+    const f = v128.load32_splat(v, 4);
+    const w0 = v128.load(w);
+    const w1 = v128.load(w, 16);
+    p0 = madd(e, w0, p0);
+    q0 = madd(f, w0, q0);
+    p1 = madd(e, w1, p1);
+    q1 = madd(f, w1, q1);
   }
-  let oj = o + c;
-  v128.store(oj, p0);
-  oj += rowOut;
-  v128.store(oj, q0);
-  oj += rowOut;
-  v128.store(oj, r0);
-  oj += rowOut;
-  v128.store(oj, s0);
+  v128.store(o, p0);
+  v128.store(o, p1, 16);
+  v128.store(o + rowOut, q0);
+  v128.store(o + rowOut, q1, 16);
 }
 
-// Lists the non-zero inputs of one row; four at a time are skipped when all zero.
+@inline
+function tile2x1(o: usize, Wj: usize, bj: usize, u: i32, idx: usize, val: usize, rowOut: usize): void {
+  let p0 = v128.load(bj);
+  let q0 = p0;
+  for (let t = 0; t < u; t++) {
+    const w0 = v128.load(Wj + <usize>load<u32>(idx + ((<usize>t) << 2)));
+    const v = val + ((<usize>t) << 3);
+    p0 = madd(v128.load32_splat(v), w0, p0);
+    q0 = madd(v128.load32_splat(v, 4), w0, q0);
+  }
+  v128.store(o, p0);
+  v128.store(o + rowOut, q0);
+}
+
+// Lists the non-zero inputs of one row; four at a time are skipped when all
+// zero. Each input is stored whatever it holds and the count moves on past
+// the non-zero ones only: no branch on a pixel, which a predictor cannot guess.
 @inline
 function gather(xr: usize, K: i32, rowBytes: usize, idx: usize, val: usize): i32 {
   let nz = 0;
@@ -180,30 +293,27 @@ function gather(xr: usize, K: i32, rowBytes: usize, idx: usize, val: usize): i32
   for (; k + 4 <= K; k += 4) {
     const v = v128.load(xr + ((<usize>k) << 2));
     if (!v128.any_true(v)) continue;
-    for (let l = 0; l < 4; l++) {
-      const a = load<f32>(xr + ((<usize>(k + l)) << 2));
-      if (a != 0) {
-        store<u32>(idx + ((<usize>nz) << 2), <u32>((<usize>(k + l)) * rowBytes));
-        store<f32>(val + ((<usize>nz) << 2), a);
-        nz++;
-      }
-    }
+    const at = (<usize>k) * rowBytes;
+    nz = keep1(idx, val, nz, at, f32x4.extract_lane(v, 0));
+    nz = keep1(idx, val, nz, at + rowBytes, f32x4.extract_lane(v, 1));
+    nz = keep1(idx, val, nz, at + 2 * rowBytes, f32x4.extract_lane(v, 2));
+    nz = keep1(idx, val, nz, at + 3 * rowBytes, f32x4.extract_lane(v, 3));
   }
-  for (; k < K; k++) {
-    const a = load<f32>(xr + ((<usize>k) << 2));
-    if (a != 0) {
-      store<u32>(idx + ((<usize>nz) << 2), <u32>((<usize>k) * rowBytes));
-      store<f32>(val + ((<usize>nz) << 2), a);
-      nz++;
-    }
-  }
+  for (; k < K; k++) nz = keep1(idx, val, nz, (<usize>k) * rowBytes, load<f32>(xr + ((<usize>k) << 2)));
   return nz;
 }
 
 @inline
-function block8(o: usize, W: usize, b: usize, j: i32, nz: i32, idx: usize, val: usize): void {
-  const c = (<usize>j) << 2;
-  const bj = b + c;
+function keep1(idx: usize, val: usize, nz: i32, at: usize, a: f32): i32 {
+  store<u32>(idx + ((<usize>nz) << 2), <u32>at);
+  store<f32>(val + ((<usize>nz) << 2), a);
+  return nz + <i32>(a != 0);
+}
+
+// Thirty-two outputs of one row over its nz inputs: the first sixteen from Wa,
+// the next from Wb (o, Wa and bj at the block's first output).
+@inline
+function block8(o: usize, Wa: usize, Wb: usize, bj: usize, nz: i32, idx: usize, val: usize): void {
   let a0 = v128.load(bj, 0);
   let a1 = v128.load(bj, 16);
   let a2 = v128.load(bj, 32);
@@ -212,43 +322,45 @@ function block8(o: usize, W: usize, b: usize, j: i32, nz: i32, idx: usize, val: 
   let a5 = v128.load(bj, 80);
   let a6 = v128.load(bj, 96);
   let a7 = v128.load(bj, 112);
-  const Wj = W + c;
   for (let t = 0; t < nz; t++) {
     const tt = (<usize>t) << 2;
     const s = v128.load32_splat(val + tt);
-    const w = Wj + <usize>load<u32>(idx + tt);
+    const at = <usize>load<u32>(idx + tt);
+    const w = Wa + at;
     a0 = madd(s, v128.load(w, 0), a0);
     a1 = madd(s, v128.load(w, 16), a1);
     a2 = madd(s, v128.load(w, 32), a2);
     a3 = madd(s, v128.load(w, 48), a3);
-    a4 = madd(s, v128.load(w, 64), a4);
-    a5 = madd(s, v128.load(w, 80), a5);
-    a6 = madd(s, v128.load(w, 96), a6);
-    a7 = madd(s, v128.load(w, 112), a7);
+    const y = Wb + at;
+    a4 = madd(s, v128.load(y, 0), a4);
+    a5 = madd(s, v128.load(y, 16), a5);
+    a6 = madd(s, v128.load(y, 32), a6);
+    a7 = madd(s, v128.load(y, 48), a7);
   }
-  const oj = o + c;
-  v128.store(oj, a0, 0);
-  v128.store(oj, a1, 16);
-  v128.store(oj, a2, 32);
-  v128.store(oj, a3, 48);
-  v128.store(oj, a4, 64);
-  v128.store(oj, a5, 80);
-  v128.store(oj, a6, 96);
-  v128.store(oj, a7, 112);
+  v128.store(o, a0, 0);
+  v128.store(o, a1, 16);
+  v128.store(o, a2, 32);
+  v128.store(o, a3, 48);
+  v128.store(o, a4, 64);
+  v128.store(o, a5, 80);
+  v128.store(o, a6, 96);
+  v128.store(o, a7, 112);
 }
 
 // The last one to seven vectors of a row's outputs (4·v ≥ the outputs left),
-// in one pass over the inputs as blocks of four, two and one vectors.
-function blockTail(o: usize, W: usize, b: usize, j: i32, v: i32, nz: i32, idx: usize, val: usize): void {
-  const c = (<usize>j) << 2;
+// in one pass over the inputs as blocks of four, two and one vectors: the
+// four from Wa, the two and the one after them from Wb, or from Wa when
+// there is no block of four (o, Wa, Wb and bj at the block's first output).
+function blockTail(o: usize, Wa: usize, Wb: usize, bj: usize, v: i32, nz: i32, idx: usize, val: usize): void {
   const four = v >= 4;
   const two = (v & 2) != 0;
   const one = (v & 1) != 0;
-  // Offsets of the two- and one-vector blocks from c.
+  // Offsets of the two- and one-vector blocks in out and b, and in W.
   const c2: usize = four ? 64 : 0;
   const c1: usize = c2 + (two ? 32 : 0);
+  const W2 = four ? Wb : Wa;
+  const W1 = W2 + (two ? 32 : 0);
   const zero = f32x4.splat(0);
-  const bj = b + c;
   let a0 = four ? v128.load(bj, 0) : zero;
   let a1 = four ? v128.load(bj, 16) : zero;
   let a2 = four ? v128.load(bj, 32) : zero;
@@ -256,35 +368,34 @@ function blockTail(o: usize, W: usize, b: usize, j: i32, v: i32, nz: i32, idx: u
   let e0 = two ? v128.load(bj + c2) : zero;
   let e1 = two ? v128.load(bj + c2, 16) : zero;
   let f0 = one ? v128.load(bj + c1) : zero;
-  const Wj = W + c;
   for (let t = 0; t < nz; t++) {
     const tt = (<usize>t) << 2;
     const s = v128.load32_splat(val + tt);
-    const w = Wj + <usize>load<u32>(idx + tt);
+    const at = <usize>load<u32>(idx + tt);
     if (four) {
+      const w = Wa + at;
       a0 = madd(s, v128.load(w, 0), a0);
       a1 = madd(s, v128.load(w, 16), a1);
       a2 = madd(s, v128.load(w, 32), a2);
       a3 = madd(s, v128.load(w, 48), a3);
     }
     if (two) {
-      e0 = madd(s, v128.load(w + c2), e0);
-      e1 = madd(s, v128.load(w + c2, 16), e1);
+      e0 = madd(s, v128.load(W2 + at), e0);
+      e1 = madd(s, v128.load(W2 + at, 16), e1);
     }
-    if (one) f0 = madd(s, v128.load(w + c1), f0);
+    if (one) f0 = madd(s, v128.load(W1 + at), f0);
   }
-  const oj = o + c;
   if (four) {
-    v128.store(oj, a0, 0);
-    v128.store(oj, a1, 16);
-    v128.store(oj, a2, 32);
-    v128.store(oj, a3, 48);
+    v128.store(o, a0, 0);
+    v128.store(o, a1, 16);
+    v128.store(o, a2, 32);
+    v128.store(o, a3, 48);
   }
   if (two) {
-    v128.store(oj + c2, e0);
-    v128.store(oj + c2, e1, 16);
+    v128.store(o + c2, e0);
+    v128.store(o + c2, e1, 16);
   }
-  if (one) v128.store(oj + c1, f0);
+  if (one) v128.store(o + c1, f0);
 }
 
 // e^x for four lanes: x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in two so r

@@ -42,6 +42,15 @@ export class KernelProbe {
     });
   }
 
+  /** The same product through W packed by the kernel's `pack` and its affinePacked (the dense layers' path; scratch for groups of sixteen pairs). */
+  affinePacked(out: Float32Array, x: Float32Array, W: Float32Array, b: Float32Array, N: number, K: number, M: number): Float32Array {
+    return this.with([x, W, b], [out.length, Math.ceil(M / 16) * 16 * K, 16 + 16 * K, 32 * K], ([px, pW, pb, po, Wp, idx, val]) => {
+      this.ex.pack(Wp, pW, K, M);
+      this.ex.affinePacked(po, px, Wp, pb, N, K, M, idx, val);
+      return this.read(out, po);
+    });
+  }
+
   /** conv of conv.ts through the kernel: im2col, affine, biasRows per image. x is (N, C, IH, IW); out is (N, F, OH, OW). */
   conv(out: Float32Array, x: Float32Array, W: Float32Array, b: Float32Array, N: number, s: ConvShape): Float32Array {
     const [OH, OW] = convOutput(s);
