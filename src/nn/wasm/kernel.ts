@@ -635,17 +635,17 @@ function convTile(t: usize, xp: usize, b: usize, F: i32, g: i32, K: i32, Ms: i32
       const w = xj + <usize>load<u32>(idx + ((<usize>k) << 2));
       const x0 = v128.load(w);
       const x1 = v128.load(w, 16);
-      const v = vg + ((<usize>k) << 4);
-      let e = v128.load32_splat(v);
+      const v = v128.load(vg + ((<usize>k) << 4));
+      let e = i32x4.shuffle(v, v, 0, 0, 0, 0);
       p0 = madd(e, x0, p0);
       p1 = madd(e, x1, p1);
-      e = v128.load32_splat(v, 4);
+      e = i32x4.shuffle(v, v, 1, 1, 1, 1);
       q0 = madd(e, x0, q0);
       q1 = madd(e, x1, q1);
-      e = v128.load32_splat(v, 8);
+      e = i32x4.shuffle(v, v, 2, 2, 2, 2);
       r0 = madd(e, x0, r0);
       r1 = madd(e, x1, r1);
-      e = v128.load32_splat(v, 12);
+      e = i32x4.shuffle(v, v, 3, 3, 3, 3);
       s0 = madd(e, x0, s0);
       s1 = madd(e, x1, s1);
     }
