@@ -172,7 +172,7 @@ export function convLayerAt(
   const [OH, OW] = convOutput(s);
   const K = s.C * s.KH * s.KW;
   const M = OH * OW;
-  const P = pool > 1 ? pool : 1;
+  const P = Math.max(pool, 1);
   const inBytes = s.C * s.IH * s.IW * 4;
   const outBytes = s.F * Math.floor(OH / P) * Math.floor(OW / P) * 4;
   for (let n = 0; n < N; n++) {
