@@ -275,6 +275,52 @@ for (const k of CONV_KERNELS) {
   });
 }
 
+describe.each([
+  ["Wasm SIMD", simd],
+  ["Wasm relaxed SIMD", relaxed],
+])("%s whole convolution layers", (name, kernel) => {
+  it.skipIf(!kernel)(
+    `should run conv, ReLU or none, and max pooling 1 to 3 as convNaive, relu and maxPoolNaive do in turn${kernel ? "" : ` (skipped: ${name} missing)`}`,
+    () => {
+      const k = kernel as KernelProbe;
+      fc.assert(
+        fc.property(
+          fc.record({
+            N: fc.integer({ min: 1, max: 3 }),
+            C: fc.integer({ min: 1, max: 4 }),
+            IH: fc.integer({ min: 1, max: 12 }),
+            IW: fc.integer({ min: 1, max: 12 }),
+            F: fc.integer({ min: 1, max: 9 }),
+            KH: fc.integer({ min: 1, max: 5 }),
+            KW: fc.integer({ min: 1, max: 5 }),
+            stride: fc.integer({ min: 1, max: 2 }),
+            pad: fc.integer({ min: 0, max: 2 }),
+            pool: fc.integer({ min: 0, max: 3 }),
+            activation: fc.constantFrom<Activation>("relu", "identity", "sigmoid"),
+            seed: fc.integer(),
+          }),
+          ({ N, pool, activation, seed, ...d }) => {
+            const s = shape(d.C, d.IH, d.IW, d.F, d.KH, d.KW, d.stride, d.pad);
+            const [OH, OW] = convOutput(s);
+            const P = Math.max(pool, 1);
+            fc.pre(OH >= P && OW >= P);
+            const x = random(N * d.C * d.IH * d.IW, seed, 0.4);
+            const W = random(d.F * d.C * d.KH * d.KW, seed + 1);
+            const b = random(d.F, seed + 2);
+            const a = convNaive(new Float32Array(N * d.F * OH * OW), x, W, b, N, s);
+            if (activation === "relu") relu(a);
+            if (activation === "sigmoid") sigmoid(a);
+            const PH = Math.floor(OH / P);
+            const PW = Math.floor(OW / P);
+            const want = P > 1 ? maxPoolNaive(new Float32Array(N * d.F * PH * PW), a, N, d.F, OH, OW, P) : a;
+            expectClose(k.convLayer(new Float32Array(want.length).fill(99), x, W, b, N, s, activation, pool), want, 1e-5);
+          },
+        ),
+      );
+    },
+  );
+});
+
 /** A convolutional network on a (C, H, W) input: each conv [F, K, stride, pad, pool], then dense sizes, the last softmax. */
 function convNetwork(
   input: [number, number, number],

@@ -1,6 +1,7 @@
 // One kernel instance's exports and its memory, with a bump allocator over
 // it. Private to src/nn/wasm: the backend (index.ts) and the test entry
 // points (testing.ts) each own one instance, and nothing else reaches in.
+import { type ConvShape, convOutput } from "../conv";
 import type { Activation } from "../functions";
 
 export interface Exports {
@@ -20,6 +21,26 @@ export interface Exports {
   biasRows(out: number, b: number, F: number, M: number): void;
   maxPool(out: number, x: number, P: number, IH: number, IW: number, size: number): void;
   scale(p: number, n: number, s: number): void;
+  convDirect(
+    out: number,
+    x: number,
+    W: number,
+    b: number,
+    N: number,
+    C: number,
+    IH: number,
+    IW: number,
+    F: number,
+    KH: number,
+    KW: number,
+    pad: number,
+    pool: number,
+    relu: number,
+    xp: number,
+    t: number,
+    idx: number,
+    val: number,
+  ): void;
 }
 
 /** Floats of slack after every buffer: the kernel's last vector of a row may write up to 3 floats past it (16 leaves room to spare). */
@@ -86,4 +107,83 @@ export class Arena {
 export function activateAt(ex: Exports, name: Activation, p: number, N: number, C: number): void {
   if (name === "softmax") ex.softmax(p, N, C);
   else if (name !== "identity") ex[name](p, N * C);
+}
+
+/** Scratch, in floats, one convolution layer needs (convLayerAt's regions). */
+export interface ConvNeeds {
+  /** The padded image copy (convDirect) or nothing. */
+  xp: number;
+  /** The unpooled output of one image: convDirect's padded-width rows, or F·OH·OW. */
+  t: number;
+  /** The im2col matrix (K·M), its row of zeros (M), the inputs (K) and the packed filters (4·K·⌈F/4⌉ floats). */
+  cols: number;
+  M: number;
+  K: number;
+  val: number;
+}
+
+/** Whether convDirect runs this layer: stride 1, and an activation it applies (or none). */
+const direct = (s: ConvShape, activation: Activation) => s.stride === 1 && (activation === "relu" || activation === "identity");
+
+export function convNeeds(s: ConvShape, activation: Activation): ConvNeeds {
+  const [OH, OW] = convOutput(s);
+  const K = s.C * s.KH * s.KW;
+  const G = Math.ceil(s.F / 4);
+  if (direct(s, activation)) {
+    const IHp = s.IH + 2 * s.pad;
+    const IWp = s.IW + 2 * s.pad;
+    return { xp: s.C * IHp * IWp + IWp + 32, t: 4 * G * (Math.ceil((OH * IWp) / 8) * 8), cols: 0, M: 0, K, val: 4 * K * G };
+  }
+  return { xp: 0, t: s.F * OH * OW, cols: K * OH * OW, M: OH * OW, K, val: 4 * K };
+}
+
+/** Byte offsets of the scratch regions convLayerAt uses, each as large as ConvNeeds asks; zeros holds M + 16 zeros. */
+export interface ConvScratch {
+  xp: number;
+  t: number;
+  cols: number;
+  zeros: number;
+  idx: number;
+  val: number;
+}
+
+/**
+ * One convolution layer over N images at byte offset x, (N, C, IH, IW), into
+ * out, (N, F, PH, PW): the filters and their bias, the activation, then max
+ * pooling over pool × pool (none for pool ≤ 1). Stride 1 with ReLU or no
+ * activation runs in one call (convDirect); anything else image by image:
+ * im2col, affine with the filters as its rows, biasRows, the activation, maxPool.
+ */
+export function convLayerAt(
+  ex: Exports,
+  out: number,
+  x: number,
+  N: number,
+  W: number,
+  b: number,
+  s: ConvShape,
+  activation: Activation,
+  pool: number,
+  scratch: ConvScratch,
+): void {
+  const { xp, t, cols, zeros, idx, val } = scratch;
+  if (direct(s, activation)) {
+    ex.convDirect(out, x, W, b, N, s.C, s.IH, s.IW, s.F, s.KH, s.KW, s.pad, pool, activation === "relu" ? 1 : 0, xp, t, idx, val);
+    return;
+  }
+  const [OH, OW] = convOutput(s);
+  const K = s.C * s.KH * s.KW;
+  const M = OH * OW;
+  const P = Math.max(pool, 1);
+  const inBytes = s.C * s.IH * s.IW * 4;
+  const outBytes = s.F * Math.floor(OH / P) * Math.floor(OW / P) * 4;
+  for (let n = 0; n < N; n++) {
+    const o = out + n * outBytes;
+    const c = P > 1 ? t : o;
+    ex.im2col(cols, x + n * inBytes, s.C, s.IH, s.IW, s.KH, s.KW, s.stride, s.pad, OH, OW);
+    ex.affine(c, W, cols, zeros, s.F, K, M, idx, val);
+    ex.biasRows(c, b, s.F, M);
+    activateAt(ex, activation, c, s.F, M);
+    if (P > 1) ex.maxPool(o, c, s.F, OH, OW, P);
+  }
 }

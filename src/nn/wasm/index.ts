@@ -7,9 +7,8 @@
 // N = batch, D = input size, C = classes, K = inputs and M = outputs of a layer.
 import { modules } from "#kernel";
 import { type Backend, type LoadedNetwork, layerShape, type NetworkSpec, NonFiniteWeightError, tensorSizes, type WeightTensor } from "../backend";
-import { convOutput } from "../conv";
 import type { Network } from "../network";
-import { Arena, activateAt, type Exports, instantiate } from "./arena";
+import { Arena, activateAt, type ConvNeeds, convLayerAt, convNeeds, type Exports, instantiate } from "./arena";
 
 /** Rows per chunk of a batch: a chunk's activations stay in the L1/L2 cache between layers. */
 const CHUNK = 32;
@@ -17,16 +16,9 @@ const CHUNK = 32;
 const PAIRS = 16;
 
 /** Scratch sizes, in floats, a network needs beyond its chunk buffers. */
-interface Needs {
+interface Needs extends ConvNeeds {
   /** The widest layer input or output (flat, after pooling). */
   width: number;
-  /** The widest unpooled convolution output of one image (F·OH·OW). */
-  unpooled: number;
-  /** The largest im2col matrix (K·M) and the widest one (M). */
-  cols: number;
-  M: number;
-  /** The most inputs any product gathers (K). */
-  K: number;
 }
 
 /**
@@ -42,16 +34,14 @@ interface Placed {
 }
 
 function needsOf(spec: NetworkSpec): Needs {
-  const n: Needs = { width: Math.max(...spec.sizes), unpooled: 0, cols: 0, M: 0, K: Math.max(...spec.sizes) };
-  for (const l of spec.layers ?? []) {
-    if (!l.conv) continue;
-    const [OH, OW] = convOutput(l.conv);
-    const K = l.conv.C * l.conv.KH * l.conv.KW;
-    n.unpooled = Math.max(n.unpooled, l.conv.F * OH * OW);
-    n.cols = Math.max(n.cols, K * OH * OW);
-    n.M = Math.max(n.M, OH * OW);
-    n.K = Math.max(n.K, K);
-  }
+  const width = Math.max(...spec.sizes);
+  // affinePacked gathers up to `width` inputs for each of PAIRS pairs of rows, two values each.
+  const n: Needs = { width, xp: 0, t: 0, cols: 0, M: 0, K: width, val: 2 * PAIRS * width };
+  spec.layers?.forEach((l, i) => {
+    if (!l.conv) return;
+    const c = convNeeds(l.conv, spec.activations[i]);
+    for (const k of ["xp", "t", "cols", "M", "K", "val"] as const) n[k] = Math.max(n[k], c[k]);
+  });
   return n;
 }
 
@@ -65,7 +55,7 @@ export class WasmBackend implements Backend {
   private readonly ex: Exports;
   private readonly arena: Arena;
   // Reused per forward pass: input chunk, two activation buffers, gather scratch.
-  private scratch = { width: 0, x: 0, a: 0, z: 0, K: 0, idx: 0, val: 0, unpooled: 0, t: 0, cols: 0, colsAt: 0, M: 0, zeros: 0 };
+  private scratch = { width: 0, x: 0, a: 0, z: 0, K: 0, idx: 0, valSize: 0, val: 0, xpSize: 0, xp: 0, tSize: 0, t: 0, colsSize: 0, cols: 0, M: 0, zeros: 0 };
 
   constructor(
     module: WebAssembly.Module,
@@ -91,7 +81,7 @@ export class WasmBackend implements Backend {
   warm(): void {
     const { ex, arena } = this;
     const mark = arena.mark();
-    const [x, W, b, out, idx, val] = [64, 256, 16, 64, 16, 64].map((n) => arena.alloc(n));
+    const [x, W, b, out, idx, val, xp, t] = [64, 256, 16, 64, 16, 64, 80, 96].map((n) => arena.alloc(n));
     ex.f16ToF32(x, out, 16);
     ex.firstNonFiniteF32(out, 16);
     ex.pixels(x, out, 16, 1);
@@ -104,6 +94,7 @@ export class WasmBackend implements Backend {
     ex.im2col(W, x, 1, 4, 4, 2, 2, 2, 0, 2, 2);
     ex.biasRows(out, b, 2, 8);
     ex.maxPool(out, x, 1, 4, 4, 2);
+    ex.convDirect(out, x, W, b, 1, 1, 4, 4, 2, 3, 3, 1, 2, 1, xp, t, idx, val);
     ex.scale(out, 16, 0.5);
     for (const f of ["exp", "sigmoid", "relu", "step"] as const) ex[f](out, 16);
     ex.softmax(out, 2, 8);
@@ -198,17 +189,25 @@ export class WasmBackend implements Backend {
     if (n.K > s.K) {
       s.K = n.K;
       // affinePacked's lists for a group of PAIRS pairs of rows: a count and K
-      // entries each in idx, two rows' values per entry in val (affine needs less).
+      // entries each (convDirect's tap offsets need K).
       s.idx = arena.alloc(PAIRS + PAIRS * n.K);
-      s.val = arena.alloc(2 * PAIRS * n.K);
     }
-    if (n.unpooled > s.unpooled) {
-      s.unpooled = n.unpooled;
-      s.t = arena.alloc(n.unpooled);
+    if (n.val > s.valSize) {
+      // Four rows' values for each input affine's tiles list; convDirect's filters packed four by four.
+      s.valSize = n.val;
+      s.val = arena.alloc(n.val);
     }
-    if (n.cols > s.cols) {
-      s.cols = n.cols;
-      s.colsAt = arena.alloc(n.cols);
+    if (n.xp > s.xpSize) {
+      s.xpSize = n.xp;
+      s.xp = arena.alloc(n.xp);
+    }
+    if (n.t > s.tSize) {
+      s.tSize = n.t;
+      s.t = arena.alloc(n.t);
+    }
+    if (n.cols > s.colsSize) {
+      s.colsSize = n.cols;
+      s.cols = arena.alloc(n.cols);
     }
     if (n.M > s.M) {
       // affine's bias for a convolution (the filters' biases are added after): zeros, slack included.
@@ -244,22 +243,8 @@ export class WasmBackend implements Backend {
         const a = z === s.a ? s.z : s.a;
         const { conv, pool, scale } = shapes[i] ?? {};
         if (scale !== undefined) ex.scale(z, r * sizes[i], scale);
-        if (conv) {
-          // Image by image: im2col, the filters times its columns, the biases,
-          // the activation, then pooling from the unpooled scratch.
-          const [OH, OW] = convOutput(conv);
-          const K = conv.C * conv.KH * conv.KW;
-          const M = OH * OW;
-          for (let m = 0; m < r; m++) {
-            const out = a + m * sizes[i + 1] * 4;
-            const c = pool ? s.t : out;
-            ex.im2col(s.colsAt, z + m * sizes[i] * 4, conv.C, conv.IH, conv.IW, conv.KH, conv.KW, conv.stride, conv.pad, OH, OW);
-            ex.affine(c, p.W[i], s.colsAt, s.zeros, conv.F, K, M, s.idx, s.val);
-            ex.biasRows(c, p.b[i], conv.F, M);
-            activateAt(ex, activations[i], c, conv.F, M);
-            if (pool) ex.maxPool(out, c, conv.F, OH, OW, pool);
-          }
-        } else {
+        if (conv) convLayerAt(ex, a, z, r, p.W[i], p.b[i], conv, activations[i], pool ?? 0, s);
+        else {
           ex.affinePacked(a, z, p.W[i], p.b[i], r, sizes[i], sizes[i + 1], s.idx, s.val);
           if (i < L - 1 || softmax) activateAt(ex, activations[i], a, r, sizes[i + 1]);
         }

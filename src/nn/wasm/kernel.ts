@@ -636,3 +636,180 @@ export function scale(p: usize, n: i32, s: f32): void {
     v128.store(q, f32x4.mul(v128.load(q), k));
   }
 }
+
+/**
+ * A stride-1 convolution of N images, its bias, 2 × 2 (or any) max pooling
+ * and an optional ReLU, with no im2col matrix. Each image is copied into xp
+ * with its zero padding, (C, IHp, IWp), IHp = IH + 2·pad. Then out is worked
+ * out at every position m = oy·IWp + ox of the padded width: tap (c, ky, kx)
+ * of the filter meets xp[c][oy + ky][ox + kx], which is xp's flat index
+ * m + (c·IHp + ky)·IWp + kx, so for eight consecutive outputs the eight
+ * inputs of a tap are one contiguous pair of vectors (offsets listed in idx).
+ * The IWp − OW columns of each row past OW are worked out too and never
+ * read: the price of no im2col. Four filters at a time (packed into val as
+ * one vector per tap, filters past F as zeros) × eight outputs in eight
+ * registers, from the bias, over the taps in order; into t, (⌈F/4⌉·4, Ms)
+ * with Ms = OH·IWp rounded up to 8. Then pooling (or the copy, pool ≤ 1)
+ * reads t into out, (N, F, ⌊OH/pool⌋, ⌊OW/pool⌋), ReLU after (max and ReLU
+ * commute). xp needs C·IHp·IWp + IWp + 32 floats, idx K, val 4·K·⌈F/4⌉.
+ */
+export function convDirect(
+  out: usize,
+  x: usize,
+  W: usize,
+  b: usize,
+  N: i32,
+  C: i32,
+  IH: i32,
+  IW: i32,
+  F: i32,
+  KH: i32,
+  KW: i32,
+  pad: i32,
+  pool: i32,
+  relu: i32,
+  xp: usize,
+  t: usize,
+  idx: usize,
+  val: usize,
+): void {
+  const IHp = IH + 2 * pad;
+  const IWp = IW + 2 * pad;
+  const OH = IHp - KH + 1;
+  const OW = IWp - KW + 1;
+  const K = C * KH * KW;
+  const Ms = (OH * IWp + 7) & ~7;
+  const G = (F + 3) >> 2;
+  let k = 0;
+  for (let c = 0; c < C; c++)
+    for (let ky = 0; ky < KH; ky++)
+      for (let kx = 0; kx < KW; kx++, k++) store<u32>(idx + ((<usize>k) << 2), <u32>(((c * IHp + ky) * IWp + kx) << 2));
+  for (let g = 0; g < G; g++)
+    for (let k = 0; k < K; k++)
+      for (let r = 0; r < 4; r++) {
+        const f = 4 * g + r;
+        store<f32>(val + ((<usize>((g * K + k) * 4 + r)) << 2), f < F ? load<f32>(W + ((<usize>(f * K + k)) << 2)) : 0);
+      }
+  // The padding (and the tail the last row's unused columns read) is zero once; each image overwrites only the inside.
+  memory.fill(xp, 0, (<usize>(C * IHp * IWp + IWp + 32)) << 2);
+  const image = (<usize>(C * IH * IW)) << 2;
+  const P = pool > 1 ? pool : 1;
+  const PH = OH / P;
+  const PW = OW / P;
+  const outImage = (<usize>(F * PH * PW)) << 2;
+  for (let n = 0; n < N; n++) {
+    padImage(xp, x + (<usize>n) * image, C, IH, IW, pad, IHp, IWp);
+    for (let g = 0; g < G; g++) convTile(t, xp, b, F, g, K, Ms, idx, val);
+    const o = out + (<usize>n) * outImage;
+    if (P == 2) pool2(o, t, F, PH, PW, IWp, Ms, relu);
+    else poolAny(o, t, F, PH, PW, IWp, Ms, P, relu);
+  }
+}
+
+// One image's rows into the inside of its padded copy: four floats at a time, the row's last 0–3 one by one (the padding stays 0).
+@inline
+function padImage(xp: usize, x: usize, C: i32, IH: i32, IW: i32, pad: i32, IHp: i32, IWp: i32): void {
+  let s = x;
+  for (let c = 0; c < C; c++)
+    for (let y = 0; y < IH; y++) {
+      const d = xp + ((<usize>((c * IHp + y + pad) * IWp + pad)) << 2);
+      let i = 0;
+      for (; i + 4 <= IW; i += 4) v128.store(d + ((<usize>i) << 2), v128.load(s + ((<usize>i) << 2)));
+      for (; i < IW; i++) store<f32>(d + ((<usize>i) << 2), load<f32>(s + ((<usize>i) << 2)));
+      s += (<usize>IW) << 2;
+    }
+}
+
+// Filters 4g … 4g + 3 over all Ms outputs, eight at a time, into t.
+@inline
+function convTile(t: usize, xp: usize, b: usize, F: i32, g: i32, K: i32, Ms: i32, idx: usize, val: usize): void {
+  const f = 4 * g;
+  const zero = f32x4.splat(0);
+  const bp = f < F ? v128.load32_splat(b + ((<usize>f) << 2)) : zero;
+  const bq = f + 1 < F ? v128.load32_splat(b + ((<usize>(f + 1)) << 2)) : zero;
+  const br = f + 2 < F ? v128.load32_splat(b + ((<usize>(f + 2)) << 2)) : zero;
+  const bs = f + 3 < F ? v128.load32_splat(b + ((<usize>(f + 3)) << 2)) : zero;
+  const vg = val + ((<usize>(g * K)) << 4);
+  const row = (<usize>Ms) << 2;
+  const t0 = t + (<usize>f) * row;
+  for (let j = 0; j < Ms; j += 8) {
+    let p0 = bp;
+    let p1 = bp;
+    let q0 = bq;
+    let q1 = bq;
+    let r0 = br;
+    let r1 = br;
+    let s0 = bs;
+    let s1 = bs;
+    const xj = xp + ((<usize>j) << 2);
+    for (let k = 0; k < K; k++) {
+      const w = xj + <usize>load<u32>(idx + ((<usize>k) << 2));
+      const x0 = v128.load(w);
+      const x1 = v128.load(w, 16);
+      const v = v128.load(vg + ((<usize>k) << 4));
+      let e = i32x4.shuffle(v, v, 0, 0, 0, 0);
+      p0 = madd(e, x0, p0);
+      p1 = madd(e, x1, p1);
+      e = i32x4.shuffle(v, v, 1, 1, 1, 1);
+      q0 = madd(e, x0, q0);
+      q1 = madd(e, x1, q1);
+      e = i32x4.shuffle(v, v, 2, 2, 2, 2);
+      r0 = madd(e, x0, r0);
+      r1 = madd(e, x1, r1);
+      e = i32x4.shuffle(v, v, 3, 3, 3, 3);
+      s0 = madd(e, x0, s0);
+      s1 = madd(e, x1, s1);
+    }
+    let o = t0 + ((<usize>j) << 2);
+    v128.store(o, p0);
+    v128.store(o, p1, 16);
+    o += row;
+    v128.store(o, q0);
+    v128.store(o, q1, 16);
+    o += row;
+    v128.store(o, r0);
+    v128.store(o, r1, 16);
+    o += row;
+    v128.store(o, s0);
+    v128.store(o, s1, 16);
+  }
+}
+
+// 2 × 2 max pooling from t (rows IWp apart, filters Ms apart) into out, four outputs at a time; the last vector of a row may write
+// up to three floats past it, into the next row, written after it.
+@inline
+function pool2(out: usize, t: usize, F: i32, PH: i32, PW: i32, IWp: i32, Ms: i32, relu: i32): void {
+  const zero = f32x4.splat(0);
+  const rowIn = (<usize>IWp) << 2;
+  let o = out;
+  for (let f = 0; f < F; f++)
+    for (let y = 0; y < PH; y++) {
+      const r0 = t + ((<usize>(f * Ms + 2 * y * IWp)) << 2);
+      const r1 = r0 + rowIn;
+      for (let x = 0; x < PW; x += 4) {
+        const c = (<usize>x) << 3;
+        const m0 = f32x4.max(v128.load(r0 + c), v128.load(r1 + c));
+        const m1 = f32x4.max(v128.load(r0 + c, 16), v128.load(r1 + c, 16));
+        let m = f32x4.max(i32x4.shuffle(m0, m1, 0, 2, 4, 6), i32x4.shuffle(m0, m1, 1, 3, 5, 7));
+        if (relu) m = f32x4.pmax(zero, m);
+        v128.store(o + ((<usize>x) << 2), m);
+      }
+      o += (<usize>PW) << 2;
+    }
+}
+
+// Any other pooling (P = 1: a copy) from t into out, one output at a time.
+function poolAny(out: usize, t: usize, F: i32, PH: i32, PW: i32, IWp: i32, Ms: i32, P: i32, relu: i32): void {
+  let o = out;
+  for (let f = 0; f < F; f++)
+    for (let y = 0; y < PH; y++)
+      for (let x = 0; x < PW; x++) {
+        let m = -Infinity as f32;
+        for (let dy = 0; dy < P; dy++) {
+          const r = t + ((<usize>(f * Ms + (y * P + dy) * IWp + x * P)) << 2);
+          for (let dx = 0; dx < P; dx++) m = Mathf.max(m, load<f32>(r + ((<usize>dx) << 2)));
+        }
+        store<f32>(o, relu && !(m > 0) ? 0 : m);
+        o += 4;
+      }
+}

@@ -2,9 +2,9 @@
 // (src/nn/kernels.test.ts): each call copies its arrays into an instance of
 // its own and the answer back out. Nothing here serves requests.
 import { modules } from "#kernel";
-import { type ConvShape, convOutput } from "../conv";
+import type { ConvShape } from "../conv";
 import type { Activation } from "../functions";
-import { Arena, activateAt, type Exports, instantiate } from "./arena";
+import { Arena, activateAt, convLayerAt, convNeeds, type Exports, instantiate } from "./arena";
 
 export class KernelProbe {
   private readonly ex: Exports;
@@ -51,20 +51,16 @@ export class KernelProbe {
     });
   }
 
-  /** conv of conv.ts through the kernel: im2col, affine, biasRows per image. x is (N, C, IH, IW); out is (N, F, OH, OW). */
+  /** conv of conv.ts through the kernel, as the backend runs a convolution (convLayerAt). x is (N, C, IH, IW); out is (N, F, OH, OW). */
   conv(out: Float32Array, x: Float32Array, W: Float32Array, b: Float32Array, N: number, s: ConvShape): Float32Array {
-    const [OH, OW] = convOutput(s);
-    const K = s.C * s.KH * s.KW;
-    const M = OH * OW;
-    const D = s.C * s.IH * s.IW;
-    // affine's val holds four rows' values for each input of a tile.
-    return this.with([x, W, b, new Float32Array(M)], [out.length, K * M, K, 4 * K], ([px, pW, pb, zeros, po, cols, idx, val]) => {
-      for (let n = 0; n < N; n++) {
-        const o = po + n * s.F * M * 4;
-        this.ex.im2col(cols, px + n * D * 4, s.C, s.IH, s.IW, s.KH, s.KW, s.stride, s.pad, OH, OW);
-        this.ex.affine(o, pW, cols, zeros, s.F, K, M, idx, val);
-        this.ex.biasRows(o, pb, s.F, M);
-      }
+    return this.convLayer(out, x, W, b, N, s, "identity", 0);
+  }
+
+  /** A whole convolution layer as the backend runs it: conv, the activation, max pooling (pool ≤ 1: none); out is (N, F, PH, PW). */
+  convLayer(out: Float32Array, x: Float32Array, W: Float32Array, b: Float32Array, N: number, s: ConvShape, activation: Activation, pool: number): Float32Array {
+    const n = convNeeds(s, activation);
+    return this.with([x, W, b, new Float32Array(n.M)], [out.length, n.xp, n.t, n.cols, n.K, n.val], ([px, pW, pb, zeros, po, xp, t, cols, idx, val]) => {
+      convLayerAt(this.ex, po, px, N, pW, pb, s, activation, pool, { xp, t, cols, zeros, idx, val });
       return this.read(out, po);
     });
   }
