@@ -1,4 +1,4 @@
-// npm run import -- <file> --name <name> [--activations a,b,c] [--layers JSON] [--out <path>]
+// npm run import -- <file> --name <name> [--activations a,b,c] [--layers JSON] [--dtype F32|F16|int8] [--out <path>]
 // Converts existing weights into this project's weights contract (see
 // src/model/format.ts) and writes weights/<name>.safetensors with where they
 // came from in the metadata. The readers of each source format (pickle,
@@ -6,12 +6,13 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { decodeModel, encodeModel, readLayerShapes } from "../src/model/format";
+import { decodeModel, encodeModel, readLayerShapes, type WeightDType } from "../src/model/format";
 import type { LayerShape } from "../src/nn/backend";
 import { convOutput } from "../src/nn/conv";
 import { type Activation, isActivation } from "../src/nn/functions";
 import type { Layer, Network } from "../src/nn/network";
 import { parseCommand, UsageError } from "./lib/cli";
+import { DTYPE_CHOICES, readDType } from "./lib/dtype";
 import { updateManifest } from "./lib/manifest";
 import { weightsFile } from "./lib/paths";
 import { fail, ImportError, readSource, type Source, type SourceLayer } from "./lib/sources";
@@ -25,6 +26,8 @@ interface ImportOptions {
   layers?: LayerShape[];
   /** The command line to record. */
   command: string;
+  /** @default "F32" */
+  dtype?: WeightDType;
   /** @default new Date() */
   now?: Date;
 }
@@ -97,7 +100,7 @@ function convert(path: string, source: Source, opts: ImportOptions): Imported {
     labels,
     inputShape,
     inputScale: 255,
-    dtype: "F32",
+    dtype: opts.dtype ?? "F32",
     extra: {
       name: opts.name,
       source: basename(path),
@@ -192,7 +195,7 @@ function makeDirs(dir: string): void {
   mkdirSync(dir);
 }
 
-const usage = `usage: npm run import -- <file> --name <name> [--activations a,b,c] [--layers JSON] [--out <path>]
+const usage = `usage: npm run import -- <file> --name <name> [--activations a,b,c] [--layers JSON] [--dtype ${DTYPE_CHOICES}] [--out <path>]
   <file>: a pickle or .npz of W1, b1, ..., Wn, bn (W as [in, out], or a convolution's
           [filters, channels, height, width], as in the book), or a PyTorch
           state_dict of nn.Linear and nn.Conv2d layers saved as .safetensors
@@ -201,6 +204,8 @@ const usage = `usage: npm run import -- <file> --name <name> [--activations a,b,
   --layers: the weights format's metadata "layers", one object per layer, e.g.
           '[{"type":"conv","stride":1,"pad":1,"pool":2},{"type":"dense","scale":0.5}]'
           (needed for convolutions, except the book's two convnets, which are recognised)
+  --dtype: the stored weights, default F32; int8 keeps one F32 scale per output
+          column (per filter) and F32 biases
   --out:  default weights/<name>.safetensors`;
 
 const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -213,7 +218,13 @@ export interface Io {
 /** The CLI; returns the exit code (0 ok, 2 user error). */
 export function main(argv: string[], io: Io = { out: (s) => console.log(s), err: (s) => console.error(s) }): number {
   try {
-    const options = { name: { type: "string" }, activations: { type: "string" }, layers: { type: "string" }, out: { type: "string" } } as const;
+    const options = {
+      name: { type: "string" },
+      activations: { type: "string" },
+      layers: { type: "string" },
+      dtype: { type: "string" },
+      out: { type: "string" },
+    } as const;
     const { values: v, positionals, help } = parseCommand({ name: "import", usage, options, positionals: true }, argv);
     if (help) {
       io.out(usage);
@@ -238,6 +249,7 @@ export function main(argv: string[], io: Io = { out: (s) => console.log(s), err:
         fail(`--layers: ${(e as Error).message.replace(/^metadata "layers"/, "it")}`);
       }
     }
+    const dtype = v.dtype === undefined ? "F32" : readDType(v.dtype);
     const path = positionals[0];
     if (!existsSync(path)) fail(`${path} not found; give the path of a .pkl, .npz or .safetensors weights file`);
     if (!statSync(path).isFile()) fail(`${path} is not a file`);
@@ -246,7 +258,7 @@ export function main(argv: string[], io: Io = { out: (s) => console.log(s), err:
     const command = ["npm", "run", "import", "--", ...argv].map(shellQuote).join(" ");
 
     const source = readSource(path, bytes);
-    const result = convert(path, source, { name, activations, layers, command });
+    const result = convert(path, source, { name, activations, layers, command, dtype });
     try {
       makeDirs(dirname(out));
       writeFileSync(out, result.bytes);

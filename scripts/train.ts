@@ -5,11 +5,12 @@ import { execSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { MODELS, type ModelName } from "../src/model/catalog";
-import { decodeModel, DEFAULT_LABELS, encodeModel } from "../src/model/format";
+import { decodeModel, DEFAULT_LABELS, encodeModel, type WeightDType } from "../src/model/format";
 import { type Activation, isActivation } from "../src/nn/functions";
 import { DATASETS, datasetPresent, FASHION_LABELS, isDataset, loadSplit } from "../test/fixtures/datasets";
 import { type AugmentOptions, HANDWRITTEN, NO_DISTORTION } from "./lib/augment";
 import { command, fail } from "./lib/cli";
+import { DTYPE_CHOICES, readDType } from "./lib/dtype";
 import { evaluate } from "./lib/evaluate";
 import { updateManifest } from "./lib/manifest";
 import { weightsFile } from "./lib/paths";
@@ -17,7 +18,7 @@ import { confusionTable, table } from "./lib/table";
 import { type ConvSpec, shapeOf, type TrainOptions, train } from "./lib/trainer";
 
 interface Preset extends TrainOptions {
-  dtype: "F32" | "F16";
+  dtype: WeightDType;
 }
 
 const base = { batch: 100, lr: 1e-3, lrMin: 1e-5, weightDecay: 0, validation: 5000, seed: 1 };
@@ -67,7 +68,7 @@ function codeVersion(): Record<string, string> {
 const usage = `usage: npm run train -- --model <name> [--dataset mnist|fashion] [--conv 20x5,40x5] [--hidden 500,250]
   [--activation relu|sigmoid] [--epochs N] [--batch N] [--lr X] [--lr-min X] [--weight-decay X]
   [--shift N] [--distort handwritten|none] [--rotate DEG] [--scale X] [--thickness X] [--elastic ALPHA] [--elastic-sigma S] [--augment-p P]
-  [--restyle P] [--pen P] [--validation N] [--seed N] [--limit N] [--dtype F32|F16] [--out path]
+  [--restyle P] [--pen P] [--validation N] [--seed N] [--limit N] [--dtype ${DTYPE_CHOICES}] [--out path]
 distortions (per image, drawn uniformly): --distort a named set (handwritten: what the mnist-mlp
   preset uses), or each range: --rotate up to ±DEG degrees; --scale 1±X; --thickness ±X
   (0..1 of a 3x3 dilation or erosion); --elastic Simard's α with smoothing σ (--elastic-sigma);
@@ -133,8 +134,8 @@ function parseConv(text: string): ConvSpec[] {
   });
 }
 const conv = v.conv !== undefined ? parseConv(v.conv) : preset?.conv;
-const dtype = (v.dtype ?? preset?.dtype ?? "F32") as "F32" | "F16";
-if (dtype !== "F32" && dtype !== "F16") fail(`--dtype must be F32 or F16`);
+// int8 on the command line, I8 in the file.
+const dtype = v.dtype === undefined ? (preset?.dtype ?? "F32") : readDType(v.dtype);
 const DISTORTIONS: Record<string, AugmentOptions> = { none: NO_DISTORTION, handwritten: HANDWRITTEN };
 if (v.distort !== undefined && !DISTORTIONS[v.distort]) fail(`--distort must be ${Object.keys(DISTORTIONS).join(" or ")}, got "${v.distort}"`);
 // A named set of distortions, then any single range given overrides it.
@@ -200,7 +201,7 @@ const net = train(data, opts, (r) => {
 });
 const seconds = (performance.now() - started) / 1000;
 
-// Measure the weights as stored (after F16 rounding), not as trained.
+// Measure the weights as stored (after F16 rounding or int8 quantisation), not as trained.
 const encodeOpts = { labels, dtype, inputShape: [side, side], inputScale: 255 };
 const stored = decodeModel(encodeModel(net, encodeOpts)).network;
 const extra: Record<string, string> = {

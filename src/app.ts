@@ -10,6 +10,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { timing } from "hono/timing";
 import { corsOrigins, limitsOf } from "./config";
+import { describeRoutes } from "./http/described";
 import { finishDocument } from "./http/document";
 import { docsPage } from "./http/docs";
 import type { AppEnv } from "./http/env";
@@ -65,11 +66,13 @@ export function createApp(registry: ModelRegistry) {
 
   const routes = app.route("/", native).route("/", reader).route("/", oip);
 
-  // Generated on first request, then served from memory (with an ETag).
+  // Generated on first request from the route groups' tables (each route
+  // carries its description, src/http/described.ts), then served from
+  // memory (with an ETag).
   let document: object | undefined;
   app.get("/openapi.json", etag(), cacheFor(DOCUMENT_SECONDS), (c) => {
     document ??= finishDocument(
-      app.getOpenAPI31Document({
+      describeRoutes([native, reader, oip], {
         openapi: "3.1.0",
         info: {
           title: "mnist-edge",

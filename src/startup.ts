@@ -4,19 +4,20 @@
 // does no work; only this does.
 import type { Backend } from "./nn/backend";
 import { decodeModel, encodeModel } from "./model/format";
-import { warmSchemas } from "./http/schemas";
 
 /**
  * Prepares the backend and the code a first request runs, and nothing else
  * (every cold start pays for it: `npx wrangler check startup`):
  * 1. the backend runs each of its kernels once. It reserves no memory: a
  *    model's first decode grows what it needs;
- * 2. a one-weight F16 model is decoded into it: V8 compiles a function on
+ * 2. a one-weight I8 model (the bundled dtype) is decoded into it: V8 compiles a function on
  *    its first call, and this runs the header reader (and the runtime's
  *    UTF-8 converter), the contract check and the backend's load once. Its
- *    few hundred bytes stay in the backend's memory;
- * 3. the predict query schema parses once (warmSchemas), building its parser.
- * The bundled weights themselves are decoded lazily, on each model's first
+ *    few hundred bytes stay in the backend's memory.
+ * No schema is built: a prediction without query options and with the
+ * common JSON body (src/http/json-scan.ts) or a binary one needs none, and
+ * each route builds its own on first use (src/http/described.ts). The
+ * bundled weights themselves are decoded lazily, on each model's first
  * request; the OpenAPI document on its first request (src/app.ts).
  *
  * @example
@@ -28,9 +29,8 @@ export function warmUp({ backend }: { backend: Backend }): void {
   decodeModel(
     encodeModel(
       { layers: [{ W: new Float32Array(1), b: new Float32Array(1), inSize: 1, outSize: 1, activation: "identity" }] },
-      { dtype: "F16", labels: ["warm"], inputShape: [1] },
+      { dtype: "I8", labels: ["warm"], inputShape: [1] },
     ),
     backend,
   );
-  warmSchemas();
 }

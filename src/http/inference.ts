@@ -68,7 +68,7 @@ export function infer(c: Context<AppEnv>, model: Model, batch: Batch, output: Ou
   return y;
 }
 
-export type Prediction = z.infer<typeof PredictionSchema>;
+export type Prediction = z.infer<ReturnType<typeof PredictionSchema>>;
 
 /** One row of the output as the native API answers it. */
 export function toPrediction(model: Model, row: Float32Array, output: OutputKind, topK: number): Prediction {

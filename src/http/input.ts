@@ -385,7 +385,7 @@ function imageImages(files: ImageFile[], model: ModelSpec, limits: Limits, prepr
   return { N, pixels, scale: model.inputScale, inverted };
 }
 
-type PredictJson = z.infer<typeof PredictBody>;
+type PredictJson = z.infer<ReturnType<typeof PredictBody>>;
 
 /** Options a body itself sets; they win over the query string's. */
 interface AnswerOptions {

@@ -16,7 +16,7 @@ const bytes = (text: string) => new TextEncoder().encode(text);
 /** What JSON.parse, the schema and readJson make of the body (a refusal as undefined). */
 function full(text: string, m = model): Read | undefined {
   try {
-    const parsed = PredictBody.safeParse(JSON.parse(text));
+    const parsed = PredictBody().safeParse(JSON.parse(text));
     return parsed.success ? readJson(parsed.data, m, limits) : undefined;
   } catch {
     return undefined;

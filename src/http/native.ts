@@ -1,5 +1,5 @@
 // The native JSON API: health, model cards and predictions.
-import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
+import { OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { etag } from "hono/etag";
 import { argmax } from "../nn/functions";
@@ -11,9 +11,9 @@ import { type Read, readBinary, readJson, readPictures } from "./input";
 import { scanPredictJson } from "./json-scan";
 import { runsModel } from "./policy";
 import { errorHandler, problemResponse } from "./problem";
+import { describedRoute } from "./described";
 import {
   BinaryBody,
-  checkedByHandler,
   Health,
   ImageBody,
   ModelCardSchema,
@@ -31,65 +31,59 @@ import { DEFAULT_MODEL } from "../model/catalog";
 /** Cards say whether their model is decoded yet, so a cache keeps them for a minute. */
 const CARD_SECONDS = 60;
 
-const health = createRoute({
-  method: "get",
-  path: "/healthz",
+const health = describedRoute({ method: "get", path: "/healthz" }, () => ({
   summary: "Liveness",
-  responses: { 200: { description: "The service is up", content: { "application/json": { schema: Health } } } },
-});
+  responses: { 200: { description: "The service is up", content: { "application/json": { schema: Health() } } } },
+}));
 
-const listModels = createRoute({
-  method: "get",
-  path: "/v1/models",
+const listModels = describedRoute({ method: "get", path: "/v1/models", middleware: [etag(), cacheFor(CARD_SECONDS)] }, () => ({
   summary: "List the bundled models",
-  middleware: [etag(), cacheFor(CARD_SECONDS)] as const,
-  responses: { 200: { description: "Model cards; listing decodes no weights", content: { "application/json": { schema: ModelList } } } },
-});
+  responses: { 200: { description: "Model cards; listing decodes no weights", content: { "application/json": { schema: ModelList() } } } },
+}));
 
-const getCard = createRoute({
-  method: "get",
-  path: "/v1/models/{model}",
+const getCard = describedRoute({ method: "get", path: "/v1/models/{model}", middleware: [etag(), cacheFor(CARD_SECONDS)], params: ModelParam }, () => ({
   summary: "One model's card",
-  middleware: [etag(), cacheFor(CARD_SECONDS)] as const,
-  request: { params: ModelParam },
+  request: { params: ModelParam() },
   responses: {
-    200: { description: "The model card", content: { "application/json": { schema: ModelCardSchema } } },
+    200: { description: "The model card", content: { "application/json": { schema: ModelCardSchema() } } },
     404: problem("Unknown model"),
   },
+}));
+
+const predictContent = () => ({
+  "application/json": { schema: PredictBody() },
+  "application/octet-stream": { schema: BinaryBody() },
+  // Pictures, read by the handler (src/http/input.ts readPictures): documented
+  // and accepted, but kept out of the route's types: the typed client derives
+  // one body type from every entry, and a form entry would turn its JSON body
+  // into a form.
+  ...({
+    "image/png": { schema: ImageBody() },
+    "image/jpeg": { schema: ImageBody() },
+    "multipart/form-data": { schema: MultipartImages },
+  } as Record<never, never>),
 });
 
-/** Picture bodies: read by the handler (src/http/input.ts readPictures). */
-const pictures = {
-  "image/png": { schema: ImageBody },
-  "image/jpeg": { schema: ImageBody },
-  "multipart/form-data": { schema: MultipartImages },
-};
-
-const predictContent = {
-  "application/json": { schema: checkedByHandler("PredictRequest", PredictBody) },
-  "application/octet-stream": { schema: BinaryBody },
-  // Documented and accepted, but kept out of the route's types: the typed
-  // client derives one body type from every entry, and a form entry would
-  // turn its JSON body into a form.
-  ...(pictures as Record<never, never>),
-};
-
-/** Every Content-Type predict takes, as documented; a raw pixel body may be gzip without saying so. */
+/** Every Content-Type predict takes, as predictContent documents them; a raw pixel body may be gzip without saying so. */
 // A body without a Content-Type is raw pixels, as application/octet-stream.
-const predictBody = { accepts: Object.keys({ ...predictContent, ...pictures }), sniffGzip: ["application/octet-stream"], untyped: "application/octet-stream" };
+const predictBody = {
+  accepts: ["application/json", "application/octet-stream", "image/png", "image/jpeg", "multipart/form-data"],
+  sniffGzip: ["application/octet-stream"],
+  untyped: "application/octet-stream",
+};
 
-const predictRequest = {
-  query: PredictQuery,
+const predictRequest = () => ({
+  query: PredictQuery(),
   body: {
     required: true,
     description:
       "JSON images; N×784 uint8 pixels or a whole IDX3 file as application/octet-stream (optionally Content-Encoding: gzip); one PNG or JPEG picture of any size; or several as multipart/form-data",
-    content: predictContent,
+    content: predictContent(),
   },
-};
+});
 
-const predictResponses = {
-  200: { description: "Predictions", content: { "application/json": { schema: PredictResponse } } },
+const predictResponses = () => ({
+  200: { description: "Predictions", content: { "application/json": { schema: PredictResponse() } } },
   400: problem("Malformed JSON, wrong lengths, non-numbers or out-of-range values (`pointer` names the first bad element); a corrupt or truncated picture"),
   401: problem("API_TOKEN is set and the request has no valid `Authorization: Bearer` token (see WWW-Authenticate)"),
   404: problem("Unknown model; the answer lists the models"),
@@ -99,27 +93,24 @@ const predictResponses = {
   422: problem("A blank picture (no ink to read), or preprocess=none with a picture that is not 28×28"),
   429: problem("Rate limited (when the RATE_LIMITER binding is set); see Retry-After"),
   503: problem("The model's weights are broken (digest check, header or decode); only a redeploy fixes it"),
-};
-
-const predictModel = createRoute({
-  method: "post",
-  path: "/v1/models/{model}/predict",
-  summary: "Classify one image or a batch with a given model",
-  middleware: runsModel(predictBody),
-  request: { params: ModelParam, ...predictRequest },
-  responses: predictResponses,
 });
 
-const predictDefault = createRoute({
-  method: "post",
-  path: "/v1/predict",
+const predictModel = describedRoute(
+  { method: "post", path: "/v1/models/{model}/predict", middleware: runsModel(predictBody), query: PredictQuery, params: ModelParam },
+  () => ({
+    summary: "Classify one image or a batch with a given model",
+    request: { params: ModelParam(), ...predictRequest() },
+    responses: predictResponses(),
+  }),
+);
+
+const predictDefault = describedRoute({ method: "post", path: "/v1/predict", middleware: runsModel(predictBody), query: PredictQuery }, () => ({
   summary: `Classify with the default model (${DEFAULT_MODEL})`,
-  middleware: runsModel(predictBody),
-  request: predictRequest,
-  responses: predictResponses,
-});
+  request: predictRequest(),
+  responses: predictResponses(),
+}));
 
-type PredictOptions = z.infer<typeof PredictQuery>;
+type PredictOptions = z.infer<ReturnType<typeof PredictQuery>>;
 
 /** A body's kind, by its media type (readBody has checked it is one predict takes). */
 function bodyKind(type: string): "json" | "binary" | "pictures" {
@@ -134,7 +125,7 @@ async function predict(c: Context<AppEnv>, query: PredictOptions) {
   const read =
     kind === "json"
       ? (scanPredictJson(body.bytes, model, limits) ??
-        readJson(jsonBody(c, PredictBody, 'send a JSON object such as {"input": [...784 numbers]}'), model, limits))
+        readJson(jsonBody(c, PredictBody(), 'send a JSON object such as {"input": [...784 numbers]}'), model, limits))
       : kind === "binary"
         ? readBinary(body, model, limits)
         : await readPictures(body, c.req.header("content-type") ?? "", model, limits, { preprocess: query.preprocess ?? "mnist", debug: query.debug === "1" });
@@ -159,7 +150,6 @@ function answer(c: Context<AppEnv>, read: Read, query: PredictOptions) {
 }
 
 const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-app.openAPIRegistry.register("PredictRequest", PredictBody);
 app.onError(errorHandler(problemResponse));
 
 export const native = app

@@ -49,7 +49,7 @@ function refusal(f: () => unknown): { detail: string; pointer?: string; element?
 /** The whole reading of a binary-form body, as the routes do it: split, validate, check, locate, convert. */
 function readBinary(body: Uint8Array, headerLength: string): Batch | undefined {
   const { header } = splitBinaryBody(body, headerLength);
-  const parsed = OipInferRequest.safeParse(header);
+  const parsed = OipInferRequest().safeParse(header);
   if (!parsed.success) return undefined; // the validator's own 400
   const request = parsed.data as InferHeader;
   checkInferParameters(request);

@@ -5,7 +5,7 @@
 // unknown paths and wrong methods included, is the protocol's
 // `{"error": "..."}` as application/json: this sub-app has its own onError,
 // 405 and 404 (src/http/problem.ts oipErrorResponse).
-import { createRoute, OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
+import { OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { argmax } from "../nn/functions";
@@ -31,7 +31,6 @@ import { indexRequest, repositoryIndex, statisticsOf } from "./oip-stats";
 import { readBody } from "./body";
 import { badRequest, errorHandler, excerpt, noRoute, oipErrorResponse, ProblemError, wrongMethod } from "./problem";
 import {
-  checkedByHandler,
   OipBinaryBody,
   OipError,
   OipInferRequest,
@@ -42,7 +41,9 @@ import {
   OipReady,
   OipRepositoryIndex,
   OipServerMetadata,
+  once,
 } from "./schemas";
+import { describedRoute } from "./described";
 import { jsonBody, validationHook } from "./validation";
 
 /** Every output a model can return, each declared in its metadata. */
@@ -59,10 +60,10 @@ const EXTENSIONS = ["binary_tensor_data", "statistics", "model_repository"];
 const PLATFORM = "mnist-edge_safetensors";
 
 /** An error answer of the protocol: `{"error": "..."}`. */
-const oipError = (description: string) => ({ description, content: { "application/json": { schema: OipError } } });
+const oipError = (description: string) => ({ description, content: { "application/json": { schema: OipError() } } });
 
-const Model = z.object({ model: z.string().openapi({ param: { name: "model", in: "path" }, example: "mnist-mlp" }) });
-const ModelVersion = Model.extend({ version: z.string().openapi({ param: { name: "version", in: "path" }, example: "1" }) });
+const Model = once(() => z.object({ model: z.string().openapi({ param: { name: "model", in: "path" }, example: "mnist-mlp" }) }));
+const ModelVersion = once(() => Model().extend({ version: z.string().openapi({ param: { name: "version", in: "path" }, example: "1" }) }));
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 const tags = ["Open Inference Protocol"];
 
@@ -104,7 +105,7 @@ async function modelReady(c: Context<AppEnv>, name: string, version?: string) {
   return { name, ready: true };
 }
 
-type InferBody = z.infer<typeof OipInferRequest>;
+type InferBody = z.infer<ReturnType<typeof OipInferRequest>>;
 
 /** An answer, which outputs go back binary, and when each phase ended (performance.now()). */
 interface Inference extends InferAnswer {
@@ -125,7 +126,7 @@ function runInfer(c: Context<AppEnv>): Inference {
   // first Inference-Header-Content-Length bytes, the tensors follow it.
   const headerLength = c.req.header(HEADER_LENGTH);
   const split = headerLength === undefined ? undefined : splitBinaryBody(c.var.body.bytes, headerLength);
-  const body: InferBody = jsonBody(c, OipInferRequest, INFER_EXAMPLE, split?.header);
+  const body: InferBody = jsonBody(c, OipInferRequest(), INFER_EXAMPLE, split?.header);
   const D = model.sizes[0];
   checkInferParameters(body);
   // Where each input's values are: JSON data, or bytes after the JSON header.
@@ -190,7 +191,7 @@ function answerInfer(c: Context<AppEnv>) {
   }
 }
 
-const inferErrors = {
+const inferErrors = () => ({
   400: oipError("Bad request: not JSON, or a bad datatype, shape, data or outputs; `pointer` names the first bad element"),
   401: oipError("API_TOKEN is set and the request has no valid `Authorization: Bearer` token (see WWW-Authenticate)"),
   404: oipError("Unknown model or version"),
@@ -199,35 +200,32 @@ const inferErrors = {
   415: oipError("A Content-Encoding other than gzip or identity"),
   429: oipError("Rate limited (when the RATE_LIMITER binding is set); see Retry-After"),
   503: oipError("The model's weights are broken (digest check, header or decode); only a redeploy fixes it"),
-};
+});
 
 // Each model route comes twice: with and without the optional /versions/{v}.
-const modelGet = <P extends string, Q extends typeof Model | typeof ModelVersion, R extends RouteConfig["responses"]>(
-  path: P,
-  params: Q,
-  summary: string,
-  responses: R,
-) => createRoute({ method: "get", path, tags, summary, request: { params }, responses });
+type Params = typeof Model | typeof ModelVersion;
+const modelGet = <P extends string, Q extends Params, R extends RouteConfig["responses"]>(path: P, params: Q, summary: string, responses: () => R) =>
+  describedRoute({ method: "get", path, params }, () => ({ tags, summary, request: { params: params() as ReturnType<Q> }, responses: responses() }));
 
-const readyRoute = <P extends string, Q extends typeof Model | typeof ModelVersion>(path: P, params: Q) =>
-  modelGet(path, params, "Model readiness (a probe checks the weights' digest and decodes the model, warming it)", {
-    200: json(OipReady, "Ready"),
+const readyRoute = <P extends string, Q extends Params>(path: P, params: Q) =>
+  modelGet(path, params, "Model readiness (a probe checks the weights' digest and decodes the model, warming it)", () => ({
+    200: json(OipReady(), "Ready"),
     404: oipError("Unknown model or version"),
     503: oipError("Not ready: the weights are broken (the answer also says ready: false)"),
-  });
+  }));
 
-const metadataRoute = <P extends string, Q extends typeof Model | typeof ModelVersion>(path: P, params: Q) =>
-  modelGet(path, params, "Model metadata (from the weights' header; nothing is decoded)", {
-    200: json(OipModelMetadata, "Model metadata"),
+const metadataRoute = <P extends string, Q extends Params>(path: P, params: Q) =>
+  modelGet(path, params, "Model metadata (from the weights' header; nothing is decoded)", () => ({
+    200: json(OipModelMetadata(), "Model metadata"),
     404: oipError("Unknown model or version"),
     503: oipError("The weights are broken (digest check or header)"),
-  });
+  }));
 
-const statsRoute = <P extends string, Q extends typeof Model | typeof ModelVersion>(path: P, params: Q) =>
-  modelGet(path, params, "Model statistics (statistics extension): counts and times since this isolate started; each Worker isolate keeps its own", {
-    200: json(OipModelStats, "Statistics"),
+const statsRoute = <P extends string, Q extends Params>(path: P, params: Q) =>
+  modelGet(path, params, "Model statistics (statistics extension): counts and times since this isolate started; each Worker isolate keeps its own", () => ({
+    200: json(OipModelStats(), "Statistics"),
     404: oipError("Unknown model or version"),
-  });
+  }));
 
 /** $stats_model_response for one model, or every model when `name` is undefined. */
 function modelStats(c: Context<AppEnv>, name?: string, version?: string) {
@@ -243,117 +241,106 @@ const indexBody = {
   description: 'Empty, {} or {"ready": true} for the ready models alone',
   content: { "application/json": { schema: { type: "object", properties: { ready: { type: "boolean" } } } } },
 } as const;
-const repositoryRoute = <P extends string, R extends RouteConfig["responses"]>(path: P, summary: string, responses: R) =>
-  createRoute({ method: "post", path, tags, summary, middleware: [readBody()] as const, requestBody: indexBody, responses });
-const repositoryModelRoute = <P extends string, R extends RouteConfig["responses"]>(path: P, summary: string, responses: R) =>
-  createRoute({ method: "post", path, tags, summary, middleware: [readBody()] as const, request: { params: Model }, responses });
+const repositoryRoute = <P extends string, R extends RouteConfig["responses"]>(path: P, summary: string, responses: () => R) =>
+  describedRoute({ method: "post", path, middleware: [readBody()] }, () => ({ tags, summary, requestBody: indexBody, responses: responses() }));
+const repositoryModelRoute = <P extends string, R extends RouteConfig["responses"]>(path: P, summary: string, responses: () => R) =>
+  describedRoute({ method: "post", path, middleware: [readBody()], params: Model }, () => ({
+    tags,
+    summary,
+    request: { params: Model() },
+    responses: responses(),
+  }));
 
 /** What reading a request body can answer besides the route's own statuses. */
-const bodyErrors = {
+const bodyErrors = () => ({
   413: oipError("Body over MAX_BODY_BYTES (after gzip inflation too)"),
   415: oipError("A Content-Encoding other than gzip or identity"),
-};
+});
 
 // Documented, but kept out of the route's types: the typed client sends and
 // reads the JSON form, and a second entry would make its body a union.
-const binaryForm = { [BINARY_TYPE]: { schema: OipBinaryBody } } as Record<never, never>;
+const binaryForm = () => ({ [BINARY_TYPE]: { schema: OipBinaryBody() } }) as Record<never, never>;
 
-const inferRoute = <P extends string, Q extends typeof Model | typeof ModelVersion>(path: P, params: Q) =>
-  createRoute({
-    method: "post",
-    path,
-    tags,
-    summary: "Inference request (Open Inference Protocol)",
+const inferRoute = <P extends string, Q extends Params>(path: P, params: Q) =>
+  describedRoute(
     // The body is JSON whatever its Content-Type says, or without one: `curl
     // -d` sends application/x-www-form-urlencoded, a browser's fetch of a
     // string text/plain, and many clients none. So no type is refused.
-    middleware: runsModel({}),
-    // Read by the handler, not validated here: documented as the header of the binary form.
-    parameters: [
-      {
-        name: HEADER_LENGTH,
-        in: "header",
-        required: false,
-        schema: { type: "integer", minimum: 1 },
-        description: "Binary form only: the length in bytes of the JSON request that starts the body; the binary tensors follow it",
-      },
-    ],
-    request: {
-      params,
-      body: {
-        required: true,
-        description: `JSON; or the binary form (binary tensor data extension): the JSON request of ${HEADER_LENGTH} bytes, then each binary input's tensor`,
-        content: { "application/json": { schema: checkedByHandler("OipInferRequest", OipInferRequest) }, ...binaryForm },
-      },
-    },
-    responses: {
-      200: {
-        description: `Inference response: JSON, or the binary form (with ${HEADER_LENGTH}) when an output is asked for with parameters.binary_data or the request's binary_data_output`,
-        headers: {
-          [HEADER_LENGTH]: {
-            description: "Binary form only: the length in bytes of the JSON answer that starts the body; the binary outputs follow it",
-            schema: { type: "integer" },
-          },
+    { method: "post", path, middleware: runsModel({}), params },
+    () => ({
+      tags,
+      summary: "Inference request (Open Inference Protocol)",
+      // Read by the handler, not validated here: documented as the header of the binary form.
+      parameters: [
+        {
+          name: HEADER_LENGTH,
+          in: "header",
+          required: false,
+          schema: { type: "integer", minimum: 1 },
+          description: "Binary form only: the length in bytes of the JSON request that starts the body; the binary tensors follow it",
         },
-        content: { "application/json": { schema: OipInferResponse }, ...binaryForm },
+      ],
+      request: {
+        params: params() as ReturnType<Q>,
+        body: {
+          required: true,
+          description: `JSON; or the binary form (binary tensor data extension): the JSON request of ${HEADER_LENGTH} bytes, then each binary input's tensor`,
+          content: { "application/json": { schema: OipInferRequest() }, ...binaryForm() },
+        },
       },
-      ...inferErrors,
-    },
-  });
+      responses: {
+        200: {
+          description: `Inference response: JSON, or the binary form (with ${HEADER_LENGTH}) when an output is asked for with parameters.binary_data or the request's binary_data_output`,
+          headers: {
+            [HEADER_LENGTH]: {
+              description: "Binary form only: the length in bytes of the JSON answer that starts the body; the binary outputs follow it",
+              schema: { type: "integer" },
+            },
+          },
+          content: { "application/json": { schema: OipInferResponse() }, ...binaryForm() },
+        },
+        ...inferErrors(),
+      },
+    }),
+  );
+
+const serverMetadata = describedRoute({ method: "get", path: "/v2" }, () => ({
+  tags,
+  summary: "Server metadata: name, version and the protocol extensions served",
+  responses: { 200: json(OipServerMetadata(), "Server metadata") },
+}));
+const serverLive = describedRoute({ method: "get", path: "/v2/health/live" }, () => ({
+  tags,
+  summary: "Server liveness: the process answers (readiness is /v2/health/ready)",
+  responses: { 200: json(OipLive(), "Live") },
+}));
+const serverReady = describedRoute({ method: "get", path: "/v2/health/ready" }, () => ({
+  tags,
+  summary: "Server readiness: every model's weights are intact (digest checked, header read; nothing decoded)",
+  responses: { 200: json(OipReady(), "Ready"), 503: oipError("Not ready: a model's weights are broken (the answer also says ready: false)") },
+}));
+const allStats = describedRoute({ method: "get", path: "/v2/models/stats" }, () => ({
+  tags,
+  summary: "Every model's statistics (statistics extension), since this isolate started",
+  responses: { 200: json(OipModelStats(), "Statistics") },
+}));
 
 const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-app.openAPIRegistry.register("OipInferRequest", OipInferRequest);
 app.onError(errorHandler(oipErrorResponse));
 app.use("/v2/*", methodNotAllowed({ app, onMethodNotAllowed: wrongMethod(oipErrorResponse) }));
 
 const routes = app
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/v2",
-      tags,
-      summary: "Server metadata: name, version and the protocol extensions served",
-      responses: { 200: json(OipServerMetadata, "Server metadata") },
-    }),
-    (c) => c.json({ name: "mnist-edge", version: VERSION, extensions: EXTENSIONS }, 200),
-  )
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/v2/health/live",
-      tags,
-      summary: "Server liveness: the process answers (readiness is /v2/health/ready)",
-      responses: { 200: json(OipLive, "Live") },
-    }),
-    (c) => c.json({ live: true }, 200),
-  )
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/v2/health/ready",
-      tags,
-      summary: "Server readiness: every model's weights are intact (digest checked, header read; nothing decoded)",
-      responses: { 200: json(OipReady, "Ready"), 503: oipError("Not ready: a model's weights are broken (the answer also says ready: false)") },
-    }),
-    async (c) => {
-      const registry = c.var.registry;
-      await registry.cards(); // checks each digest and reads each header once; broken ones are recorded
-      const failures = registry.failures();
-      if (failures.length) notReady(`not ready: ${failures.map((f) => `model "${f.name}": ${f.error}`).join("; ")}`);
-      return c.json({ ready: true }, 200);
-    },
-  )
+  .openapi(serverMetadata, (c) => c.json({ name: "mnist-edge", version: VERSION, extensions: EXTENSIONS }, 200))
+  .openapi(serverLive, (c) => c.json({ live: true }, 200))
+  .openapi(serverReady, async (c) => {
+    const registry = c.var.registry;
+    await registry.cards(); // checks each digest and reads each header once; broken ones are recorded
+    const failures = registry.failures();
+    if (failures.length) notReady(`not ready: ${failures.map((f) => `model "${f.name}": ${f.error}`).join("; ")}`);
+    return c.json({ ready: true }, 200);
+  })
   // Before the model routes: "stats" would otherwise read as a model's name.
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/v2/models/stats",
-      tags,
-      summary: "Every model's statistics (statistics extension), since this isolate started",
-      responses: { 200: json(OipModelStats, "Statistics") },
-    }),
-    (c) => c.json(modelStats(c), 200),
-  )
+  .openapi(allStats, (c) => c.json(modelStats(c), 200))
   .openapi(statsRoute("/v2/models/{model}/stats", Model), (c) => c.json(modelStats(c, c.req.valid("param").model), 200))
   .openapi(statsRoute("/v2/models/{model}/versions/{version}/stats", ModelVersion), (c) => {
     const p = c.req.valid("param") as { model: string; version: string };
@@ -363,11 +350,11 @@ const routes = app
     repositoryRoute(
       "/v2/repository/index",
       'Model repository index: every model, READY or UNAVAILABLE (with the reason); body {"ready": true} for the ready ones alone',
-      {
-        200: json(OipRepositoryIndex, "The models"),
+      () => ({
+        200: json(OipRepositoryIndex(), "The models"),
         400: oipError('A body that is not empty, {} or {"ready": boolean}'),
-        ...bodyErrors,
-      },
+        ...bodyErrors(),
+      }),
     ),
     async (c) => {
       const request = indexRequest(new TextDecoder().decode(c.var.body.bytes));
@@ -379,13 +366,13 @@ const routes = app
     repositoryModelRoute(
       "/v2/repository/models/{model}/load",
       "Load a model: the models are bundled and always loaded, so this checks and decodes it (warming it)",
-      {
+      () => ({
         200: { description: "Loaded" },
         400: oipError("A gzip body that does not inflate"),
         404: oipError("Unknown model"),
         503: oipError("The weights are broken; only a redeploy fixes them"),
-        ...bodyErrors,
-      },
+        ...bodyErrors(),
+      }),
     ),
     async (c) => {
       const { model } = c.req.valid("param");
@@ -394,11 +381,15 @@ const routes = app
     },
   )
   .openapi(
-    repositoryModelRoute("/v2/repository/models/{model}/unload", "Unload a model: not supported; the models are bundled with the deployment and stay loaded", {
-      400: oipError("Always: unloading is not supported"),
-      404: oipError("Unknown model"),
-      ...bodyErrors,
-    }),
+    repositoryModelRoute(
+      "/v2/repository/models/{model}/unload",
+      "Unload a model: not supported; the models are bundled with the deployment and stay loaded",
+      () => ({
+        400: oipError("Always: unloading is not supported"),
+        404: oipError("Unknown model"),
+        ...bodyErrors(),
+      }),
+    ),
     (c) => {
       const { model } = c.req.valid("param");
       requireModel(c, model);

@@ -3,13 +3,14 @@
 // Orientation applied), cut into its digits (src/image/segment.ts) and
 // every digit of the request is read in one forward pass.
 // N = digits in the request, C = classes (10).
-import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
+import { OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { decodeImage } from "../image/decode";
 import { recipeFor } from "../image/preprocess";
 import { type Digit, MAX_DIGITS, segmentDigits } from "../image/segment";
 import { DEFAULT_MODEL, datasetOf } from "../model/catalog";
 import type { ModelSpec } from "../model/format";
+import { describedRoute } from "./described";
 import type { AppEnv } from "./env";
 import { infer, toPrediction } from "./inference";
 import { imageShape, pictureError, pictureFiles, pictureHeaders } from "./input";
@@ -19,25 +20,25 @@ import { validationHook } from "./validation";
 import { ModelParam, MultipartNumbers, NumberImageBody, problem, type ReadingSchema, ReadQuery, ReadResponse } from "./schemas";
 
 /** The bodies read takes: pictures only. */
-const pictures = {
-  "image/png": { schema: NumberImageBody },
-  "image/jpeg": { schema: NumberImageBody },
-  "multipart/form-data": { schema: MultipartNumbers },
-};
+const pictures = ["image/png", "image/jpeg", "multipart/form-data"];
 
-const readRequest = {
-  query: ReadQuery,
+const readRequest = () => ({
+  query: ReadQuery(),
   body: {
     required: true,
     description: "One PNG or JPEG of a number, or several as multipart/form-data",
     // Kept out of the route's types, as predict's pictures: the typed client
     // sends these with its readImage helper.
-    content: pictures as Record<never, never>,
+    content: {
+      "image/png": { schema: NumberImageBody() },
+      "image/jpeg": { schema: NumberImageBody() },
+      "multipart/form-data": { schema: MultipartNumbers },
+    } as Record<never, never>,
   },
-};
+});
 
-const readResponses = {
-  200: { description: "The number read, digit by digit, left to right", content: { "application/json": { schema: ReadResponse } } },
+const readResponses = () => ({
+  200: { description: "The number read, digit by digit, left to right", content: { "application/json": { schema: ReadResponse() } } },
   400: problem("A corrupt or truncated picture, or a malformed multipart body"),
   401: problem("API_TOKEN is set and the request has no valid `Authorization: Bearer` token (see WWW-Authenticate)"),
   404: problem("Unknown model; the answer lists the models"),
@@ -49,29 +50,26 @@ const readResponses = {
   422: problem("A blank picture (no ink to read), or a model that does not read digits (its dataset is not mnist, or its input is not a square picture)"),
   429: problem("Rate limited (when the RATE_LIMITER binding is set); see Retry-After"),
   503: problem("The model's weights are broken (digest check, header or decode); only a redeploy fixes it"),
-};
-
-const readBody = { accepts: Object.keys(pictures) };
-
-const readModel = createRoute({
-  method: "post",
-  path: "/v1/models/{model}/read",
-  summary: "Read a number (one or more digits in a row) in a picture with a given model",
-  middleware: runsModel(readBody),
-  request: { params: ModelParam, ...readRequest },
-  responses: readResponses,
 });
 
-const readDefault = createRoute({
-  method: "post",
-  path: "/v1/read",
+const readBody = { accepts: pictures };
+
+const readModel = describedRoute(
+  { method: "post", path: "/v1/models/{model}/read", middleware: runsModel(readBody), query: ReadQuery, params: ModelParam },
+  () => ({
+    summary: "Read a number (one or more digits in a row) in a picture with a given model",
+    request: { params: ModelParam(), ...readRequest() },
+    responses: readResponses(),
+  }),
+);
+
+const readDefault = describedRoute({ method: "post", path: "/v1/read", middleware: runsModel(readBody), query: ReadQuery }, () => ({
   summary: `Read a number (one or more digits in a row) in a picture with the default model (${DEFAULT_MODEL})`,
-  middleware: runsModel(readBody),
-  request: readRequest,
-  responses: readResponses,
-});
+  request: readRequest(),
+  responses: readResponses(),
+}));
 
-type Reading = z.infer<typeof ReadingSchema>;
+type Reading = z.infer<ReturnType<typeof ReadingSchema>>;
 
 /** A 422 unless the model reads digits from a square picture (a digits model of this project). */
 async function requireDigitsModel(c: Context<AppEnv>, model: ModelSpec): Promise<void> {
@@ -92,7 +90,7 @@ async function requireDigitsModel(c: Context<AppEnv>, model: ModelSpec): Promise
  * The read handler: every picture decoded and cut into digits, all of them
  * through the network at once, and each picture's digits put back in order.
  */
-async function read(c: Context<AppEnv>, query: z.infer<typeof ReadQuery>) {
+async function read(c: Context<AppEnv>, query: z.infer<ReturnType<typeof ReadQuery>>) {
   const { model, modelName, limits, body } = c.var;
   await requireDigitsModel(c, model);
   const files = await pictureFiles(body, c.req.header("content-type") ?? "");

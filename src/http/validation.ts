@@ -1,8 +1,10 @@
 // Schema checks become 400 problems that point at the first bad element: the
-// query and path parameters through zod-openapi's hook, JSON bodies through
-// jsonBody, which parses the bytes readBody read (src/http/body.ts).
+// query and path parameters through validated() (zod-openapi's hook for any
+// route that still declares its own), JSON bodies through jsonBody, which
+// parses the bytes readBody read (src/http/body.ts).
 import type { z } from "@hono/zod-openapi";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { validator } from "hono/validator";
 import type { AppEnv } from "./env";
 import { badRequest, excerpt, ProblemError } from "./problem";
 
@@ -57,6 +59,24 @@ function invalid(issues: readonly Issue[], where: string, schema?: z.ZodType): n
 export function validationHook(result: { success: boolean; error?: { issues: readonly Issue[] }; target?: string }, _c: Context): void {
   if (result.success || !result.error) return;
   invalid(result.error.issues, result.target === "query" ? "query parameter" : result.target === "param" ? "path parameter" : (result.target ?? "request"));
+}
+
+/**
+ * Route middleware that checks the query string or the path parameters with
+ * `schema()`, built on the route's first request, and hands the handler what
+ * it parsed (`c.req.valid(target)`); a failed check is validationHook's 400.
+ * An empty query string is {} without building the schema: every query
+ * option is optional (schemas.test.ts holds each query schema to it), so a
+ * prediction without options needs no zod at all.
+ * @example validated("query", PredictQuery)
+ */
+export function validated(target: "query" | "param", schema: () => z.ZodType): MiddlewareHandler {
+  return validator(target, (value, c) => {
+    if (target === "query" && Object.keys(value).length === 0) return {};
+    const result = schema().safeParse(value);
+    validationHook({ ...result, target }, c);
+    return result.data;
+  });
 }
 
 /**

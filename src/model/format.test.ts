@@ -4,8 +4,10 @@ import type { Backend } from "../nn/backend";
 import { JsBackend } from "../nn/backends";
 import { forward } from "../nn/network";
 import { createWasmBackend } from "../nn/wasm";
+import type { Network } from "../nn/network";
 import { decodeModel, encodeModel } from "./format";
-import { SafetensorsError, serializeSafetensors, type TensorToWrite } from "./safetensors";
+import { dequantizeI8, quantizeI8 } from "./int8";
+import { readSafetensorsHeader, SafetensorsError, serializeSafetensors, type TensorToWrite } from "./safetensors";
 
 function layers(sizes: number[]): TensorToWrite[] {
   return sizes.slice(1).flatMap((M, i) => [
@@ -116,6 +118,94 @@ describe("weights contract", () => {
   it("should refuse labels that are not a JSON array of strings", () => rejects(layers([4, 5, 3]), { ...meta, labels: "a,b,c" }, /JSON array of strings/));
   it("should refuse an input shape that does not fit the first layer", () => rejects(layers([4, 5, 3]), { ...meta, input_shape: "3,3" }, /"input_shape" 3,3/));
   it("should refuse a non-positive input scale", () => rejects(layers([4, 5, 3]), { ...meta, input_scale: "0" }, /"input_scale" must be a positive number/));
+
+  describe("I8 weights", () => {
+    // W (3, 3) = [[127, -63.5, 0], [-3.4, 2, 0], [0.5, 0.2, 0]]: column maxima 127, 63.5 and 0 give scales 1, 0.5 and 0;
+    // q = round(w / scale), halves away from zero; a zero column stays q = 0 with scale 0.
+    const W = new Float32Array([127, -63.5, 0, -3.4, 2, 0, 0.5, 0.2, 0]);
+    const net: Network = { layers: [{ W, b: new Float32Array([0.1, -0.2, 0.3]), inSize: 3, outSize: 3, activation: "softmax" }] };
+    const encoded = () => encodeModel(net, { dtype: "I8", labels: ["a", "b", "c"], inputShape: [3] });
+    /** The file's tensors, in its order, with one replaced (or removed, when `t` is undefined). */
+    const edited = (name: string, t?: Partial<TensorToWrite>): TensorToWrite[] => {
+      const { q, scale } = quantizeI8(W, 3, "column");
+      const tensors: TensorToWrite[] = [
+        { name: "layers.0.weight_scale", shape: [3], data: scale },
+        { name: "layers.0.bias", shape: [3], data: net.layers[0].b },
+        { name: "layers.0.weight", shape: [3, 3], data: q, dtype: "I8" },
+      ];
+      expect(serializeSafetensors(tensors, readSafetensorsHeader(encoded()).metadata)).toEqual(encoded());
+      return tensors.flatMap((x) => (x.name !== name ? [x] : t ? [{ ...x, ...t }] : []));
+    };
+    const fileMeta = () => readSafetensorsHeader(encoded()).metadata;
+
+    it("should quantise by hand-computed scales and decode q × scale exactly", () => {
+      expect(quantizeI8(W, 3, "column")).toEqual({ q: Int8Array.from([127, -127, 0, -3, 4, 0, 1, 0, 0]), scale: Float32Array.from([1, 0.5, 0]) });
+      const header = readSafetensorsHeader(encoded());
+      expect(header.entries.map((e) => [e.name, e.dtype, e.shape])).toEqual([
+        ["layers.0.weight_scale", "F32", [3]],
+        ["layers.0.bias", "F32", [3]],
+        ["layers.0.weight", "I8", [3, 3]],
+      ]);
+      const model = decodeModel(encoded());
+      expect([model.dtype, model.parameters, model.sizes]).toEqual(["I8", 12, [3, 3]]);
+      const back = model.network.toNetwork().layers[0];
+      expect([...back.W]).toEqual([127, -63.5, 0, -3, 2, 0, 1, 0, 0]);
+      expect(Object.is(back.W[8], 0)).toBe(true); // the zero column: exact (positive) zeros
+      expect([...back.b]).toEqual([...net.layers[0].b]); // biases stay F32
+    });
+
+    it("should scale a convolution per filter", () => {
+      const w = new Float32Array([1, -2, 0.5, 0.25, 4, 2, -1, 0]); // 2 filters of 1 × 2 × 2: maxima 2 and 4
+      expect(quantizeI8(w, 2, "filter")).toEqual({
+        q: Int8Array.from([64, -127, 32, 16, 127, 64, -32, 0]),
+        scale: Float32Array.from([2 / 127, 4 / 127]),
+      });
+      expect([...dequantizeI8(Int8Array.from([1, -2, 3, 4]), Float32Array.from([0.5, 0.25]), "filter")]).toEqual([0.5, -1, 0.75, 1]);
+      expect([...dequantizeI8(Int8Array.from([1, -2, 3, 4]), Float32Array.from([0.5, 0.25]), "column")]).toEqual([0.5, -0.5, 1.5, 1]);
+    });
+
+    it("should refuse a missing scale, one of the wrong shape or dtype, and one beside a weight that is not I8", () => {
+      rejects(
+        edited("layers.0.weight_scale"),
+        fileMeta(),
+        /tensor "layers.0.weight_scale" is missing: the I8 weight "layers.0.weight" needs one F32 scale per output column, shape \[3\]; re-encode/,
+      );
+      rejects(
+        edited("layers.0.weight_scale", { shape: [2], data: new Float32Array(2) }),
+        fileMeta(),
+        /"layers.0.weight_scale" is F32 \[2\]; "layers.0.weight" needs F32 \[3\]/,
+      );
+      rejects(edited("layers.0.weight_scale", { dtype: "F16" }), fileMeta(), /"layers.0.weight_scale" is F16 \[3\]; "layers.0.weight" needs F32 \[3\]/);
+      rejects(
+        edited("layers.0.weight", { data: new Float32Array(9), dtype: "F32" }),
+        fileMeta(),
+        /"layers.0.weight_scale" belongs only beside an I8 weight, but "layers.0.weight" is F32/,
+      );
+    });
+
+    it("should refuse a scale that is not finite, or negative, naming the tensor and index", () => {
+      for (const [at, value, shown, kind] of [
+        [1, Number.NaN, "NaN", "non-finite"],
+        [2, Number.POSITIVE_INFINITY, "Infinity", "non-finite"],
+        [0, -0.5, "-0.5", "negative"],
+      ] as const) {
+        const data = Float32Array.from([1, 0.5, 0]);
+        data[at] = value;
+        rejects(
+          edited("layers.0.weight_scale", { data }),
+          fileMeta(),
+          new RegExp(`tensor "layers.0.weight_scale" holds a ${kind} value \\(${shown}\\) at index ${at}; scales are finite and 0 or more`),
+        );
+      }
+    });
+
+    it("should write the I8 file a writer that sees non-finite weights must: one decode refuses", () => {
+      const bad: Network = { layers: [{ ...net.layers[0], W: W.map((v, i) => (i === 4 ? Number.NaN : v)) }] };
+      expect(() => decodeModel(encodeModel(bad, { dtype: "I8", labels: ["a", "b", "c"], inputShape: [3] }))).toThrow(
+        /"layers.0.weight_scale" holds a non-finite value \(NaN\) at index 1/,
+      );
+    });
+  });
 
   describe("convolutions", () => {
     const conv = (extra: Record<string, string> = {}, w0 = [2, 1, 3, 3]): [TensorToWrite[], Record<string, string>] => [

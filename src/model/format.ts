@@ -2,6 +2,9 @@
 //   layers.{i}.weight  [in, out]  (x·W, as in the book)     i = 0..L-1
 //                   or [F, C, KH, KW]  a convolution's filters (book, PyTorch)
 //   layers.{i}.bias    [out], or [F] for a convolution
+//   layers.{i}.weight_scale  [out], or [F]: F32, only beside an I8 weight,
+//                   which stands for W[k][j] = q[k][j] · scale[j] (one
+//                   scale per output column, or per filter; src/model/int8.ts)
 //   __metadata__: activations = "sigmoid,sigmoid,softmax" (one per layer),
 //                 labels = JSON array of class names, input_shape = "28,28"
 //                 ("1,28,28", channels first, when layer 0 is a convolution),
@@ -20,6 +23,7 @@ import { createBackend } from "../nn/backends";
 import { type ConvShape, convOutput } from "../nn/conv";
 import { type Activation, isActivation } from "../nn/functions";
 import type { Network } from "../nn/network";
+import { dequantizeI8, quantizeI8 } from "./int8";
 import {
   checkDecodable,
   decodeTensor,
@@ -43,9 +47,9 @@ export interface ModelSpec {
   inputShape: number[];
   /** Raw pixel bytes are divided by this to give the network's input. */
   inputScale: number;
-  /** The weights' dtype ("F32", "F16", or "mixed"). */
+  /** The weights' dtype ("F32", "F16", "I8", or "mixed"). */
   dtype: string;
-  /** Number of weights and biases. */
+  /** Number of weights and biases (an I8 weight's scales are not counted). */
   parameters: number;
   /** One per layer, only when a layer is more than dense (a convolution, pooling, or an input scale). */
   layers?: LayerShape[];
@@ -74,9 +78,9 @@ export function readSpec(header: SafetensorsHeader): ModelSpec {
   const L = entries.filter((e) => /^layers\.\d+\.weight$/.test(e.name)).length;
   if (L === 0) fail('no tensor "layers.0.weight"; a model needs layers.{i}.weight [in, out] and layers.{i}.bias [out]');
   for (const { name } of entries) {
-    const m = /^layers\.(\d+)\.(weight|bias)$/.exec(name);
+    const m = /^layers\.(\d+)\.(weight|bias|weight_scale)$/.exec(name);
     if (!m || Number(m[1]) >= L || String(Number(m[1])) !== m[1])
-      fail(`tensor "${name}" is not part of the contract; expected layers.0..${L - 1}.weight and .bias only`);
+      fail(`tensor "${name}" is not part of the contract; expected layers.0..${L - 1}.weight and .bias (and .weight_scale beside an I8 weight) only`);
   }
   const acts = (metadata.activations ?? "").split(",").map((s) => s.trim());
   if (!metadata.activations) fail('metadata "activations" is missing; give one per layer, e.g. "sigmoid,sigmoid,softmax"');
@@ -125,6 +129,7 @@ export function readSpec(header: SafetensorsHeader): ModelSpec {
       sizes.push(W.shape[1]);
       planes = undefined;
     }
+    checkScale(W, byName.get(`layers.${i}.weight_scale`), shape.conv ? W.shape[0] : W.shape[1], shape.conv ? "filter" : "output column");
     dtypes.add(W.dtype);
   }
   const outSize = sizes[L];
@@ -152,10 +157,23 @@ export function readSpec(header: SafetensorsHeader): ModelSpec {
     inputShape,
     inputScale,
     dtype: dtypes.size === 1 ? [...dtypes][0] : "mixed",
-    parameters: entries.reduce((s, e) => s + e.shape.reduce((a, b) => a * b, 1), 0),
+    parameters: entries.filter((e) => !e.name.endsWith(".weight_scale")).reduce((s, e) => s + e.shape.reduce((a, b) => a * b, 1), 0),
     ...(metadata.layers !== undefined ? { layers: shapes } : {}),
     metadata,
   };
+}
+
+/** An I8 weight needs its scales, F32 [outputs]; any other weight has none. */
+function checkScale(W: HeaderEntry, scale: HeaderEntry | undefined, outputs: number, per: string): void {
+  const name = W.name.replace(/weight$/, "weight_scale");
+  if (W.dtype !== "I8") {
+    if (scale) fail(`tensor "${name}" belongs only beside an I8 weight, but "${W.name}" is ${W.dtype}; remove it or store the weight as I8`);
+    return;
+  }
+  const fix = "re-encode the model with `npm run quantize -- --dtype int8`";
+  if (!scale) fail(`tensor "${name}" is missing: the I8 weight "${W.name}" needs one F32 scale per ${per}, shape [${outputs}]; ${fix}`);
+  if (scale.dtype !== "F32" || scale.shape.length !== 1 || scale.shape[0] !== outputs)
+    fail(`tensor "${name}" is ${scale.dtype} [${scale.shape}]; "${W.name}" needs F32 [${outputs}], one scale per ${per}; ${fix}`);
 }
 
 const LAYER_KEYS: Record<string, string[]> = { conv: ["type", "stride", "pad", "pool", "scale"], dense: ["type", "scale"] };
@@ -210,16 +228,32 @@ export function decodeModel(buffer: ArrayBuffer | Uint8Array, backend: Backend =
   const header = readSafetensorsHeader(buffer);
   const spec = readSpec(header);
   const byName = new Map(header.entries.map((e) => [e.name, e]));
-  const tensor = (name: string): WeightTensor => {
+  const tensor = (name: string, conv: boolean): WeightTensor => {
     const e = byName.get(name) as HeaderEntry;
-    checkDecodable(e);
     const bytes = tensorBytes(buffer, header, e);
+    if (e.dtype === "I8") return int8Tensor(e, bytes, conv);
+    checkDecodable(e);
     return { name, dtype: e.dtype, bytes, values: () => decodeTensor(e.dtype, bytes) };
+  };
+  // Its scales are checked before any backend reads the weight: both decode it with dequantizeI8, to the same F32 values.
+  const int8Tensor = (e: HeaderEntry, bytes: Uint8Array, conv: boolean): WeightTensor => {
+    const s = byName.get(e.name.replace(/weight$/, "weight_scale")) as HeaderEntry;
+    const scale = decodeTensor("F32", tensorBytes(buffer, header, s));
+    const bad = scale.findIndex((v) => !(Number.isFinite(v) && v >= 0));
+    if (bad >= 0)
+      fail(
+        `tensor "${s.name}" holds a ${Number.isFinite(scale[bad]) ? "negative" : "non-finite"} value (${scale[bad]}) at index ${bad}; scales are finite and 0 or more (max |w| / 127); re-encode the model with \`npm run quantize -- --dtype int8\``,
+      );
+    const q = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return { name: e.name, dtype: "I8", bytes, values: () => dequantizeI8(q, scale, conv ? "filter" : "column") };
   };
   try {
     const network = backend.load(
       spec,
-      spec.activations.map((_, i) => ({ W: tensor(`layers.${i}.weight`), b: tensor(`layers.${i}.bias`) })),
+      spec.activations.map((_, i) => {
+        const conv = spec.layers?.[i]?.conv !== undefined;
+        return { W: tensor(`layers.${i}.weight`, conv), b: tensor(`layers.${i}.bias`, conv) };
+      }),
     );
     return { ...spec, network };
   } catch (e) {
@@ -228,12 +262,19 @@ export function decodeModel(buffer: ArrayBuffer | Uint8Array, backend: Backend =
   }
 }
 
+/** The dtypes encodeModel writes. */
+export type WeightDType = "F32" | "F16" | "I8";
+
 export interface EncodeOptions {
   labels?: string[];
   inputShape?: number[];
   inputScale?: number;
-  /** @default "F32" */
-  dtype?: "F32" | "F16";
+  /**
+   * The weights' dtype. I8: each weight quantised with one F32 scale per
+   * output column (per filter), its bias kept F32 (src/model/int8.ts).
+   * @default "F32"
+   */
+  dtype?: WeightDType;
   /** Free provenance keys: command, seed, accuracy, date ... */
   extra?: Record<string, string>;
 }
@@ -241,10 +282,22 @@ export interface EncodeOptions {
 /** Writes a network in the contract above. */
 export function encodeModel(network: Network, opts: EncodeOptions = {}): Uint8Array {
   const tensors: TensorToWrite[] = [];
+  const bytes: TensorToWrite[] = [];
   network.layers.forEach(({ conv: c, W, b, inSize, outSize }, i) => {
-    tensors.push({ name: `layers.${i}.weight`, shape: c ? [c.F, c.C, c.KH, c.KW] : [inSize, outSize], data: W, dtype: opts.dtype });
-    tensors.push({ name: `layers.${i}.bias`, shape: [c ? c.F : outSize], data: b, dtype: opts.dtype });
+    const shape = c ? [c.F, c.C, c.KH, c.KW] : [inSize, outSize];
+    const outputs = c ? c.F : outSize;
+    if (opts.dtype === "I8") {
+      // The F32 biases and scales first, the bytes after them, so every F32 tensor stays 4-byte aligned.
+      const { q, scale } = quantizeI8(W, outputs, c ? "filter" : "column");
+      bytes.push({ name: `layers.${i}.weight`, shape, data: q, dtype: "I8" });
+      tensors.push({ name: `layers.${i}.weight_scale`, shape: [outputs], data: scale });
+      tensors.push({ name: `layers.${i}.bias`, shape: [outputs], data: b });
+      return;
+    }
+    tensors.push({ name: `layers.${i}.weight`, shape, data: W, dtype: opts.dtype });
+    tensors.push({ name: `layers.${i}.bias`, shape: [outputs], data: b, dtype: opts.dtype });
   });
+  tensors.push(...bytes);
   const outSize = network.layers[network.layers.length - 1].outSize;
   const first = network.layers[0].conv;
   const plain = network.layers.every((l) => !l.conv && !l.pool && l.scale === undefined);

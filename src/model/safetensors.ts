@@ -222,14 +222,19 @@ function topLevelKeys(text: string): string[] {
 export interface TensorToWrite {
   name: string;
   shape: number[];
-  data: Float32Array;
-  dtype?: "F32" | "F16";
+  /** The values; an I8 tensor's are whole numbers, given as an Int8Array. */
+  data: Float32Array | Int8Array;
+  /** @default "F32" */
+  dtype?: "F32" | "F16" | "I8";
 }
+
+const WRITE_BYTES = { F32: 4, F16: 2, I8: 1 } as const;
 
 /**
  * Serialises tensors (in the order given) and string metadata. The header is
  * padded with spaces to a multiple of 8 bytes, as the reference writer does,
- * so every F32 tensor starts 4-byte aligned and decodes without a copy.
+ * so an F32 tensor written before any F16 or I8 one starts 4-byte aligned
+ * and decodes without a copy.
  */
 export function serializeSafetensors(tensors: TensorToWrite[], metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = {};
@@ -237,7 +242,8 @@ export function serializeSafetensors(tensors: TensorToWrite[], metadata: Record<
   let offset = 0;
   for (const t of tensors) {
     const dtype = t.dtype ?? "F32";
-    const bytes = t.data.length * (dtype === "F32" ? 4 : 2);
+    if (dtype === "I8" && !(t.data instanceof Int8Array)) throw new TypeError(`tensor "${t.name}": I8 data must be an Int8Array (quantise it first)`);
+    const bytes = t.data.length * WRITE_BYTES[dtype];
     header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
@@ -254,13 +260,11 @@ export function serializeSafetensors(tensors: TensorToWrite[], metadata: Record<
   out.set(json, 8);
   let at = 8 + json.length;
   for (const t of tensors) {
-    if ((t.dtype ?? "F32") === "F32") {
-      for (let i = 0; i < t.data.length; i++) dv.setFloat32(at + i * 4, t.data[i], true);
-      at += t.data.length * 4;
-    } else {
-      for (let i = 0; i < t.data.length; i++) dv.setUint16(at + i * 2, f32ToF16(t.data[i]), true);
-      at += t.data.length * 2;
-    }
+    const dtype = t.dtype ?? "F32";
+    if (dtype === "F32") for (let i = 0; i < t.data.length; i++) dv.setFloat32(at + i * 4, t.data[i], true);
+    else if (dtype === "F16") for (let i = 0; i < t.data.length; i++) dv.setUint16(at + i * 2, f32ToF16(t.data[i]), true);
+    else out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.length), at);
+    at += t.data.length * WRITE_BYTES[dtype];
   }
   return out;
 }

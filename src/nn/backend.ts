@@ -56,11 +56,11 @@ export function layerShape(spec: NetworkSpec, i: number): LayerShape {
 export interface WeightTensor {
   /** Named in errors, e.g. "layers.0.weight". */
   name: string;
-  /** The element type; the Wasm backend converts "F16" and "F32" bytes itself. */
+  /** The element type; the Wasm backend converts "F16" and "F32" bytes itself, and takes any other ("I8", "BF16") through values(). */
   dtype: string;
   /** Little-endian values. */
   bytes: Uint8Array;
-  /** The values decoded to F32 in JS (the scalar decoders): the JS backend's input, and every backend's error path. */
+  /** The values decoded to F32 in JS (the scalar decoders, dequantizeI8): the JS backend's input, and every backend's error path. */
   values(): Float32Array;
 }
 

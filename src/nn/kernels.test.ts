@@ -12,7 +12,9 @@ import { expectClose } from "../../test/helpers";
 import { forwardNaive, softmaxNaive } from "../../test/reference";
 import { MODELS } from "../model/catalog";
 import { f16ToF32 } from "../model/f16";
-import { decodeModel } from "../model/format";
+import { decodeModel, encodeModel } from "../model/format";
+import { dequantizeI8 } from "../model/int8";
+import { type HeaderEntry, readSafetensorsHeader, tensorBytes } from "../model/safetensors";
 import { affine, affineNaive } from "./affine";
 import { type Backend, loadNetwork } from "./backend";
 import { type ConvShape, conv, convNaive, convOutput, maxPool, maxPoolNaive } from "./conv";
@@ -359,6 +361,42 @@ describe("forward passes against the reference (forwardNaive)", () => {
         const before = loaded.forward(x, 1);
         copy.layers[0].W.fill(0);
         expect([...loaded.forward(x, 1)]).toEqual([...before]);
+      });
+
+      it("should load I8 weights as the F32 values dequantizeI8 gives, bit for bit, and run them as the reference does", () => {
+        const dense = network([37, 13, 9, 3], ["relu", "sigmoid", "softmax"], 11);
+        // Column 4 of W (13, 9) all zeros: scale 0, exact zeros back.
+        for (let k = 0; k < 13; k++) dense.layers[1].W.fill(0, k * 9 + 4, k * 9 + 5);
+        const conv = convNetwork([2, 9, 7], [[3, 2, 1, 0, 2]], [4], 12);
+        for (const net of [dense, conv]) {
+          const bytes = encodeModel(net, {
+            dtype: "I8",
+            labels: ["0", "1", "2", "3"].slice(0, net.layers.at(-1)?.outSize),
+            inputShape: net.layers[0].conv ? [2, 9, 7] : [37],
+          });
+          const header = readSafetensorsHeader(bytes);
+          const model = decodeModel(bytes, (b.create as () => Backend)());
+          expect(model.dtype).toBe("I8");
+          const loaded = model.network.toNetwork();
+          loaded.layers.forEach((l, i) => {
+            const raw = (name: string) => {
+              const e = header.entries.find((x) => x.name === name) as HeaderEntry;
+              return tensorBytes(bytes, header, e).slice();
+            };
+            const q = new Int8Array(raw(`layers.${i}.weight`).buffer);
+            const scale = new Float32Array(raw(`layers.${i}.weight_scale`).buffer);
+            const want = dequantizeI8(q, scale, l.conv ? "filter" : "column");
+            expect(new Uint32Array(l.W.buffer, l.W.byteOffset, l.W.length)).toEqual(new Uint32Array(want.buffer));
+            expect([...l.b]).toEqual([...net.layers[i].b]);
+            // Within half a step of the weight it stands for.
+            expect(maxAbsDiff(l.W, net.layers[i].W)).toBeLessThanOrEqual(Math.max(...scale) / 2 + 1e-7);
+          });
+          expect(loaded.layers[0].W.some((v, j) => v !== net.layers[0].W[j])).toBe(true);
+          if (net === dense) expect(loaded.layers[1].W.filter((_, j) => j % 9 === 4).every((v) => Object.is(v, 0))).toBe(true);
+          const D = net.layers[0].inSize;
+          const x = random(5 * D, 3, 0.5).map(Math.abs);
+          expect(maxAbsDiff(model.network.forward(x, 5), forwardNaive(loaded, x, 5))).toBeLessThanOrEqual(1e-5);
+        }
       });
 
       it("should refuse a non-finite weight, naming the tensor and index", () => {

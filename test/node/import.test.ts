@@ -15,7 +15,7 @@ import { type NdArray, parseNpz } from "../../scripts/lib/npz";
 import { loadPickledArrays } from "../../scripts/lib/pickle";
 import { decodeModel, encodeModel } from "../../src/model/format";
 import { JsBackend } from "../../src/nn/backends";
-import { serializeSafetensors } from "../../src/model/safetensors";
+import { readSafetensorsHeader, serializeSafetensors } from "../../src/model/safetensors";
 import type { Network } from "../../src/nn/network";
 import { type Arr, bookArrays, randomArr } from "../fixtures/arrays";
 import { npz } from "../fixtures/npy";
@@ -475,5 +475,29 @@ describe("npm run import", () => {
     expectClose(model.network.forward(x, 2), forwardNaive(net, x, 2), 1e-5);
     const bad = runImport(path, "--name", "cnn", "--layers", '[{"type":"dense"},{"type":"dense"}]', "--out", out);
     expect(bad.stderr).toMatch(/--layers\[0\] says dense but features\.0\.weight has shape \[4,1,3,3\]/);
+
+    // --dtype int8: one scale per filter and per output column, the same network as the F32 file, quantised.
+    const int8 = join(tmp, "cnn-int8.safetensors");
+    const q = runImport(path, "--name", "cnn", "--layers", '[{"type":"conv","pad":1,"pool":4},{"type":"dense"}]', "--dtype", "int8", "--out", int8);
+    expect(q.code, q.stderr).toBe(0);
+    const qbytes = readFileSync(int8);
+    const header = readSafetensorsHeader(qbytes);
+    expect(header.entries.map((e) => [e.name, e.dtype, e.shape])).toEqual(
+      expect.arrayContaining([
+        ["layers.0.weight", "I8", [4, 1, 3, 3]],
+        ["layers.0.weight_scale", "F32", [4]],
+        ["layers.1.weight", "I8", [196, 10]],
+        ["layers.1.weight_scale", "F32", [10]],
+      ]),
+    );
+    const qmodel = decodeModel(qbytes);
+    expect([qmodel.dtype, qmodel.parameters]).toEqual(["I8", model.parameters]);
+    const qnet = qmodel.network.toNetwork();
+    expect([...qnet.layers[1].b]).toEqual([...net.layers[1].b]); // biases stay F32
+    expect([...qnet.layers[0].W]).toEqual([...encodedI8(net).layers[0].W]);
+    expect(runImport(path, "--name", "cnn", "--dtype", "int4", "--out", int8).stderr).toMatch(/--dtype must be F32, F16 or int8, got "int4"/);
   });
 });
+
+/** A network through encodeModel's I8 and back: what an int8 import must hold. */
+const encodedI8 = (net: Network) => decodeModel(encodeModel(net, { dtype: "I8", labels: Array.from({ length: 10 }, (_, i) => String(i)) })).network.toNetwork();

@@ -1,5 +1,6 @@
 // The bundled models: each meets its accuracy floor on the 10000 test
-// images, as stored (after F16 rounding), and says how it was made.
+// images, as stored (after F16 rounding or int8 quantisation), and says how
+// it was made.
 import { spawnSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -31,6 +32,12 @@ for (const m of MODELS) {
       if (m.dataset === "fashion") expect(model.labels).toEqual(FASHION_LABELS);
       if (m.layers) expect(model.sizes).toEqual(m.layers);
       if (m.activations) expect(model.metadata.activations).toBe(m.activations);
+    });
+
+    it("should record, when it was re-encoded, the file it came from and the command", () => {
+      if (model.metadata.quantized_from === undefined) return;
+      expect(model.metadata.quantized_from).toMatch(/^(F32|F16|BF16|I8) sha256:[0-9a-f]{64}$/);
+      expect(model.metadata.quantize_command).toMatch(new RegExp(`^npm run quantize -- .*--model ${m.name}( |$)`));
     });
 
     if (m.maxBytes) it(`should fit in ${m.maxBytes} bytes`, () => expect(statSync(path).size).toBeLessThanOrEqual(m.maxBytes as number));

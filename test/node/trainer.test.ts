@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeModel } from "../../src/model/format";
-import { datasetPresent, MNIST_DIR, type Split, skipWithoutData } from "../fixtures/datasets";
+import { datasetPresent, loadSplit, MNIST_DIR, type Split, skipWithoutData } from "../fixtures/datasets";
+import { evaluate } from "../../scripts/lib/evaluate";
 import { accuracyOn, type TrainOptions, train } from "../../scripts/lib/trainer";
 import { HANDWRITTEN, NO_DISTORTION } from "../../scripts/lib/augment";
 import { rng } from "../../src/nn/random";
@@ -233,6 +234,19 @@ describe("npm run train", () => {
     );
     expect(ma.metadata.seed).toBe("1");
     expect(Number(ma.metadata.test_accuracy)).toBeGreaterThan(0.6);
+  });
+
+  it.skipIf(skipWithoutData(mnist))(`should write I8 weights for --dtype int8, measured as stored (needs ${MNIST_DIR})`, () => {
+    const out = join(mkdtempSync(join(tmpdir(), "train-")), "int8.safetensors");
+    const args = ["--model", "tiny", "--dataset", "mnist", "--hidden", "16", "--epochs", "1", "--limit", "1000", "--validation", "200", "--dtype", "int8"];
+    const r = spawnSync("npm", ["run", "--silent", "train", "--", ...args, "--out", out], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/│ tiny .*│ I8 /);
+    const model = decodeModel(readFileSync(out));
+    expect(model.dtype).toBe("I8");
+    expect(model.metadata.test_correct).toBe(String(evaluate(model.network, loadSplit("mnist", "test"), 255).correct));
+    const bad = spawnSync("npm", ["run", "--silent", "train", "--", ...args.slice(0, -1), "int4"], { encoding: "utf8" });
+    expect([bad.status, bad.stderr]).toEqual([2, expect.stringMatching(/--dtype must be F32, F16 or int8, got "int4"/)]);
   });
 
   it("should refuse --activation step: its gradient is zero everywhere", () => {

@@ -103,7 +103,8 @@ export class WasmBackend implements Backend {
 
   /**
    * Decodes every weight straight into the kernel's memory (F16 converted
-   * there, F32 copied as it is, any other dtype through its JS values),
+   * there, F32 copied as it is, any other dtype, I8 among them, through its
+   * JS values: the same F32 values the JS backend runs),
    * proving each finite on the way in. Nothing is kept if one is not.
    */
   load(spec: NetworkSpec, layers: { W: WeightTensor; b: WeightTensor }[]): LoadedNetwork {
@@ -134,7 +135,7 @@ export class WasmBackend implements Backend {
   /** One tensor of n values into a region kept for the backend's life; returns its byte offset. */
   private resident(t: WeightTensor, n: number): number {
     const { ex, arena } = this;
-    const width = t.dtype === "F16" ? 2 : t.dtype === "F32" ? 4 : 0;
+    const width = t.dtype === "F16" ? 2 : t.dtype === "F32" ? 4 : t.dtype === "I8" ? 1 : 0;
     const count = width ? t.bytes.byteLength / width : t.values().length;
     if (count !== n) throw new Error(`tensor "${t.name}" holds ${count} values; the network's shape needs ${n}`);
     const at = arena.alloc(n);
