@@ -15,7 +15,7 @@ import { evaluate } from "./lib/evaluate";
 import { updateManifest } from "./lib/manifest";
 import { weightsFile } from "./lib/paths";
 import { confusionTable, table } from "./lib/table";
-import { shapeOf, type TrainOptions, train } from "./lib/trainer";
+import { type ConvSpec, shapeOf, type TrainOptions, train } from "./lib/trainer";
 
 interface Preset extends TrainOptions {
   dtype: WeightDType;
@@ -65,14 +65,18 @@ function codeVersion(): Record<string, string> {
   }
 }
 
-const usage = `usage: npm run train -- --model <name> [--dataset mnist|fashion] [--hidden 500,250]
+const usage = `usage: npm run train -- --model <name> [--dataset mnist|fashion] [--conv 20x5,40x5] [--hidden 500,250]
   [--activation relu|sigmoid] [--epochs N] [--batch N] [--lr X] [--lr-min X] [--weight-decay X]
   [--shift N] [--distort handwritten|none] [--rotate DEG] [--scale X] [--thickness X] [--elastic ALPHA] [--elastic-sigma S] [--augment-p P]
-  [--validation N] [--seed N] [--limit N] [--dtype ${DTYPE_CHOICES}] [--out path]
+  [--restyle P] [--pen P] [--validation N] [--seed N] [--limit N] [--dtype ${DTYPE_CHOICES}] [--out path]
 distortions (per image, drawn uniformly): --distort a named set (handwritten: what the mnist-mlp
   preset uses), or each range: --rotate up to ±DEG degrees; --scale 1±X; --thickness ±X
   (0..1 of a 3x3 dilation or erosion); --elastic Simard's α with smoothing σ (--elastic-sigma);
   --augment-p the share of images distorted (the rest are only shifted)
+--restyle P: the share of digits given a style MNIST rarely shows (flagged 1, crossed 7, slashed 0,
+  open 4 and 9, two-loop 8; scripts/lib/styles.ts); --pen P: the share redrawn with a 1-4 px pen
+--conv: convolutions before the dense layers, each FILTERSxKERNEL (e.g. 32x5: 32 filters of 5×5, valid),
+  then pN for N zeros of padding and /P for P×P max pooling after the activation (default /2, /1 for none)
 presets: ${Object.keys(PRESETS).join(", ")} (any other name needs --dataset and --hidden)`;
 
 const args = command({
@@ -81,6 +85,7 @@ const args = command({
   options: {
     model: { type: "string" },
     dataset: { type: "string" },
+    conv: { type: "string" },
     hidden: { type: "string" },
     activation: { type: "string" },
     epochs: { type: "string" },
@@ -96,6 +101,8 @@ const args = command({
     elastic: { type: "string" },
     "elastic-sigma": { type: "string" },
     "augment-p": { type: "string" },
+    restyle: { type: "string" },
+    pen: { type: "string" },
     validation: { type: "string" },
     seed: { type: "string" },
     limit: { type: "string" },
@@ -117,6 +124,16 @@ if (activation === "step")
 if (!isActivation(activation) || activation === "softmax") fail(`--activation must be relu, sigmoid or identity`);
 const hidden = v.hidden ? v.hidden.split(",").map(Number) : (preset as Preset).hidden;
 if (!hidden.every((h) => Number.isSafeInteger(h) && h > 0)) fail(`--hidden must be positive integers, e.g. 500,250`);
+/** "32x5p2/2" → 32 filters of 5×5, padding 2, 2×2 pooling. */
+function parseConv(text: string): ConvSpec[] {
+  return text.split(",").map((part) => {
+    const m = /^(\d+)x(\d+)(?:p(\d+))?(?:\/(\d+))?$/.exec(part.trim());
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1 || (m[4] !== undefined && Number(m[4]) < 1))
+      fail(`--conv: "${part}" is not FILTERSxKERNEL[pPAD][/POOL], e.g. 32x5 or 64x3p1/1`);
+    return { filters: Number(m[1]), kernel: Number(m[2]), pad: Number(m[3] ?? 0), pool: Number(m[4] ?? 2) };
+  });
+}
+const conv = v.conv !== undefined ? parseConv(v.conv) : preset?.conv;
 // int8 on the command line, I8 in the file.
 const dtype = v.dtype === undefined ? (preset?.dtype ?? "F32") : readDType(v.dtype);
 const DISTORTIONS: Record<string, AugmentOptions> = { none: NO_DISTORTION, handwritten: HANDWRITTEN };
@@ -136,6 +153,7 @@ if (augment.thickness > 1) fail(`--thickness must be at most 1 (a whole 3x3 dila
 if (augment.p > 1) fail(`--augment-p must be a share between 0 and 1`);
 if (augment.elastic > 0 && !(augment.elasticSigma > 0)) fail(`--elastic-sigma must be above 0`);
 const opts: TrainOptions = {
+  conv,
   hidden,
   activation,
   epochs: num("epochs", preset?.epochs ?? 10),
@@ -149,6 +167,13 @@ const opts: TrainOptions = {
   seed: num("seed", base.seed),
   limit: v.limit ? num("limit", undefined) : undefined,
 };
+{
+  const restyleShare = num("restyle", preset?.styles?.restyle ?? 0);
+  const pen = num("pen", preset?.styles?.pen ?? 0);
+  if (restyleShare > 1 || pen > 1) fail(`--restyle and --pen are shares between 0 and 1`);
+  if ((restyleShare > 0 || pen > 0) && dataset !== "mnist") fail(`--restyle and --pen draw digits' styles: they are for --dataset mnist`);
+  if (restyleShare > 0 || pen > 0) opts.styles = { restyle: restyleShare, pen };
+}
 const out = v.out ? resolve(v.out) : weightsFile(name);
 const commandLine = ["npm", "run", "train", "--", ...process.argv.slice(2)].join(" ");
 
@@ -156,7 +181,12 @@ if (!datasetPresent(dataset, "train")) fail(`the ${dataset} training files are m
 const data = loadSplit(dataset, "train");
 const labels = dataset === "fashion" ? FASHION_LABELS : DEFAULT_LABELS;
 const { D, C, side } = shapeOf(data);
-const sizes = [D, ...hidden, C];
+const sizes = [
+  D,
+  ...(conv ?? []).map((c) => `conv ${c.filters}×${c.kernel}×${c.kernel}${c.pad ? ` pad ${c.pad}` : ""}${c.pool !== 1 ? ` pool ${c.pool}` : ""}`),
+  ...hidden,
+  C,
+];
 console.error(
   `training ${name}: ${sizes.join(" → ")} (${activation}) on ${dataset}, ${data.count - opts.validation} train / ${opts.validation} validation, seed ${opts.seed}`,
 );

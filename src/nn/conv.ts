@@ -54,16 +54,18 @@ export function convNaive(out: Float32Array, x: Float32Array, W: Float32Array, b
  * The book's im2col for one image, as a (K, M) matrix with K = C·KH·KW and
  * M = OH·OW: cols[(c·KH + ky)·KW + kx][oy·OW + ox] is the input pixel that
  * tap (c, ky, kx) of the filter meets at output (oy, ox), or 0 in the padding.
- * x is (C, IH, IW); cols is (K, M).
+ * x is (C, IH, IW); cols is (K, M), its rows ld apart (M unless several
+ * images' columns sit side by side, as the trainer lays out a batch).
  */
-export function im2col(cols: Float32Array, x: Float32Array, s: ConvShape): Float32Array {
+export function im2col(cols: Float32Array, x: Float32Array, s: ConvShape, ld?: number): Float32Array {
   const { C, IH, IW, KH, KW, stride, pad } = s;
   const [OH, OW] = convOutput(s);
+  const step = ld ?? OH * OW;
   let k = 0;
   for (let c = 0; c < C; c++)
     for (let ky = 0; ky < KH; ky++)
       for (let kx = 0; kx < KW; kx++, k++) {
-        const row = k * OH * OW;
+        const row = k * step;
         for (let oy = 0; oy < OH; oy++) {
           const iy = oy * stride + ky - pad;
           const o = row + oy * OW;
@@ -79,6 +81,35 @@ export function im2col(cols: Float32Array, x: Float32Array, s: ConvShape): Float
         }
       }
   return cols;
+}
+
+/**
+ * col2im, im2col's adjoint: adds each column entry back onto the input pixel
+ * it was copied from (entries in the padding are dropped). dx is (C, IH, IW)
+ * and is overwritten; cols is (K, M) as im2col lays it out, rows ld apart.
+ */
+export function col2im(dx: Float32Array, cols: Float32Array, s: ConvShape, ld?: number): Float32Array {
+  const { C, IH, IW, KH, KW, stride, pad } = s;
+  const [OH, OW] = convOutput(s);
+  const step = ld ?? OH * OW;
+  dx.fill(0);
+  let k = 0;
+  for (let c = 0; c < C; c++)
+    for (let ky = 0; ky < KH; ky++)
+      for (let kx = 0; kx < KW; kx++, k++) {
+        const row = k * step;
+        for (let oy = 0; oy < OH; oy++) {
+          const iy = oy * stride + ky - pad;
+          if (iy < 0 || iy >= IH) continue;
+          const xr = (c * IH + iy) * IW;
+          const o = row + oy * OW;
+          for (let ox = 0; ox < OW; ox++) {
+            const ix = ox * stride + kx - pad;
+            if (ix >= 0 && ix < IW) dx[xr + ix] += cols[o + ox];
+          }
+        }
+      }
+  return dx;
 }
 
 // Scratch reused across calls (one thread, no re-entry): the im2col matrix and a row of zeros for affine's bias.

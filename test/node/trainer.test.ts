@@ -9,6 +9,11 @@ import { evaluate } from "../../scripts/lib/evaluate";
 import { accuracyOn, type TrainOptions, train } from "../../scripts/lib/trainer";
 import { HANDWRITTEN, NO_DISTORTION } from "../../scripts/lib/augment";
 import { rng } from "../../src/nn/random";
+import { affine } from "../../src/nn/affine";
+import { encodeModel } from "../../src/model/format";
+import { gradient, workspace } from "../../src/nn/backward";
+import { forwardNaive } from "../reference";
+import { initNetwork, trainingProduct } from "../../scripts/lib/trainer";
 
 /** A learnable toy set: class c lights up a 4-row band at row 2c, plus noise; side×side images. */
 function toySplit(count: number, seed: number, side = 28, classes = 10): Split {
@@ -92,6 +97,77 @@ describe("train", () => {
     const a = bytes(distorted);
     expect(a).not.toEqual(plain);
     expect(bytes(distorted)).toEqual(a);
+  });
+
+  it("should learn a convolutional network, which serves as it trained", () => {
+    const conv = [
+      { filters: 4, kernel: 5 },
+      { filters: 6, kernel: 3, pad: 1 },
+    ];
+    const reports: { valAccuracy: number }[] = [];
+    const net = train(data, { ...opts, conv, epochs: 4 }, (r) => reports.push(r));
+    // 28 → conv 5×5 → 24 → pool → 12 → conv 3×3 pad 1 → 12 → pool → 6: 6·6·6 inputs to the dense layer.
+    expect(net.layers.map((l) => [l.inSize, l.outSize])).toEqual([
+      [784, 4 * 12 * 12],
+      [4 * 12 * 12, 6 * 6 * 6],
+      [216, 16],
+      [16, 10],
+    ]);
+    expect(reports[3].valAccuracy).toBeGreaterThan(0.9);
+    // The file's network (decoded through the served backend) reads the images as training measured them.
+    const served = decodeModel(encodeModel(net)).network.toNetwork();
+    const all = new Uint32Array(1200).map((_, i) => i);
+    expect(accuracyOn(served, data, all)).toBe(accuracyOn(net, data, all));
+  });
+
+  it("should give the same gradients through the Wasm kernel's product as through the JS one", () => {
+    const net = initNetwork(
+      [0, 12, 10],
+      "relu",
+      rng(3),
+      [
+        { filters: 5, kernel: 5 },
+        { filters: 7, kernel: 3, pool: 1 },
+      ],
+      28,
+    );
+    const x = new Float32Array(8 * 784).map((_, i) => (data.pixels[i] > 0 ? data.pixels[i] / 255 : 0));
+    const t = Array.from(data.labels.subarray(0, 8));
+    const js = workspace(net, 8, affine);
+    const wasm = workspace(net, 8, trainingProduct());
+    expect(gradient(net, x, t, 8, wasm)).toBeCloseTo(gradient(net, x, t, 8, js), 5);
+    wasm.grads.forEach((g, i) => {
+      const scale = Math.max(...js.grads[i].dW.map(Math.abs));
+      for (let k = 0; k < g.dW.length; k++) expect(Math.abs(g.dW[k] - js.grads[i].dW[k])).toBeLessThan(1e-4 * scale + 1e-7);
+    });
+    // And the forward pass it trains with is the reference's.
+    const y = forwardNaive(net, x, 8);
+    for (let k = 0; k < y.length; k++) expect(wasm.z[net.layers.length][k]).toBeCloseTo(y[k], 5);
+  });
+
+  it("should refuse a convolution stack that leaves no output", () => {
+    expect(() =>
+      initNetwork(
+        [0, 10],
+        "relu",
+        rng(1),
+        [
+          { filters: 2, kernel: 5 },
+          { filters: 2, kernel: 5 },
+          { filters: 2, kernel: 5 },
+        ],
+        28,
+      ),
+    ).toThrow(/leaves no output/);
+  });
+
+  it("should restyle digits only when asked, reproducibly", () => {
+    const bytes = (o: TrainOptions) => train(data, { ...o, epochs: 1 }).layers.map((l) => new Uint8Array(l.W.buffer.slice(0)));
+    const plain = bytes(opts);
+    const styled = { ...opts, styles: { restyle: 0.5, pen: 0.5 } };
+    const a = bytes(styled);
+    expect(a).not.toEqual(plain);
+    expect(bytes(styled)).toEqual(a);
   });
 
   it("should train the book's sigmoid network too", () => {
