@@ -42,6 +42,25 @@ const PRESETS: Record<ModelName, Preset> = {
     weightDecay: 1e-5,
     dtype: "F16",
   },
+  // Two 5×5 convolutions (each ReLU'd and pooled 2×2) under a small dense
+  // layer, trained on distorted digits and on the styles MNIST rarely shows
+  // (scripts/lib/styles.ts), then quantised to int8 (its quantize_command).
+  "mnist-cnn": {
+    ...base,
+    conv: [
+      { filters: 16, kernel: 5 },
+      { filters: 32, kernel: 5 },
+    ],
+    hidden: [100],
+    activation: "relu",
+    epochs: 24,
+    shift: 2,
+    augment: HANDWRITTEN,
+    styles: { restyle: 0.15, pen: 0.2 },
+    weightDecay: 1e-5,
+    validation: 2000,
+    dtype: "F32",
+  },
   "fashion-mlp": {
     ...base,
     hidden: [512, 256],
@@ -163,7 +182,7 @@ const opts: TrainOptions = {
   weightDecay: num("weight-decay", preset?.weightDecay ?? 0),
   shift: num("shift", preset?.shift ?? 0),
   augment,
-  validation: num("validation", base.validation),
+  validation: num("validation", preset?.validation ?? base.validation),
   seed: num("seed", base.seed),
   limit: v.limit ? num("limit", undefined) : undefined,
 };

@@ -4,11 +4,13 @@
 // first request, by the registry src/index.ts makes over them.
 import fashionMlp from "../../weights/fashion-mlp.safetensors";
 import mnistBook from "../../weights/mnist-book.safetensors";
+import mnistCnn from "../../weights/mnist-cnn.safetensors";
 import mnistMlp from "../../weights/mnist-mlp.safetensors";
 import type { ModelName } from "./catalog";
 
 export const BUNDLED: Record<string, ArrayBuffer> & Record<ModelName, ArrayBuffer> = {
   "mnist-mlp": mnistMlp,
   "mnist-book": mnistBook,
+  "mnist-cnn": mnistCnn,
   "fashion-mlp": fashionMlp,
 };

@@ -15,6 +15,7 @@ export interface CatalogEntry {
 export const MODELS = {
   "mnist-mlp": { dataset: "mnist" },
   "mnist-book": { dataset: "mnist" },
+  "mnist-cnn": { dataset: "mnist" },
   "fashion-mlp": { dataset: "fashion" },
 } as const satisfies Record<string, CatalogEntry>;
 
