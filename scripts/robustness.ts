@@ -1,4 +1,4 @@
-// npm run robustness [-- --count 1000] [--batch 100] [--out bench/robustness.json]
+// npm run robustness [-- --count 1000] [--batch 100] [--models a,b] [--out bench/robustness.json]
 //
 // How the digits models read pictures that are not MNIST's clean 28×28: the
 // first --count MNIST test digits made into the robustness set
@@ -31,8 +31,13 @@ import { table } from "./lib/table";
 
 const args = command({
   name: "robustness",
-  usage: "usage: npm run robustness [-- --count 1000] [--batch 100] [--out bench/robustness.json]",
-  options: { count: { type: "string", default: "1000" }, batch: { type: "string", default: "100" }, out: { type: "string" } },
+  usage: "usage: npm run robustness [-- --count 1000] [--batch 100] [--models mnist-mlp,mnist-cnn] [--out bench/robustness.json]",
+  options: {
+    count: { type: "string", default: "1000" },
+    batch: { type: "string", default: "100" },
+    models: { type: "string" },
+    out: { type: "string" },
+  },
 });
 const v = args.values;
 if (!datasetPresent("mnist", "test")) fail(`the MNIST test files are missing: ${DATASET_HINT.mnist}`);
@@ -40,9 +45,13 @@ const test = loadSplit("mnist", "test");
 const count = args.integer("count", { min: 1, max: test.count });
 const batch = args.integer("batch", { min: 1 });
 
-// The digits models: the catalog's, each checked against what its metadata says.
+// The digits models: the catalog's (or those of them --models names), each
+// checked against what its metadata says.
+const digits: string[] = modelsOf("mnist");
+const chosen = v.models ? v.models.split(",").map((m) => m.trim()) : digits;
+for (const m of chosen) if (!digits.includes(m)) fail(`--models: "${m}" is not a digits model of the catalog (${digits.join(", ")})`);
 const files: Record<string, ArrayBuffer> = {};
-for (const name of modelsOf("mnist")) {
+for (const name of chosen) {
   const bytes = readFileSync(weightsFile(name));
   if (datasetOfFile(bytes) !== "mnist") fail(`${weightsFile(name)}: its metadata does not say dataset mnist, as src/model/catalog.ts does`);
   files[name] = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
