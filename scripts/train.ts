@@ -48,12 +48,12 @@ const PRESETS: Record<ModelName, Preset> = {
   "mnist-cnn": {
     ...base,
     conv: [
-      { filters: 16, kernel: 5 },
       { filters: 32, kernel: 5 },
+      { filters: 64, kernel: 5 },
     ],
-    hidden: [100],
+    hidden: [128],
     activation: "relu",
-    epochs: 24,
+    epochs: 16,
     shift: 2,
     augment: HANDWRITTEN,
     styles: { restyle: 0.15, pen: 0.2 },

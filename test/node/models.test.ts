@@ -12,6 +12,8 @@ import { evaluate } from "../../scripts/lib/evaluate";
 const MODELS: { name: string; dataset: DatasetName; floor: number; maxBytes?: number; layers?: number[]; activations?: string }[] = [
   { name: "mnist-book", dataset: "mnist", floor: 0.97, layers: [784, 50, 100, 10], activations: "sigmoid,sigmoid,softmax" },
   { name: "mnist-mlp", dataset: "mnist", floor: 0.985, maxBytes: 1024 * 1024 },
+  // Our convolutional network must read 99.5% of the test set, as stored (int8).
+  { name: "mnist-cnn", dataset: "mnist", floor: 0.995 },
   { name: "fashion-mlp", dataset: "fashion", floor: 0.89 },
 ];
 

@@ -1,3 +1,4 @@
+import { MODEL_NAMES } from "../../src/model/catalog";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { encodeIdxImages } from "../../src/data/idx";
@@ -223,7 +224,7 @@ describe("bad input on POST /v1/predict", () => {
 
   it("should answer 404 listing the models for an unknown model", async () => {
     const body = await expectProblem(await call("/v1/models/mnist-huge/predict", json({ input: good })), 404);
-    expect(body.models).toEqual(["mnist-mlp", "mnist-book", "fashion-mlp"]);
+    expect(body.models).toEqual(MODEL_NAMES);
   });
 
   it("should answer 405 with Allow for a wrong method", async () => {
