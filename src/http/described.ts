@@ -2,7 +2,8 @@
 // path and middleware go into the app's route table when the app is built;
 // its description (summary, schemas, responses) is a function, called when
 // GET /openapi.json is first answered. Its query and path parameter schemas
-// are built on the route's first request (validated). Building every zod
+// are built on the route's first request (validated), which loads the
+// schemas module, and zod with it, if nothing has yet. Building every zod
 // schema and its OpenAPI metadata as the routes were registered was most of
 // the Worker's start-up (BENCHMARKS.md, "Bundle and start-up").
 import type { OpenAPIHono, RouteConfig, z } from "@hono/zod-openapi";
