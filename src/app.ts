@@ -3,15 +3,13 @@
 // own error shape), the OpenAPI document and the API's 404 and 405.
 // createApp takes a registry so tests can serve models of their own; the
 // Worker serves the bundled ones.
-import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
 import { etag } from "hono/etag";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { timing } from "hono/timing";
 import { corsOrigins, limitsOf } from "./config";
-import { describeRoutes } from "./http/described";
-import { finishDocument } from "./http/document";
+import { routeGroup } from "./http/described";
 import { docsPage } from "./http/docs";
 import type { AppEnv } from "./http/env";
 import { cacheFor, responseHeaders } from "./http/headers";
@@ -52,7 +50,7 @@ function corsFor(raw: string | undefined): ReturnType<typeof cors> {
 export function createApp(registry: ModelRegistry) {
   // strict: false serves every route with a trailing slash too: "/v2/" is the
   // Open Inference Protocol's own path for server metadata.
-  const app = new OpenAPIHono<AppEnv>({ strict: false });
+  const app = routeGroup<AppEnv>({ strict: false });
   app.use(responseHeaders());
   app.use(requestId());
   app.use(timing({ crossOrigin: true }));
@@ -68,20 +66,20 @@ export function createApp(registry: ModelRegistry) {
 
   // Generated on first request from the route groups' tables (each route
   // carries its description, src/http/described.ts), then served from
-  // memory (with an ETag).
+  // memory (with an ETag). Its module, with zod and the OpenAPI libraries,
+  // is loaded then too: start-up evaluates none of them.
   let document: object | undefined;
-  app.get("/openapi.json", etag(), cacheFor(DOCUMENT_SECONDS), (c) => {
-    document ??= finishDocument(
-      describeRoutes([native, reader, oip], {
-        openapi: "3.1.0",
-        info: {
-          title: "mnist-edge",
-          version: VERSION,
-          description:
-            'MNIST and Fashion-MNIST networks at the edge. Errors are application/problem+json (RFC 9457), except under /v2, where they are the Open Inference Protocol\'s application/json {"error": "..."}.',
-        },
-      }),
-    );
+  app.get("/openapi.json", etag(), cacheFor(DOCUMENT_SECONDS), async (c) => {
+    const { describeRoutes } = await import("./http/document");
+    document ??= describeRoutes([native, reader, oip], {
+      openapi: "3.1.0",
+      info: {
+        title: "mnist-edge",
+        version: VERSION,
+        description:
+          'MNIST and Fashion-MNIST networks at the edge. Errors are application/problem+json (RFC 9457), except under /v2, where they are the Open Inference Protocol\'s application/json {"error": "..."}.',
+      },
+    });
     return c.json(document);
   });
   app.get("/docs", docsPage);

@@ -1,7 +1,6 @@
 // gzip for request bodies (RFC 1952): inflating, never past a limit, so a
 // small bomb cannot expand. Which bodies are gzip, declared or recognised
 // by their first bytes, is decided by readBody (src/http/body.ts).
-import { Gunzip } from "fflate";
 import { ProblemError } from "./problem";
 
 /** True when bytes start with the gzip magic (RFC 1952: 1f 8b). */
@@ -46,8 +45,11 @@ async function inflateMember(raw: Uint8Array, maxBytes: number): Promise<Uint8Ar
  * inflated natively, which checks each CRC. Only a body the native pass
  * refused gets here, and it costs three inflations: the native attempt,
  * fflate's pass (its output dropped) and the native pass per member.
+ * fflate is loaded here, on first need: importing it builds its Huffman
+ * tables, which start-up need not pay for.
  */
-function memberStarts(raw: Uint8Array, maxBytes: number): number[] {
+async function memberStarts(raw: Uint8Array, maxBytes: number): Promise<number[]> {
+  const { Gunzip } = await import("fflate");
   const starts = [0];
   let total = 0;
   const gunzip = new Gunzip((chunk) => {
@@ -85,7 +87,7 @@ export async function inflate(raw: Uint8Array, maxBytes: number): Promise<Uint8A
     return concat(await inflateMember(raw, maxBytes));
   } catch (e) {
     if (!(e instanceof GzipError)) throw e;
-    const starts = memberStarts(raw, maxBytes);
+    const starts = await memberStarts(raw, maxBytes);
     if (starts.length === 1) throw e;
     const chunks: Uint8Array[] = [];
     let total = 0;

@@ -8,7 +8,7 @@
 import type { z } from "@hono/zod-openapi";
 import { IMAGE_PIXELS_PER_REQUEST, type Limits } from "../config";
 import { IdxError, isIdxImages, parseIdxImages } from "../data/idx";
-import { checkPixels, decodeImage, type ImageHeader, imageHeader, sniff } from "../image/decode";
+import { checkPixels, type ImageHeader, imageHeader, sniff } from "../image/header";
 import { asMnist, recipeFor, toMnist } from "../image/preprocess";
 import { ImageError, type ImageErrorKind } from "../image/raster";
 import type { ModelSpec } from "../model/format";
@@ -360,13 +360,15 @@ export function pictureHeaders(files: ImageFile[], limits: Limits): ImageHeader[
  * bytes as it does a binary body's. Every header is read first
  * (pictureHeaders). A bad picture's error names its part.
  */
-function imageImages(files: ImageFile[], model: ModelSpec, limits: Limits, preprocess: Preprocess): ImageBatch {
+async function imageImages(files: ImageFile[], model: ModelSpec, limits: Limits, preprocess: Preprocess): Promise<ImageBatch> {
   const D = model.sizes[0];
   const picture = imageShape(model);
   const [side, cols] = picture;
   if (picture.length !== 2 || side !== cols || side * cols !== D)
     throw new ProblemError(422, { detail: `this model takes ${D} inputs, not a square picture; send JSON or binary pixels` });
   const headers = pictureHeaders(files, limits);
+  // The decoders are loaded on the first picture's decode (src/image/decode.ts).
+  const { decodeImage } = await import("../image/decode");
   const recipe = recipeFor(model.metadata.dataset, side);
   const N = files.length;
   const pixels = new Uint8Array(N * D);
@@ -433,7 +435,7 @@ export async function readPictures(
 ): Promise<Read> {
   const single = body.type !== "multipart/form-data";
   const files = await pictureFiles(body, contentType);
-  const batch = imageImages(files, model, limits, preprocess);
+  const batch = await imageImages(files, model, limits, preprocess);
   const side = imageShape(model)[0];
   const D = side * side;
   const seen = (n: number) => ({

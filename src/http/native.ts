@@ -1,5 +1,5 @@
 // The native JSON API: health, model cards and predictions.
-import { OpenAPIHono, type z } from "@hono/zod-openapi";
+import type { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { etag } from "hono/etag";
 import { argmax } from "../nn/functions";
@@ -11,56 +11,46 @@ import { type Read, readBinary, readJson, readPictures } from "./input";
 import { scanPredictJson } from "./json-scan";
 import { runsModel } from "./policy";
 import { errorHandler, problemResponse } from "./problem";
-import { describedRoute } from "./described";
-import {
-  BinaryBody,
-  Health,
-  ImageBody,
-  ModelCardSchema,
-  ModelList,
-  ModelParam,
-  MultipartImages,
-  PredictBody,
-  PredictQuery,
-  PredictResponse,
-  problem,
-} from "./schemas";
-import { jsonBody, validationHook } from "./validation";
+import { describedRoute, routeGroup, type Schemas, schemas } from "./described";
+import { jsonBody } from "./validation";
 import { DEFAULT_MODEL } from "../model/catalog";
 
 /** Cards say whether their model is decoded yet, so a cache keeps them for a minute. */
 const CARD_SECONDS = 60;
 
-const health = describedRoute({ method: "get", path: "/healthz" }, () => ({
+const health = describedRoute({ method: "get", path: "/healthz" }, (s) => ({
   summary: "Liveness",
-  responses: { 200: { description: "The service is up", content: { "application/json": { schema: Health() } } } },
+  responses: { 200: { description: "The service is up", content: { "application/json": { schema: s.Health() } } } },
 }));
 
-const listModels = describedRoute({ method: "get", path: "/v1/models", middleware: [etag(), cacheFor(CARD_SECONDS)] }, () => ({
+const listModels = describedRoute({ method: "get", path: "/v1/models", middleware: [etag(), cacheFor(CARD_SECONDS)] }, (s) => ({
   summary: "List the bundled models",
-  responses: { 200: { description: "Model cards; listing decodes no weights", content: { "application/json": { schema: ModelList() } } } },
+  responses: { 200: { description: "Model cards; listing decodes no weights", content: { "application/json": { schema: s.ModelList() } } } },
 }));
 
-const getCard = describedRoute({ method: "get", path: "/v1/models/{model}", middleware: [etag(), cacheFor(CARD_SECONDS)], params: ModelParam }, () => ({
-  summary: "One model's card",
-  request: { params: ModelParam() },
-  responses: {
-    200: { description: "The model card", content: { "application/json": { schema: ModelCardSchema() } } },
-    404: problem("Unknown model"),
-  },
-}));
+const getCard = describedRoute(
+  { method: "get", path: "/v1/models/{model}", middleware: [etag(), cacheFor(CARD_SECONDS)], params: (s) => s.ModelParam() },
+  (s) => ({
+    summary: "One model's card",
+    request: { params: s.ModelParam() },
+    responses: {
+      200: { description: "The model card", content: { "application/json": { schema: s.ModelCardSchema() } } },
+      404: s.problem("Unknown model"),
+    },
+  }),
+);
 
-const predictContent = () => ({
-  "application/json": { schema: PredictBody() },
-  "application/octet-stream": { schema: BinaryBody() },
+const predictContent = (s: Schemas) => ({
+  "application/json": { schema: s.PredictBody() },
+  "application/octet-stream": { schema: s.BinaryBody() },
   // Pictures, read by the handler (src/http/input.ts readPictures): documented
   // and accepted, but kept out of the route's types: the typed client derives
   // one body type from every entry, and a form entry would turn its JSON body
   // into a form.
   ...({
-    "image/png": { schema: ImageBody() },
-    "image/jpeg": { schema: ImageBody() },
-    "multipart/form-data": { schema: MultipartImages },
+    "image/png": { schema: s.ImageBody() },
+    "image/jpeg": { schema: s.ImageBody() },
+    "multipart/form-data": { schema: s.MultipartImages },
   } as Record<never, never>),
 });
 
@@ -72,45 +62,45 @@ const predictBody = {
   untyped: "application/octet-stream",
 };
 
-const predictRequest = () => ({
-  query: PredictQuery(),
+const predictRequest = (s: Schemas) => ({
+  query: s.PredictQuery(),
   body: {
     required: true,
     description:
       "JSON images; N×784 uint8 pixels or a whole IDX3 file as application/octet-stream (optionally Content-Encoding: gzip); one PNG or JPEG picture of any size; or several as multipart/form-data",
-    content: predictContent(),
+    content: predictContent(s),
   },
 });
 
-const predictResponses = () => ({
-  200: { description: "Predictions", content: { "application/json": { schema: PredictResponse() } } },
-  400: problem("Malformed JSON, wrong lengths, non-numbers or out-of-range values (`pointer` names the first bad element); a corrupt or truncated picture"),
-  401: problem("API_TOKEN is set and the request has no valid `Authorization: Bearer` token (see WWW-Authenticate)"),
-  404: problem("Unknown model; the answer lists the models"),
-  405: problem("Wrong method; see the Allow header"),
-  413: problem("Body larger than MAX_BODY_BYTES (after gzip inflation too), more images than MAX_BATCH, or a picture over MAX_IMAGE_PIXELS"),
-  415: problem("A Content-Type, or a multipart part's type, that is not one of the request bodies above, or a Content-Encoding other than gzip or identity"),
-  422: problem("A blank picture (no ink to read), or preprocess=none with a picture that is not 28×28"),
-  429: problem("Rate limited (when the RATE_LIMITER binding is set); see Retry-After"),
-  503: problem("The model's weights are broken (digest check, header or decode); only a redeploy fixes it"),
+const predictResponses = (s: Schemas) => ({
+  200: { description: "Predictions", content: { "application/json": { schema: s.PredictResponse() } } },
+  400: s.problem("Malformed JSON, wrong lengths, non-numbers or out-of-range values (`pointer` names the first bad element); a corrupt or truncated picture"),
+  401: s.problem("API_TOKEN is set and the request has no valid `Authorization: Bearer` token (see WWW-Authenticate)"),
+  404: s.problem("Unknown model; the answer lists the models"),
+  405: s.problem("Wrong method; see the Allow header"),
+  413: s.problem("Body larger than MAX_BODY_BYTES (after gzip inflation too), more images than MAX_BATCH, or a picture over MAX_IMAGE_PIXELS"),
+  415: s.problem("A Content-Type, or a multipart part's type, that is not one of the request bodies above, or a Content-Encoding other than gzip or identity"),
+  422: s.problem("A blank picture (no ink to read), or preprocess=none with a picture that is not 28×28"),
+  429: s.problem("Rate limited (when the RATE_LIMITER binding is set); see Retry-After"),
+  503: s.problem("The model's weights are broken (digest check, header or decode); only a redeploy fixes it"),
 });
 
 const predictModel = describedRoute(
-  { method: "post", path: "/v1/models/{model}/predict", middleware: runsModel(predictBody), query: PredictQuery, params: ModelParam },
-  () => ({
+  { method: "post", path: "/v1/models/{model}/predict", middleware: runsModel(predictBody), query: (s) => s.PredictQuery(), params: (s) => s.ModelParam() },
+  (s) => ({
     summary: "Classify one image or a batch with a given model",
-    request: { params: ModelParam(), ...predictRequest() },
-    responses: predictResponses(),
+    request: { params: s.ModelParam(), ...predictRequest(s) },
+    responses: predictResponses(s),
   }),
 );
 
-const predictDefault = describedRoute({ method: "post", path: "/v1/predict", middleware: runsModel(predictBody), query: PredictQuery }, () => ({
+const predictDefault = describedRoute({ method: "post", path: "/v1/predict", middleware: runsModel(predictBody), query: (s) => s.PredictQuery() }, (s) => ({
   summary: `Classify with the default model (${DEFAULT_MODEL})`,
-  request: predictRequest(),
-  responses: predictResponses(),
+  request: predictRequest(s),
+  responses: predictResponses(s),
 }));
 
-type PredictOptions = z.infer<ReturnType<typeof PredictQuery>>;
+type PredictOptions = z.infer<ReturnType<Schemas["PredictQuery"]>>;
 
 /** A body's kind, by its media type (readBody has checked it is one predict takes). */
 function bodyKind(type: string): "json" | "binary" | "pictures" {
@@ -125,7 +115,7 @@ async function predict(c: Context<AppEnv>, query: PredictOptions) {
   const read =
     kind === "json"
       ? (scanPredictJson(body.bytes, model, limits) ??
-        readJson(jsonBody(c, PredictBody(), 'send a JSON object such as {"input": [...784 numbers]}'), model, limits))
+        readJson(jsonBody(c, (await schemas()).PredictBody(), 'send a JSON object such as {"input": [...784 numbers]}'), model, limits))
       : kind === "binary"
         ? readBinary(body, model, limits)
         : await readPictures(body, c.req.header("content-type") ?? "", model, limits, { preprocess: query.preprocess ?? "mnist", debug: query.debug === "1" });
@@ -149,7 +139,7 @@ function answer(c: Context<AppEnv>, read: Read, query: PredictOptions) {
   return { model: modelName, predictions: Array.from({ length: read.batch.N }, (_, n) => prediction(n)) };
 }
 
-const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+const app = routeGroup<AppEnv>();
 app.onError(errorHandler(problemResponse));
 
 export const native = app

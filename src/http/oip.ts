@@ -5,7 +5,7 @@
 // unknown paths and wrong methods included, is the protocol's
 // `{"error": "..."}` as application/json: this sub-app has its own onError,
 // 405 and 404 (src/http/problem.ts oipErrorResponse).
-import { OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
+import type { RouteConfig, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { argmax } from "../nn/functions";
@@ -30,21 +30,8 @@ import {
 import { indexRequest, repositoryIndex, statisticsOf } from "./oip-stats";
 import { readBody } from "./body";
 import { badRequest, errorHandler, excerpt, noRoute, oipErrorResponse, ProblemError, wrongMethod } from "./problem";
-import {
-  OipBinaryBody,
-  OipError,
-  OipInferRequest,
-  OipInferResponse,
-  OipLive,
-  OipModelMetadata,
-  OipModelStats,
-  OipReady,
-  OipRepositoryIndex,
-  OipServerMetadata,
-  once,
-} from "./schemas";
-import { describedRoute } from "./described";
-import { jsonBody, validationHook } from "./validation";
+import { describedRoute, routeGroup, type Schemas, schemas } from "./described";
+import { jsonBody } from "./validation";
 
 /** Every output a model can return, each declared in its metadata. */
 const OUTPUTS = ["probabilities", "label", "logits"] as const;
@@ -59,11 +46,9 @@ const EXTENSIONS = ["binary_tensor_data", "statistics", "model_repository"];
 /** `<project>_<format>`, as Triton's platform names read (e.g. onnxruntime_onnx). */
 const PLATFORM = "mnist-edge_safetensors";
 
-/** An error answer of the protocol: `{"error": "..."}`. */
-const oipError = (description: string) => ({ description, content: { "application/json": { schema: OipError() } } });
-
-const Model = once(() => z.object({ model: z.string().openapi({ param: { name: "model", in: "path" }, example: "mnist-mlp" }) }));
-const ModelVersion = once(() => Model().extend({ version: z.string().openapi({ param: { name: "version", in: "path" }, example: "1" }) }));
+// The path parameters of a model route, without and with its version.
+const Model = (s: Schemas) => s.OipModelParam();
+const ModelVersion = (s: Schemas) => s.OipModelVersionParam();
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 const tags = ["Open Inference Protocol"];
 
@@ -105,7 +90,7 @@ async function modelReady(c: Context<AppEnv>, name: string, version?: string) {
   return { name, ready: true };
 }
 
-type InferBody = z.infer<ReturnType<typeof OipInferRequest>>;
+type InferBody = z.infer<ReturnType<Schemas["OipInferRequest"]>>;
 
 /** An answer, which outputs go back binary, and when each phase ended (performance.now()). */
 interface Inference extends InferAnswer {
@@ -120,13 +105,13 @@ const INFER_EXAMPLE =
   'send an inference request such as {"inputs": [{"name": "input", "shape": [1, 784], "datatype": "FP32", "data": [...784 numbers]}]}, ' +
   "or the binary form with an Inference-Header-Content-Length header giving the length of the JSON that starts the body";
 
-function runInfer(c: Context<AppEnv>): Inference {
+async function runInfer(c: Context<AppEnv>): Promise<Inference> {
   const { model, modelName: name } = c.var;
   // The binary form (binary tensor data extension): the JSON request is the
   // first Inference-Header-Content-Length bytes, the tensors follow it.
   const headerLength = c.req.header(HEADER_LENGTH);
   const split = headerLength === undefined ? undefined : splitBinaryBody(c.var.body.bytes, headerLength);
-  const body: InferBody = jsonBody(c, OipInferRequest(), INFER_EXAMPLE, split?.header);
+  const body: InferBody = jsonBody(c, (await schemas()).OipInferRequest(), INFER_EXAMPLE, split?.header);
   const D = model.sizes[0];
   checkInferParameters(body);
   // Where each input's values are: JSON data, or bytes after the JSON header.
@@ -167,12 +152,12 @@ function runInfer(c: Context<AppEnv>): Inference {
  * Runs an inference request and answers it: JSON, or the binary form when an
  * output is asked for as binary data. Counted in the model's statistics.
  */
-function answerInfer(c: Context<AppEnv>) {
+async function answerInfer(c: Context<AppEnv>) {
   const stats = statisticsOf(c.var.registry);
   const name = c.var.modelName;
   const start = performance.now();
   try {
-    const inference = runInfer(c);
+    const inference = await runInfer(c);
     const binary = encodeBinaryAnswer(inference, inference.binary);
     const json = binary ? undefined : jsonAnswer(inference);
     const times = {
@@ -191,40 +176,40 @@ function answerInfer(c: Context<AppEnv>) {
   }
 }
 
-const inferErrors = () => ({
-  400: oipError("Bad request: not JSON, or a bad datatype, shape, data or outputs; `pointer` names the first bad element"),
-  401: oipError("API_TOKEN is set and the request has no valid `Authorization: Bearer` token (see WWW-Authenticate)"),
-  404: oipError("Unknown model or version"),
-  405: oipError("Wrong method; see the Allow header"),
-  413: oipError("Body over MAX_BODY_BYTES (after gzip inflation too) or more images than MAX_BATCH"),
-  415: oipError("A Content-Encoding other than gzip or identity"),
-  429: oipError("Rate limited (when the RATE_LIMITER binding is set); see Retry-After"),
-  503: oipError("The model's weights are broken (digest check, header or decode); only a redeploy fixes it"),
+const inferErrors = (s: Schemas) => ({
+  400: s.oipError("Bad request: not JSON, or a bad datatype, shape, data or outputs; `pointer` names the first bad element"),
+  401: s.oipError("API_TOKEN is set and the request has no valid `Authorization: Bearer` token (see WWW-Authenticate)"),
+  404: s.oipError("Unknown model or version"),
+  405: s.oipError("Wrong method; see the Allow header"),
+  413: s.oipError("Body over MAX_BODY_BYTES (after gzip inflation too) or more images than MAX_BATCH"),
+  415: s.oipError("A Content-Encoding other than gzip or identity"),
+  429: s.oipError("Rate limited (when the RATE_LIMITER binding is set); see Retry-After"),
+  503: s.oipError("The model's weights are broken (digest check, header or decode); only a redeploy fixes it"),
 });
 
 // Each model route comes twice: with and without the optional /versions/{v}.
 type Params = typeof Model | typeof ModelVersion;
-const modelGet = <P extends string, Q extends Params, R extends RouteConfig["responses"]>(path: P, params: Q, summary: string, responses: () => R) =>
-  describedRoute({ method: "get", path, params }, () => ({ tags, summary, request: { params: params() as ReturnType<Q> }, responses: responses() }));
+const modelGet = <P extends string, Q extends Params, R extends RouteConfig["responses"]>(path: P, params: Q, summary: string, responses: (s: Schemas) => R) =>
+  describedRoute({ method: "get", path, params }, (s) => ({ tags, summary, request: { params: params(s) as ReturnType<Q> }, responses: responses(s) }));
 
 const readyRoute = <P extends string, Q extends Params>(path: P, params: Q) =>
-  modelGet(path, params, "Model readiness (a probe checks the weights' digest and decodes the model, warming it)", () => ({
-    200: json(OipReady(), "Ready"),
-    404: oipError("Unknown model or version"),
-    503: oipError("Not ready: the weights are broken (the answer also says ready: false)"),
+  modelGet(path, params, "Model readiness (a probe checks the weights' digest and decodes the model, warming it)", (s) => ({
+    200: json(s.OipReady(), "Ready"),
+    404: s.oipError("Unknown model or version"),
+    503: s.oipError("Not ready: the weights are broken (the answer also says ready: false)"),
   }));
 
 const metadataRoute = <P extends string, Q extends Params>(path: P, params: Q) =>
-  modelGet(path, params, "Model metadata (from the weights' header; nothing is decoded)", () => ({
-    200: json(OipModelMetadata(), "Model metadata"),
-    404: oipError("Unknown model or version"),
-    503: oipError("The weights are broken (digest check or header)"),
+  modelGet(path, params, "Model metadata (from the weights' header; nothing is decoded)", (s) => ({
+    200: json(s.OipModelMetadata(), "Model metadata"),
+    404: s.oipError("Unknown model or version"),
+    503: s.oipError("The weights are broken (digest check or header)"),
   }));
 
 const statsRoute = <P extends string, Q extends Params>(path: P, params: Q) =>
-  modelGet(path, params, "Model statistics (statistics extension): counts and times since this isolate started; each Worker isolate keeps its own", () => ({
-    200: json(OipModelStats(), "Statistics"),
-    404: oipError("Unknown model or version"),
+  modelGet(path, params, "Model statistics (statistics extension): counts and times since this isolate started; each Worker isolate keeps its own", (s) => ({
+    200: json(s.OipModelStats(), "Statistics"),
+    404: s.oipError("Unknown model or version"),
   }));
 
 /** $stats_model_response for one model, or every model when `name` is undefined. */
@@ -241,25 +226,25 @@ const indexBody = {
   description: 'Empty, {} or {"ready": true} for the ready models alone',
   content: { "application/json": { schema: { type: "object", properties: { ready: { type: "boolean" } } } } },
 } as const;
-const repositoryRoute = <P extends string, R extends RouteConfig["responses"]>(path: P, summary: string, responses: () => R) =>
-  describedRoute({ method: "post", path, middleware: [readBody()] }, () => ({ tags, summary, requestBody: indexBody, responses: responses() }));
-const repositoryModelRoute = <P extends string, R extends RouteConfig["responses"]>(path: P, summary: string, responses: () => R) =>
-  describedRoute({ method: "post", path, middleware: [readBody()], params: Model }, () => ({
+const repositoryRoute = <P extends string, R extends RouteConfig["responses"]>(path: P, summary: string, responses: (s: Schemas) => R) =>
+  describedRoute({ method: "post", path, middleware: [readBody()] }, (s) => ({ tags, summary, requestBody: indexBody, responses: responses(s) }));
+const repositoryModelRoute = <P extends string, R extends RouteConfig["responses"]>(path: P, summary: string, responses: (s: Schemas) => R) =>
+  describedRoute({ method: "post", path, middleware: [readBody()], params: Model }, (s) => ({
     tags,
     summary,
-    request: { params: Model() },
-    responses: responses(),
+    request: { params: Model(s) },
+    responses: responses(s),
   }));
 
 /** What reading a request body can answer besides the route's own statuses. */
-const bodyErrors = () => ({
-  413: oipError("Body over MAX_BODY_BYTES (after gzip inflation too)"),
-  415: oipError("A Content-Encoding other than gzip or identity"),
+const bodyErrors = (s: Schemas) => ({
+  413: s.oipError("Body over MAX_BODY_BYTES (after gzip inflation too)"),
+  415: s.oipError("A Content-Encoding other than gzip or identity"),
 });
 
 // Documented, but kept out of the route's types: the typed client sends and
 // reads the JSON form, and a second entry would make its body a union.
-const binaryForm = () => ({ [BINARY_TYPE]: { schema: OipBinaryBody() } }) as Record<never, never>;
+const binaryForm = (s: Schemas) => ({ [BINARY_TYPE]: { schema: s.OipBinaryBody() } }) as Record<never, never>;
 
 const inferRoute = <P extends string, Q extends Params>(path: P, params: Q) =>
   describedRoute(
@@ -267,7 +252,7 @@ const inferRoute = <P extends string, Q extends Params>(path: P, params: Q) =>
     // -d` sends application/x-www-form-urlencoded, a browser's fetch of a
     // string text/plain, and many clients none. So no type is refused.
     { method: "post", path, middleware: runsModel({}), params },
-    () => ({
+    (s) => ({
       tags,
       summary: "Inference request (Open Inference Protocol)",
       // Read by the handler, not validated here: documented as the header of the binary form.
@@ -281,11 +266,11 @@ const inferRoute = <P extends string, Q extends Params>(path: P, params: Q) =>
         },
       ],
       request: {
-        params: params() as ReturnType<Q>,
+        params: params(s) as ReturnType<Q>,
         body: {
           required: true,
           description: `JSON; or the binary form (binary tensor data extension): the JSON request of ${HEADER_LENGTH} bytes, then each binary input's tensor`,
-          content: { "application/json": { schema: OipInferRequest() }, ...binaryForm() },
+          content: { "application/json": { schema: s.OipInferRequest() }, ...binaryForm(s) },
         },
       },
       responses: {
@@ -297,35 +282,35 @@ const inferRoute = <P extends string, Q extends Params>(path: P, params: Q) =>
               schema: { type: "integer" },
             },
           },
-          content: { "application/json": { schema: OipInferResponse() }, ...binaryForm() },
+          content: { "application/json": { schema: s.OipInferResponse() }, ...binaryForm(s) },
         },
-        ...inferErrors(),
+        ...inferErrors(s),
       },
     }),
   );
 
-const serverMetadata = describedRoute({ method: "get", path: "/v2" }, () => ({
+const serverMetadata = describedRoute({ method: "get", path: "/v2" }, (s) => ({
   tags,
   summary: "Server metadata: name, version and the protocol extensions served",
-  responses: { 200: json(OipServerMetadata(), "Server metadata") },
+  responses: { 200: json(s.OipServerMetadata(), "Server metadata") },
 }));
-const serverLive = describedRoute({ method: "get", path: "/v2/health/live" }, () => ({
+const serverLive = describedRoute({ method: "get", path: "/v2/health/live" }, (s) => ({
   tags,
   summary: "Server liveness: the process answers (readiness is /v2/health/ready)",
-  responses: { 200: json(OipLive(), "Live") },
+  responses: { 200: json(s.OipLive(), "Live") },
 }));
-const serverReady = describedRoute({ method: "get", path: "/v2/health/ready" }, () => ({
+const serverReady = describedRoute({ method: "get", path: "/v2/health/ready" }, (s) => ({
   tags,
   summary: "Server readiness: every model's weights are intact (digest checked, header read; nothing decoded)",
-  responses: { 200: json(OipReady(), "Ready"), 503: oipError("Not ready: a model's weights are broken (the answer also says ready: false)") },
+  responses: { 200: json(s.OipReady(), "Ready"), 503: s.oipError("Not ready: a model's weights are broken (the answer also says ready: false)") },
 }));
-const allStats = describedRoute({ method: "get", path: "/v2/models/stats" }, () => ({
+const allStats = describedRoute({ method: "get", path: "/v2/models/stats" }, (s) => ({
   tags,
   summary: "Every model's statistics (statistics extension), since this isolate started",
-  responses: { 200: json(OipModelStats(), "Statistics") },
+  responses: { 200: json(s.OipModelStats(), "Statistics") },
 }));
 
-const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+const app = routeGroup<AppEnv>();
 app.onError(errorHandler(oipErrorResponse));
 app.use("/v2/*", methodNotAllowed({ app, onMethodNotAllowed: wrongMethod(oipErrorResponse) }));
 
@@ -350,10 +335,10 @@ const routes = app
     repositoryRoute(
       "/v2/repository/index",
       'Model repository index: every model, READY or UNAVAILABLE (with the reason); body {"ready": true} for the ready ones alone',
-      () => ({
-        200: json(OipRepositoryIndex(), "The models"),
-        400: oipError('A body that is not empty, {} or {"ready": boolean}'),
-        ...bodyErrors(),
+      (s) => ({
+        200: json(s.OipRepositoryIndex(), "The models"),
+        400: s.oipError('A body that is not empty, {} or {"ready": boolean}'),
+        ...bodyErrors(s),
       }),
     ),
     async (c) => {
@@ -366,12 +351,12 @@ const routes = app
     repositoryModelRoute(
       "/v2/repository/models/{model}/load",
       "Load a model: the models are bundled and always loaded, so this checks and decodes it (warming it)",
-      () => ({
+      (s) => ({
         200: { description: "Loaded" },
-        400: oipError("A gzip body that does not inflate"),
-        404: oipError("Unknown model"),
-        503: oipError("The weights are broken; only a redeploy fixes them"),
-        ...bodyErrors(),
+        400: s.oipError("A gzip body that does not inflate"),
+        404: s.oipError("Unknown model"),
+        503: s.oipError("The weights are broken; only a redeploy fixes them"),
+        ...bodyErrors(s),
       }),
     ),
     async (c) => {
@@ -384,10 +369,10 @@ const routes = app
     repositoryModelRoute(
       "/v2/repository/models/{model}/unload",
       "Unload a model: not supported; the models are bundled with the deployment and stay loaded",
-      () => ({
-        400: oipError("Always: unloading is not supported"),
-        404: oipError("Unknown model"),
-        ...bodyErrors(),
+      (s) => ({
+        400: s.oipError("Always: unloading is not supported"),
+        404: s.oipError("Unknown model"),
+        ...bodyErrors(s),
       }),
     ),
     (c) => {

@@ -3,73 +3,70 @@
 // Orientation applied), cut into its digits (src/image/segment.ts) and
 // every digit of the request is read in one forward pass.
 // N = digits in the request, C = classes (10).
-import { OpenAPIHono, type z } from "@hono/zod-openapi";
+import type { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { decodeImage } from "../image/decode";
 import { recipeFor } from "../image/preprocess";
 import { type Digit, MAX_DIGITS, segmentDigits } from "../image/segment";
 import { DEFAULT_MODEL, datasetOf } from "../model/catalog";
 import type { ModelSpec } from "../model/format";
-import { describedRoute } from "./described";
+import { describedRoute, routeGroup, type Schemas } from "./described";
 import type { AppEnv } from "./env";
 import { infer, toPrediction } from "./inference";
 import { imageShape, pictureError, pictureFiles, pictureHeaders } from "./input";
 import { runsModel } from "./policy";
 import { errorHandler, ProblemError, problemResponse } from "./problem";
-import { validationHook } from "./validation";
-import { ModelParam, MultipartNumbers, NumberImageBody, problem, type ReadingSchema, ReadQuery, ReadResponse } from "./schemas";
 
 /** The bodies read takes: pictures only. */
 const pictures = ["image/png", "image/jpeg", "multipart/form-data"];
 
-const readRequest = () => ({
-  query: ReadQuery(),
+const readRequest = (s: Schemas) => ({
+  query: s.ReadQuery(),
   body: {
     required: true,
     description: "One PNG or JPEG of a number, or several as multipart/form-data",
     // Kept out of the route's types, as predict's pictures: the typed client
     // sends these with its readImage helper.
     content: {
-      "image/png": { schema: NumberImageBody() },
-      "image/jpeg": { schema: NumberImageBody() },
-      "multipart/form-data": { schema: MultipartNumbers },
+      "image/png": { schema: s.NumberImageBody() },
+      "image/jpeg": { schema: s.NumberImageBody() },
+      "multipart/form-data": { schema: s.MultipartNumbers },
     } as Record<never, never>,
   },
 });
 
-const readResponses = () => ({
-  200: { description: "The number read, digit by digit, left to right", content: { "application/json": { schema: ReadResponse() } } },
-  400: problem("A corrupt or truncated picture, or a malformed multipart body"),
-  401: problem("API_TOKEN is set and the request has no valid `Authorization: Bearer` token (see WWW-Authenticate)"),
-  404: problem("Unknown model; the answer lists the models"),
-  405: problem("Wrong method; see the Allow header"),
-  413: problem(
+const readResponses = (s: Schemas) => ({
+  200: { description: "The number read, digit by digit, left to right", content: { "application/json": { schema: s.ReadResponse() } } },
+  400: s.problem("A corrupt or truncated picture, or a malformed multipart body"),
+  401: s.problem("API_TOKEN is set and the request has no valid `Authorization: Bearer` token (see WWW-Authenticate)"),
+  404: s.problem("Unknown model; the answer lists the models"),
+  405: s.problem("Wrong method; see the Allow header"),
+  413: s.problem(
     `Body larger than MAX_BODY_BYTES, a picture over MAX_IMAGE_PIXELS, more pictures than MAX_BATCH, more than ${MAX_DIGITS} digits in one picture, or more digits in all than MAX_BATCH`,
   ),
-  415: problem("A Content-Type, or a multipart part's type, other than image/png or image/jpeg"),
-  422: problem("A blank picture (no ink to read), or a model that does not read digits (its dataset is not mnist, or its input is not a square picture)"),
-  429: problem("Rate limited (when the RATE_LIMITER binding is set); see Retry-After"),
-  503: problem("The model's weights are broken (digest check, header or decode); only a redeploy fixes it"),
+  415: s.problem("A Content-Type, or a multipart part's type, other than image/png or image/jpeg"),
+  422: s.problem("A blank picture (no ink to read), or a model that does not read digits (its dataset is not mnist, or its input is not a square picture)"),
+  429: s.problem("Rate limited (when the RATE_LIMITER binding is set); see Retry-After"),
+  503: s.problem("The model's weights are broken (digest check, header or decode); only a redeploy fixes it"),
 });
 
 const readBody = { accepts: pictures };
 
 const readModel = describedRoute(
-  { method: "post", path: "/v1/models/{model}/read", middleware: runsModel(readBody), query: ReadQuery, params: ModelParam },
-  () => ({
+  { method: "post", path: "/v1/models/{model}/read", middleware: runsModel(readBody), query: (s) => s.ReadQuery(), params: (s) => s.ModelParam() },
+  (s) => ({
     summary: "Read a number (one or more digits in a row) in a picture with a given model",
-    request: { params: ModelParam(), ...readRequest() },
-    responses: readResponses(),
+    request: { params: s.ModelParam(), ...readRequest(s) },
+    responses: readResponses(s),
   }),
 );
 
-const readDefault = describedRoute({ method: "post", path: "/v1/read", middleware: runsModel(readBody), query: ReadQuery }, () => ({
+const readDefault = describedRoute({ method: "post", path: "/v1/read", middleware: runsModel(readBody), query: (s) => s.ReadQuery() }, (s) => ({
   summary: `Read a number (one or more digits in a row) in a picture with the default model (${DEFAULT_MODEL})`,
-  request: readRequest(),
-  responses: readResponses(),
+  request: readRequest(s),
+  responses: readResponses(s),
 }));
 
-type Reading = z.infer<ReturnType<typeof ReadingSchema>>;
+type Reading = z.infer<ReturnType<Schemas["ReadingSchema"]>>;
 
 /** A 422 unless the model reads digits from a square picture (a digits model of this project). */
 async function requireDigitsModel(c: Context<AppEnv>, model: ModelSpec): Promise<void> {
@@ -90,11 +87,13 @@ async function requireDigitsModel(c: Context<AppEnv>, model: ModelSpec): Promise
  * The read handler: every picture decoded and cut into digits, all of them
  * through the network at once, and each picture's digits put back in order.
  */
-async function read(c: Context<AppEnv>, query: z.infer<ReturnType<typeof ReadQuery>>) {
+async function read(c: Context<AppEnv>, query: z.infer<ReturnType<Schemas["ReadQuery"]>>) {
   const { model, modelName, limits, body } = c.var;
   await requireDigitsModel(c, model);
   const files = await pictureFiles(body, c.req.header("content-type") ?? "");
   const headers = pictureHeaders(files, limits);
+  // The decoders are loaded on the first picture's decode (src/image/decode.ts).
+  const { decodeImage } = await import("../image/decode");
   const side = imageShape(model)[0];
   const D = side * side;
   const recipe = recipeFor(model.metadata.dataset, side);
@@ -137,7 +136,7 @@ async function read(c: Context<AppEnv>, query: z.infer<ReturnType<typeof ReadQue
   return body.type === "multipart/form-data" ? { model: modelName, readings } : { model: modelName, ...readings[0] };
 }
 
-const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+const app = routeGroup<AppEnv>();
 app.onError(errorHandler(problemResponse));
 
 export const reader = app

@@ -4,7 +4,10 @@
 // Each schema is a function that builds it on first call and then returns
 // the same one (once): building zod schemas and their OpenAPI metadata was
 // a third of the Worker's start-up, and most routes, the document and the
-// full JSON reader need none of them until they are used.
+// full JSON reader need none of them until they are used. This module, and
+// zod and its OpenAPI extension with it, is itself loaded on first use: only
+// by a dynamic import (src/http/described.ts schemas), never a static one
+// outside tests, so that evaluating them is no part of start-up either.
 // Where a schema only checks that a value is an array (Image, OIP `data`),
 // the handler checks each element and the OpenAPI text below is written by
 // hand; src/http/document.ts adds what the schemas cannot say. Answers are
@@ -12,18 +15,9 @@
 import { z } from "@hono/zod-openapi";
 import type { ModelCard } from "../model/registry";
 import { OUTPUT_KINDS, TOP_K_MAX } from "./inference";
+import { once } from "./once";
 
-/**
- * A value built on its first use, then kept: every schema here is one.
- * @example const Health = once(() => z.object({ status: z.literal("ok") }));
- */
-export function once<T>(build: () => T): () => T {
-  let value: { built: T } | undefined;
-  return () => {
-    value ??= { built: build() };
-    return value.built;
-  };
-}
+export { once };
 
 // An image is checked element by element by the handler (src/http/input.ts),
 // which names the first bad pixel with a JSON pointer. The schema checks only
@@ -419,4 +413,15 @@ export const OipInferResponse = once(() =>
   z
     .object({ model_name: z.string(), model_version: z.string().optional(), id: z.string().optional(), outputs: z.array(OipInferOutput()) })
     .openapi("OipInferResponse"),
+);
+
+/** An error answer of the Open Inference Protocol: `{"error": "..."}`. */
+export function oipError(description: string) {
+  return { description, content: { "application/json": { schema: OipError() } } };
+}
+
+/** The path parameters of an OIP model route, without and with its optional version. */
+export const OipModelParam = once(() => z.object({ model: z.string().openapi({ param: { name: "model", in: "path" }, example: "mnist-mlp" }) }));
+export const OipModelVersionParam = once(() =>
+  OipModelParam().extend({ version: z.string().openapi({ param: { name: "version", in: "path" }, example: "1" }) }),
 );

@@ -63,17 +63,18 @@ export function validationHook(result: { success: boolean; error?: { issues: rea
 
 /**
  * Route middleware that checks the query string or the path parameters with
- * `schema()`, built on the route's first request, and hands the handler what
+ * `schema()`, built (and the schemas module loaded) on the route's first
+ * request, and hands the handler what
  * it parsed (`c.req.valid(target)`); a failed check is validationHook's 400.
  * An empty query string is {} without building the schema: every query
  * option is optional (schemas.test.ts holds each query schema to it), so a
  * prediction without options needs no zod at all.
- * @example validated("query", PredictQuery)
+ * @example validated("query", async () => (await schemas()).PredictQuery())
  */
-export function validated(target: "query" | "param", schema: () => z.ZodType): MiddlewareHandler {
-  return validator(target, (value, c) => {
+export function validated(target: "query" | "param", schema: () => Promise<z.ZodType>): MiddlewareHandler {
+  return validator(target, async (value, c) => {
     if (target === "query" && Object.keys(value).length === 0) return {};
-    const result = schema().safeParse(value);
+    const result = (await schema()).safeParse(value);
     validationHook({ ...result, target }, c);
     return result.data;
   });
