@@ -57,6 +57,7 @@ const PRESETS: Record<ModelName, Preset> = {
     shift: 2,
     augment: HANDWRITTEN,
     styles: { restyle: 0.15, pen: 0.2 },
+    refit: 0.5,
     weightDecay: 1e-5,
     validation: 2000,
     dtype: "F32",
@@ -87,13 +88,15 @@ function codeVersion(): Record<string, string> {
 const usage = `usage: npm run train -- --model <name> [--dataset mnist|fashion] [--conv 20x5,40x5] [--hidden 500,250]
   [--activation relu|sigmoid] [--epochs N] [--batch N] [--lr X] [--lr-min X] [--weight-decay X]
   [--shift N] [--distort handwritten|none] [--rotate DEG] [--scale X] [--thickness X] [--elastic ALPHA] [--elastic-sigma S] [--augment-p P]
-  [--restyle P] [--pen P] [--validation N] [--seed N] [--limit N] [--dtype ${DTYPE_CHOICES}] [--out path]
+  [--restyle P] [--pen P] [--refit P] [--validation N] [--seed N] [--limit N] [--dtype ${DTYPE_CHOICES}] [--out path]
 distortions (per image, drawn uniformly): --distort a named set (handwritten: what the mnist-mlp
   preset uses), or each range: --rotate up to ±DEG degrees; --scale 1±X; --thickness ±X
   (0..1 of a 3x3 dilation or erosion); --elastic Simard's α with smoothing σ (--elastic-sigma);
   --augment-p the share of images distorted (the rest are only shifted)
 --restyle P: the share of digits given a style MNIST rarely shows (flagged 1, crossed 7, slashed 0,
   open 4 and 9, two-loop 8; scripts/lib/styles.ts); --pen P: the share redrawn with a 1-4 px pen
+--refit P: the share of digits read back through the service's picture preprocessing after their
+  distortions (drawn 3× larger, refitted into 20×20 and centred by mass: scripts/lib/refit.ts)
 --conv: convolutions before the dense layers, each FILTERSxKERNEL (e.g. 32x5: 32 filters of 5×5, valid),
   then pN for N zeros of padding and /P for P×P max pooling after the activation (default /2, /1 for none)
 presets: ${Object.keys(PRESETS).join(", ")} (any other name needs --dataset and --hidden)`;
@@ -122,6 +125,7 @@ const args = command({
     "augment-p": { type: "string" },
     restyle: { type: "string" },
     pen: { type: "string" },
+    refit: { type: "string" },
     validation: { type: "string" },
     seed: { type: "string" },
     limit: { type: "string" },
@@ -192,6 +196,10 @@ const opts: TrainOptions = {
   if (restyleShare > 1 || pen > 1) fail(`--restyle and --pen are shares between 0 and 1`);
   if ((restyleShare > 0 || pen > 0) && dataset !== "mnist") fail(`--restyle and --pen draw digits' styles: they are for --dataset mnist`);
   if (restyleShare > 0 || pen > 0) opts.styles = { restyle: restyleShare, pen };
+  const refitShare = num("refit", preset?.refit ?? 0);
+  if (refitShare > 1) fail(`--refit is a share between 0 and 1`);
+  if (refitShare > 0 && dataset !== "mnist") fail(`--refit reads digits back by MNIST's recipe: it is for --dataset mnist`);
+  if (refitShare > 0) opts.refit = refitShare;
 }
 const out = v.out ? resolve(v.out) : weightsFile(name);
 const commandLine = ["npm", "run", "train", "--", ...process.argv.slice(2)].join(" ");

@@ -14,6 +14,7 @@ import { Adam } from "../../src/nn/optimizer";
 import { rng } from "../../src/nn/random";
 import { KernelProbe } from "../../src/nn/wasm/testing";
 import { type AugmentOptions, augment, augments, drawWarp, elasticBank } from "./augment";
+import { refit } from "./refit";
 import { restyle, strokeWidth } from "./styles";
 import type { Split } from "../../test/fixtures/datasets";
 
@@ -52,6 +53,12 @@ export interface TrainOptions {
    * from 1 to 4 px wide. Absent for data sets other than digits.
    */
   styles?: { restyle: number; pen: number };
+  /**
+   * The share of images read back through the service's own preprocessing
+   * after their distortions (scripts/lib/refit.ts): what a picture of the
+   * digit becomes in service. None when absent.
+   */
+  refit?: number;
   /** Train on only the first N shuffled images (quick runs and tests). */
   limit?: number;
 }
@@ -188,6 +195,7 @@ export function train(data: Split, opts: TrainOptions, onEpoch: (r: EpochReport)
   const warped = new Uint8Array(D);
   const styled = new Uint8Array(D);
   const penned = new Uint8Array(D);
+  const refitted = new Uint8Array(D);
   const B = opts.batch;
   const params = net.layers.flatMap((l) => [l.W, l.b]);
   const adam = new Adam(params);
@@ -216,13 +224,17 @@ export function train(data: Split, opts: TrainOptions, onEpoch: (r: EpochReport)
         }
         const dx = opts.shift ? Math.floor(rand() * (2 * opts.shift + 1)) - opts.shift : 0;
         const dy = opts.shift ? Math.floor(rand() * (2 * opts.shift + 1)) - opts.shift : 0;
+        let out: Uint8Array | null = null;
         if (aug && rand() < aug.p) {
           const w = drawWarp(aug, bank, rand);
           w.dx = dx;
           w.dy = dy;
-          augment(img, side, w, warped);
-          for (let k = 0; k < D; k++) x[i * D + k] = warped[k] / 255;
-        } else loadImage(x, i * D, img, 0, side, dx, dy);
+          out = augment(img, side, w, warped);
+        }
+        // Drawn only when asked for; the service recentres, so a refitted digit's shift is moot.
+        if (opts.refit && rand() < opts.refit) out = refit(out ?? img, side, refitted) ?? out;
+        if (out) for (let k = 0; k < D; k++) x[i * D + k] = out[k] / 255;
+        else loadImage(x, i * D, img, 0, side, dx, dy);
         t[i] = label;
       }
       lossSum += gradient(net, x, t, B, ws);
