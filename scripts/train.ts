@@ -210,7 +210,7 @@ const labels = dataset === "fashion" ? FASHION_LABELS : DEFAULT_LABELS;
 const { D, C, side } = shapeOf(data);
 const sizes = [
   D,
-  ...(conv ?? []).map((c) => `conv ${c.filters}×${c.kernel}×${c.kernel}${c.pad ? ` pad ${c.pad}` : ""}${c.pool !== 1 ? ` pool ${c.pool}` : ""}`),
+  ...(conv ?? []).map((c) => `conv ${c.filters}×${c.kernel}×${c.kernel}${c.pad ? ` pad ${c.pad}` : ""}${(c.pool ?? 2) !== 1 ? ` pool ${c.pool ?? 2}` : ""}`),
   ...hidden,
   C,
 ];

@@ -170,6 +170,15 @@ describe("train", () => {
     expect(bytes(styled)).toEqual(a);
   });
 
+  it("should read digits back through the service's preprocessing only when asked, reproducibly", () => {
+    const bytes = (o: TrainOptions) => train(data, { ...o, epochs: 1 }).layers.map((l) => new Uint8Array(l.W.buffer.slice(0)));
+    const plain = bytes(opts);
+    const refitted = { ...opts, refit: 0.5 };
+    const a = bytes(refitted);
+    expect(a).not.toEqual(plain);
+    expect(bytes(refitted)).toEqual(a);
+  });
+
   it("should train the book's sigmoid network too", () => {
     const net = train(data, { ...opts, hidden: [50, 100], activation: "sigmoid", epochs: 2 });
     expect(net.layers.map((l) => l.activation)).toEqual(["sigmoid", "sigmoid", "softmax"]);
