@@ -1,11 +1,12 @@
-// npm run robustness [-- --count 1000] [--batch 100] [--models a,b] [--out bench/robustness.json]
+// npm run robustness [-- --count 1000] [--batch 100] [--models a,b] [--weights name=file,...] [--out bench/robustness.json]
 //
 // How the digits models read pictures that are not MNIST's clean 28×28: the
 // first --count MNIST test digits made into the robustness set
 // (scripts/lib/robustness-set.ts: upscaled, off-centre, rotated, thicker,
 // thinner, inverted, scanned), each encoded as PNG and as JPEG (quality 75),
 // and sent through the app's own image endpoint in-process (createApp over
-// weights/*.safetensors, multipart batches of --batch files). Prints a table
+// weights/*.safetensors, or the files --weights names in their place, as
+// multipart batches of --batch files). Prints a table
 // of accuracy per variant and model, beside each model's accuracy on the same
 // digits as raw pixels. Then phone photos of the same digits
 // (scripts/lib/photos.ts: uneven light, ruled and squared paper, tinted
@@ -15,7 +16,7 @@
 // not. Photos, blanks and numbers are fewer than --count (PHOTOS, BLANKS,
 // NUMBERS below) to keep the run to minutes. A figure, not a test: nothing
 // is asserted, and nothing is written unless --out names a file.
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { encode as encodePng } from "fast-png";
 import { encode as encodeJpeg } from "jpeg-js";
 import { createApp } from "../src/app";
@@ -31,11 +32,14 @@ import { table } from "./lib/table";
 
 const args = command({
   name: "robustness",
-  usage: "usage: npm run robustness [-- --count 1000] [--batch 100] [--models mnist-mlp,mnist-cnn] [--out bench/robustness.json]",
+  usage:
+    "usage: npm run robustness [-- --count 1000] [--batch 100] [--models mnist-mlp,mnist-cnn] [--weights mnist-cnn=path/to/candidate.safetensors] [--out bench/robustness.json]\n" +
+    "--weights: a trained file served in place of a catalog model's bundled one (to compare a candidate before it replaces weights/)",
   options: {
     count: { type: "string", default: "1000" },
     batch: { type: "string", default: "100" },
     models: { type: "string" },
+    weights: { type: "string" },
     out: { type: "string" },
   },
 });
@@ -50,10 +54,18 @@ const batch = args.integer("batch", { min: 1 });
 const digits: string[] = modelsOf("mnist");
 const chosen = v.models ? v.models.split(",").map((m) => m.trim()) : digits;
 for (const m of chosen) if (!digits.includes(m)) fail(`--models: "${m}" is not a digits model of the catalog (${digits.join(", ")})`);
+const replaced: Record<string, string> = {};
+for (const pair of v.weights ? v.weights.split(",") : []) {
+  const [name, path] = pair.split("=");
+  if (!path || !chosen.includes(name.trim())) fail(`--weights: "${pair}" is not NAME=FILE with NAME one of ${chosen.join(", ")}`);
+  if (!existsSync(path.trim())) fail(`--weights: ${path.trim()} not found`);
+  replaced[name.trim()] = path.trim();
+}
 const files: Record<string, ArrayBuffer> = {};
 for (const name of chosen) {
-  const bytes = readFileSync(weightsFile(name));
-  if (datasetOfFile(bytes) !== "mnist") fail(`${weightsFile(name)}: its metadata does not say dataset mnist, as src/model/catalog.ts does`);
+  const file = replaced[name] ?? weightsFile(name);
+  const bytes = readFileSync(file);
+  if (datasetOfFile(bytes) !== "mnist") fail(`${file}: its metadata does not say dataset mnist, as src/model/catalog.ts does`);
   files[name] = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
 }
 const models = Object.keys(files).sort();
