@@ -57,7 +57,6 @@ const PRESETS: Record<ModelName, Preset> = {
     shift: 2,
     augment: HANDWRITTEN,
     styles: { restyle: 0.15, pen: 0.2 },
-    refit: 0.5,
     weightDecay: 1e-5,
     validation: 2000,
     dtype: "F32",
