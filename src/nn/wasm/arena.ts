@@ -6,6 +6,7 @@ import type { Activation } from "../functions";
 
 export interface Exports {
   memory: WebAssembly.Memory;
+  heapBase(): number;
   affine(out: number, x: number, W: number, b: number, N: number, K: number, M: number, idx: number, val: number): void;
   pack(dst: number, W: number, K: number, M: number): void;
   affinePacked(out: number, x: number, Wp: number, b: number, N: number, K: number, M: number, idx: number, val: number): void;
@@ -58,13 +59,17 @@ export function instantiate(module: WebAssembly.Module): Exports {
  * and per-call regions are released when the call returns.
  */
 export class Arena {
-  private top = 64;
+  private top: number;
   private heap: Float32Array;
   private bytes: Uint8Array;
+  private readonly memory: WebAssembly.Memory;
 
-  constructor(private readonly memory: WebAssembly.Memory) {
-    this.heap = new Float32Array(memory.buffer);
-    this.bytes = new Uint8Array(memory.buffer);
+  constructor(ex: Exports) {
+    this.memory = ex.memory;
+    // Past the kernel's own constants (its static data), on a 64-byte line.
+    this.top = Math.ceil(ex.heapBase() / 64) * 64;
+    this.heap = new Float32Array(this.memory.buffer);
+    this.bytes = new Uint8Array(this.memory.buffer);
   }
 
   /** Bytes of memory the instance holds (Wasm memory grows, never shrinks). */

@@ -64,7 +64,7 @@ export class WasmBackend implements Backend {
   ) {
     this.name = relaxed ? "Wasm relaxed SIMD" : "Wasm SIMD";
     this.ex = instantiate(module);
-    this.arena = new Arena(this.ex.memory);
+    this.arena = new Arena(this.ex);
   }
 
   /** Bytes of Wasm memory this backend holds. */

@@ -12,7 +12,7 @@ export class KernelProbe {
 
   constructor(module: WebAssembly.Module) {
     this.ex = instantiate(module);
-    this.arena = new Arena(this.ex.memory);
+    this.arena = new Arena(this.ex);
   }
 
   /** Copies each array into a fresh region, runs `f` on their offsets, then frees them all. */
