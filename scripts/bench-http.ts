@@ -76,6 +76,10 @@ interface Scenario {
 }
 
 const json = { "Content-Type": "application/json" };
+/** The models whose 10000-image request is held to onnxruntime-web's batch of 10000 (targets: mnist-mlp 4×, mnist-book 2.5×). */
+const BIG_MODELS = ["mnist-mlp", "mnist-book"] as const;
+/** Rounds of the 10000-image comparison: each round runs onnxruntime-web, then the request, per model; the best of each is kept. */
+const BIG_ROUNDS = 3;
 const OIP_MODEL = "mnist-mlp";
 
 /** The 1000 images as one OIP input tensor: JSON data, or `bytes` for the binary form. */
@@ -240,11 +244,6 @@ async function coldStart(url: string): Promise<void> {
 
   console.log();
 }
-
-/** The models whose 10000-image request is held to onnxruntime-web's batch of 10000 (targets: mnist-mlp 4×, mnist-book 2.5×). */
-const BIG_MODELS = ["mnist-mlp", "mnist-book"] as const;
-/** Rounds of the 10000-image comparison: each round runs onnxruntime-web, then the request, per model; the best of each is kept. */
-const BIG_ROUNDS = 3;
 
 /**
  * The whole test set as one binary request per model, against
