@@ -16,7 +16,6 @@ import { arch, cpus, loadavg, platform, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import * as tf from "@tensorflow/tfjs-core";
-import * as ort from "onnxruntime-web";
 import { type Dataset, MODEL_NAMES, MODELS } from "../src/model/catalog";
 import { decodeModel } from "../src/model/format";
 import { type Backend, loadNetwork } from "../src/nn/backend";
@@ -28,7 +27,7 @@ import { createWasmBackend } from "../src/nn/wasm";
 import { DATASET_DIRS, datasetPresent, loadSplit } from "../test/fixtures/datasets";
 import { main as importMain } from "./import";
 import { command, fail } from "./lib/cli";
-import { onnxModel } from "./lib/onnx";
+import { ORT_VERSION, ortSession } from "./lib/ort";
 import { BENCH_DIR, BOOK_WEIGHTS, ROOT, weightsFile } from "./lib/paths";
 import { table } from "./lib/table";
 
@@ -61,8 +60,6 @@ interface Impl {
   prepare(net: Network): Promise<Run>;
 }
 
-ort.env.wasm.numThreads = 1;
-ort.env.wasm.wasmPaths = `${dirname(require.resolve("onnxruntime-web"))}/`;
 setWasmPaths(`${dirname(require.resolve("@tensorflow/tfjs-backend-wasm"))}/`);
 setThreadsCount(1);
 await tf.setBackend("wasm");
@@ -81,15 +78,8 @@ const IMPLS: Impl[] = [
   oursIn(createWasmBackend() ?? new JsBackend()),
   oursJs,
   {
-    name: `onnxruntime-web ${version("onnxruntime-web")}`,
-    prepare: async (net) => {
-      const session = await ort.InferenceSession.create(onnxModel(net), { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
-      const D = net.layers[0].inSize;
-      return async (x, N) => {
-        const out = await session.run({ x: new ort.Tensor("float32", x, [N, D]) });
-        return out.y.data as Float32Array;
-      };
-    },
+    name: `onnxruntime-web ${ORT_VERSION}`,
+    prepare: ortSession,
   },
   {
     name: `tfjs-backend-wasm ${version("@tensorflow/tfjs-backend-wasm")}`,

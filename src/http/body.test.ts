@@ -85,6 +85,25 @@ describe("readBody", () => {
     expect((await echo().request("/", post(new Uint8Array(100)), env)).status).toBe(200);
   });
 
+  it("should read a body of declared length whole, and time reading it as the Server-Timing span body", async () => {
+    const bytes = Uint8Array.from({ length: 3000 }, (_, i) => i % 251);
+    const res = await echo().request("/", post(bytes, { "Content-Length": "3000" }));
+    const got = (await res.json()) as Echo;
+    expect(got.length).toBe(3000);
+    expect(got.text).toBe(new TextDecoder().decode(bytes));
+    expect(res.headers.get("Server-Timing")).toMatch(/(^|, )body;dur=[\d.]+;desc="read the request body"/);
+  });
+
+  it("should refuse a body past MAX_BODY_BYTES whose Content-Length said less", async () => {
+    // Only a Request built in the same process can disagree with its Content-Length; the network holds a body to it.
+    const stream = new Blob([new Uint8Array(120)]).stream();
+    const res = await echo().request("/", { method: "POST", body: stream, duplex: "half", headers: { "Content-Length": "10" } } as RequestInit, {
+      MAX_BODY_BYTES: "100",
+    });
+    expect(res.status).toBe(413);
+    expect((await problem(res)).limit).toBe(100);
+  });
+
   it("should take only the route's Content-Types, naming them in the 415", async () => {
     const app = echo({ accepts: ["application/json", "application/octet-stream", "image/png"] });
     expect((await app.request("/", post("{}", { "Content-Type": "application/json; charset=utf-8" }))).status).toBe(200);

@@ -245,7 +245,14 @@ export function decodeModel(buffer: ArrayBuffer | Uint8Array, backend: Backend =
         `tensor "${s.name}" holds a ${Number.isFinite(scale[bad]) ? "negative" : "non-finite"} value (${scale[bad]}) at index ${bad}; scales are finite and 0 or more (max |w| / 127); re-encode the model with \`npm run quantize -- --dtype int8\``,
       );
     const q = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    return { name: e.name, dtype: "I8", bytes, values: () => dequantizeI8(q, scale, conv ? "filter" : "column") };
+    const axis = conv ? "filter" : "column";
+    return {
+      name: e.name,
+      dtype: "I8",
+      bytes,
+      values: () => dequantizeI8(q, scale, axis),
+      valuesInto: (out, at) => void dequantizeI8(q, scale, axis, out, at),
+    };
   };
   try {
     const network = backend.load(

@@ -62,6 +62,8 @@ export interface WeightTensor {
   bytes: Uint8Array;
   /** The values decoded to F32 in JS (the scalar decoders, dequantizeI8): the JS backend's input, and every backend's error path. */
   values(): Float32Array;
+  /** Writes values() into `out` from index `at` without allocating them first (I8: the Wasm backend dequantises straight into its memory). */
+  valuesInto?(out: Float32Array, at: number): void;
 }
 
 /** A network loaded into a backend, ready to run. */

@@ -103,8 +103,8 @@ export class WasmBackend implements Backend {
 
   /**
    * Decodes every weight straight into the kernel's memory (F16 converted
-   * there, F32 copied as it is, any other dtype, I8 among them, through its
-   * JS values: the same F32 values the JS backend runs),
+   * there, F32 copied as it is, I8 dequantised by JS straight into it, any
+   * other dtype through its JS values: the same F32 values the JS backend runs),
    * proving each finite on the way in. Nothing is kept if one is not.
    */
   load(spec: NetworkSpec, layers: { W: WeightTensor; b: WeightTensor }[]): LoadedNetwork {
@@ -148,6 +148,7 @@ export class WasmBackend implements Backend {
       bad = ex.f16ToF32(ps, at, n);
     } else {
       if (t.dtype === "F32") arena.u8().set(t.bytes, at);
+      else if (t.valuesInto) t.valuesInto(arena.f32(), at >> 2);
       else arena.f32().set(t.values(), at >> 2);
       bad = ex.firstNonFiniteF32(at, n);
     }
