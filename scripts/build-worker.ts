@@ -21,7 +21,7 @@ command({ name: "build:worker", usage: "usage: npm run build:worker", options: {
 
 const OUT = join(ROOT, "dist-worker");
 // index.d.ts stays: it is the source's, not built (it says why).
-if (existsSync(OUT)) for (const f of readdirSync(OUT)) if (f !== "index.d.ts") rmSync(join(OUT, f));
+if (existsSync(OUT)) for (const f of readdirSync(OUT)) if (f !== "index.d.ts") rmSync(join(OUT, f), { recursive: true });
 
 const result = await build({
   entryPoints: [join(ROOT, "src", "index.ts")],
@@ -37,7 +37,9 @@ const result = await build({
   // Minified names in stack traces: wrangler uploads these maps with the
   // modules (upload_source_maps), and the dashboard's traces name the source.
   sourcemap: "linked",
-  chunkNames: "[name]-[hash]",
+  // In a folder of their own: wrangler.toml's ESModule rule takes chunks/*.js
+  // and nothing else (the worker tests load packages by the same rules).
+  chunkNames: "chunks/[name]-[hash]",
   assetNames: "[name]-[hash]",
   loader: { ".wasm": "copy", ".safetensors": "copy" },
   metafile: true,
