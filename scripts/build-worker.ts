@@ -13,7 +13,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import { command } from "./lib/cli";
 import { ROOT } from "./lib/paths";
 
@@ -22,6 +22,17 @@ command({ name: "build:worker", usage: "usage: npm run build:worker", options: {
 const OUT = join(ROOT, "dist-worker");
 // index.d.ts stays: it is the source's, not built (it says why).
 if (existsSync(OUT)) for (const f of readdirSync(OUT)) if (f !== "index.d.ts") rmSync(join(OUT, f), { recursive: true });
+
+// zod's `locales` namespace, re-exported by zod (z.locales, z.core.locales),
+// holds 41 languages; its messages use English alone, and so does the service.
+const englishOnly: Plugin = {
+  name: "zod-english-only",
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, ({ importer }) =>
+      /[\\/]zod[\\/]v4[\\/]/.test(importer) ? { path: join(ROOT, "src", "http", "zod-locales.ts") } : undefined,
+    );
+  },
+};
 
 const result = await build({
   entryPoints: [join(ROOT, "src", "index.ts")],
@@ -42,6 +53,7 @@ const result = await build({
   chunkNames: "chunks/[name]-[hash]",
   assetNames: "[name]-[hash]",
   loader: { ".wasm": "copy", ".safetensors": "copy" },
+  plugins: [englishOnly],
   metafile: true,
   logLevel: "warning",
 });
