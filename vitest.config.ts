@@ -3,7 +3,8 @@ import { configDefaults, defineConfig } from "vitest/config";
 
 // Two projects: the math, weights format and Node scripts run in Node; the
 // service runs inside workerd, exactly as deployed, with the unit tests
-// beside each src/http module.
+// beside each src/http module. Its main module is the source (wrangler.toml's
+// is the build of it, scripts/build-worker.ts).
 export default defineConfig({
   test: {
     projects: [
@@ -17,7 +18,7 @@ export default defineConfig({
         },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        plugins: [cloudflareTest({ main: "./src/index.ts", wrangler: { configPath: "./wrangler.toml" } })],
         test: {
           name: "worker",
           include: ["test/worker/**/*.test.ts", "src/http/**/*.test.ts"],

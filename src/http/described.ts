@@ -17,8 +17,9 @@ export type Schemas = typeof import("./schemas");
 
 /**
  * The schemas module, loaded on first use, and zod and its OpenAPI extension
- * with it: a dynamic import, which the bundle evaluates only when it is first
- * called, so that start-up evaluates none of them.
+ * with it: a dynamic import, a module of its own in the Worker's build
+ * (scripts/lib/worker-build.ts), compiled and evaluated only when it is
+ * first called, so that start-up does neither.
  * @example const body = jsonBody(c, (await schemas()).PredictBody(), example);
  */
 export const schemas: () => Promise<Schemas> = once(() => import("./schemas"));
