@@ -465,10 +465,24 @@ describe("forward passes against the reference (forwardNaive)", () => {
     });
   }
 
-  it("should give each image the same bits alone as in a batch (two-row tiles and single rows sum alike)", () => {
+  it("should give each image the same bits alone as in a batch (two-row tiles and single rows sum alike, filters placed once)", () => {
+    const nets = [
+      network([784, 50, 100, 10], ["sigmoid", "sigmoid", "softmax"], 8),
+      network([61, 29, 33, 7], ["relu", "relu", "identity"], 9),
+      convNetwork([1, 12, 12], [[6, 5, 1, 0, 2]], [20, 10], 12),
+      convNetwork(
+        [1, 14, 14],
+        [
+          [4, 3, 1, 1, 0],
+          [5, 3, 2, 1, 2],
+        ],
+        [10],
+        13,
+      ),
+    ];
     for (const b of BACKENDS) {
       if (b.skip) continue;
-      for (const net of [network([784, 50, 100, 10], ["sigmoid", "sigmoid", "softmax"], 8), network([61, 29, 33, 7], ["relu", "relu", "identity"], 9)]) {
+      for (const net of nets) {
         const loaded = loadNetwork((b.create as () => Backend)(), net);
         const D = net.layers[0].inSize;
         const C = net.layers.at(-1)?.outSize as number;
