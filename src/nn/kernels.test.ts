@@ -410,15 +410,29 @@ describe("forward passes against the reference (forwardNaive)", () => {
         expect([...loaded.softmax(loaded.forward(x, 40, { softmax: false }), 10)]).toEqual([...y]);
       });
 
-      it("should copy its weights out exactly, and not run on a copy the caller changes", () => {
-        const net = network([37, 13, 9, 3], ["relu", "sigmoid", "softmax"], 6);
-        const loaded = loadNetwork((b.create as () => Backend)(), net);
-        const copy = loaded.toNetwork();
-        expect(copy.layers.map((l) => [...l.W])).toEqual(net.layers.map((l) => [...l.W]));
-        const x = random(37, 1, 0.5).map(Math.abs);
-        const before = loaded.forward(x, 1);
-        copy.layers[0].W.fill(0);
-        expect([...loaded.forward(x, 1)]).toEqual([...before]);
+      it("should copy its weights out exactly (dense, convDirect's packed filters, im2col's), and not run on a copy the caller changes", () => {
+        const nets = [
+          network([37, 13, 9, 3], ["relu", "sigmoid", "softmax"], 6),
+          convNetwork([1, 12, 12], [[6, 5, 1, 0, 2]], [20, 10], 14),
+          convNetwork(
+            [1, 14, 14],
+            [
+              [4, 3, 1, 1, 0],
+              [5, 3, 2, 1, 2],
+            ],
+            [10],
+            15,
+          ),
+        ];
+        for (const net of nets) {
+          const loaded = loadNetwork((b.create as () => Backend)(), net);
+          const copy = loaded.toNetwork();
+          expect(copy.layers.map((l) => [...l.W])).toEqual(net.layers.map((l) => [...l.W]));
+          const x = random(net.layers[0].inSize, 1, 0.5).map(Math.abs);
+          const before = loaded.forward(x, 1);
+          copy.layers[0].W.fill(0);
+          expect([...loaded.forward(x, 1)]).toEqual([...before]);
+        }
       });
 
       it("should load I8 weights as the F32 values dequantizeI8 gives, bit for bit, and run them as the reference does", () => {
@@ -465,10 +479,24 @@ describe("forward passes against the reference (forwardNaive)", () => {
     });
   }
 
-  it("should give each image the same bits alone as in a batch (two-row tiles and single rows sum alike)", () => {
+  it("should give each image the same bits alone as in a batch (two-row tiles and single rows sum alike, filters placed once)", () => {
+    const nets = [
+      network([784, 50, 100, 10], ["sigmoid", "sigmoid", "softmax"], 8),
+      network([61, 29, 33, 7], ["relu", "relu", "identity"], 9),
+      convNetwork([1, 12, 12], [[6, 5, 1, 0, 2]], [20, 10], 12),
+      convNetwork(
+        [1, 14, 14],
+        [
+          [4, 3, 1, 1, 0],
+          [5, 3, 2, 1, 2],
+        ],
+        [10],
+        13,
+      ),
+    ];
     for (const b of BACKENDS) {
       if (b.skip) continue;
-      for (const net of [network([784, 50, 100, 10], ["sigmoid", "sigmoid", "softmax"], 8), network([61, 29, 33, 7], ["relu", "relu", "identity"], 9)]) {
+      for (const net of nets) {
         const loaded = loadNetwork((b.create as () => Backend)(), net);
         const D = net.layers[0].inSize;
         const C = net.layers.at(-1)?.outSize as number;

@@ -22,10 +22,11 @@ export interface Exports {
   biasRows(out: number, b: number, F: number, M: number): void;
   maxPool(out: number, x: number, P: number, IH: number, IW: number, size: number): void;
   scale(p: number, n: number, s: number): void;
+  packFilters(dst: number, W: number, F: number, K: number): void;
   convDirect(
     out: number,
     x: number,
-    W: number,
+    Wp: number,
     b: number,
     N: number,
     C: number,
@@ -40,7 +41,6 @@ export interface Exports {
     xp: number,
     t: number,
     idx: number,
-    val: number,
   ): void;
 }
 
@@ -120,7 +120,7 @@ export interface ConvNeeds {
   xp: number;
   /** The unpooled output of one image: convDirect's padded-width rows, or F·OH·OW. */
   t: number;
-  /** The im2col matrix (K·M), its row of zeros (M), the inputs (K) and the packed filters (4·K·⌈F/4⌉ floats). */
+  /** The im2col matrix (K·M), its row of zeros (M), the taps or inputs (K) and affine's values (4·K; none for convDirect). */
   cols: number;
   M: number;
   K: number;
@@ -130,6 +130,35 @@ export interface ConvNeeds {
 /** Whether convDirect runs this layer: stride 1, and an activation it applies (or none). */
 const direct = (s: ConvShape, activation: Activation) => s.stride === 1 && (activation === "relu" || activation === "identity");
 
+/**
+ * Floats a convolution layer's filters take in memory: packed four by four
+ * for convDirect, (⌈F/4⌉, K, 4), or as the file has them, (F, K), for im2col and affine.
+ */
+export function filterSize(s: ConvShape, activation: Activation): number {
+  const K = s.C * s.KH * s.KW;
+  return direct(s, activation) ? 4 * Math.ceil(s.F / 4) * K : s.F * K;
+}
+
+/**
+ * A convolution layer's filters W (F, K) at byte offset src into dst as
+ * convLayerAt reads them (filterSize floats): packed for convDirect, once
+ * when they are loaded, or copied as they are. dst and src do not overlap.
+ */
+export function placeFilters(ex: Exports, dst: number, src: number, s: ConvShape, activation: Activation): void {
+  const K = s.C * s.KH * s.KW;
+  if (direct(s, activation)) ex.packFilters(dst, src, s.F, K);
+  else new Uint8Array(ex.memory.buffer).copyWithin(dst, src, src + s.F * K * 4);
+}
+
+/** The filters (F, K) back out of what placeFilters wrote at float index at of heap. */
+export function filtersOut(heap: Float32Array, at: number, s: ConvShape, activation: Activation): Float32Array {
+  const K = s.C * s.KH * s.KW;
+  if (!direct(s, activation)) return heap.slice(at, at + s.F * K);
+  const W = new Float32Array(s.F * K);
+  for (let f = 0; f < s.F; f++) for (let k = 0; k < K; k++) W[f * K + k] = heap[at + ((f >> 2) * K + k) * 4 + (f & 3)];
+  return W;
+}
+
 export function convNeeds(s: ConvShape, activation: Activation): ConvNeeds {
   const [OH, OW] = convOutput(s);
   const K = s.C * s.KH * s.KW;
@@ -137,7 +166,7 @@ export function convNeeds(s: ConvShape, activation: Activation): ConvNeeds {
   if (direct(s, activation)) {
     const IHp = s.IH + 2 * s.pad;
     const IWp = s.IW + 2 * s.pad;
-    return { xp: s.C * IHp * IWp + IWp + 32, t: 4 * G * (Math.ceil((OH * IWp) / 8) * 8), cols: 0, M: 0, K, val: 4 * K * G };
+    return { xp: s.C * IHp * IWp + IWp + 32, t: 4 * G * (Math.ceil((OH * IWp) / 8) * 8), cols: 0, M: 0, K, val: 0 };
   }
   return { xp: 0, t: s.F * OH * OW, cols: K * OH * OW, M: OH * OW, K, val: 4 * K };
 }
@@ -154,7 +183,7 @@ export interface ConvScratch {
 
 /**
  * One convolution layer over N images at byte offset x, (N, C, IH, IW), into
- * out, (N, F, PH, PW): the filters and their bias, the activation, then max
+ * out, (N, F, PH, PW): the filters (as placeFilters put them) and their bias, the activation, then max
  * pooling over pool × pool (none for pool ≤ 1). Stride 1 with ReLU or no
  * activation runs in one call (convDirect); anything else image by image:
  * im2col, affine with the filters as its rows, biasRows, the activation, maxPool.
@@ -173,7 +202,7 @@ export function convLayerAt(
 ): void {
   const { xp, t, cols, zeros, idx, val } = scratch;
   if (direct(s, activation)) {
-    ex.convDirect(out, x, W, b, N, s.C, s.IH, s.IW, s.F, s.KH, s.KW, s.pad, pool, activation === "relu" ? 1 : 0, xp, t, idx, val);
+    ex.convDirect(out, x, W, b, N, s.C, s.IH, s.IW, s.F, s.KH, s.KW, s.pad, pool, activation === "relu" ? 1 : 0, xp, t, idx);
     return;
   }
   const [OH, OW] = convOutput(s);

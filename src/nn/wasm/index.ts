@@ -7,8 +7,10 @@
 // N = batch, D = input size, C = classes, K = inputs and M = outputs of a layer.
 import { modules } from "#kernel";
 import { type Backend, type LoadedNetwork, layerShape, type NetworkSpec, NonFiniteWeightError, tensorSizes, type WeightTensor } from "../backend";
+import type { ConvShape } from "../conv";
+import type { Activation } from "../functions";
 import type { Network } from "../network";
-import { Arena, activateAt, type ConvNeeds, convLayerAt, convNeeds, type Exports, instantiate } from "./arena";
+import { Arena, activateAt, type ConvNeeds, convLayerAt, convNeeds, type Exports, filterSize, filtersOut, instantiate, placeFilters } from "./arena";
 
 /** Rows per chunk of a batch: a chunk's activations stay in the L1/L2 cache between layers. */
 const CHUNK = 32;
@@ -24,7 +26,7 @@ interface Needs extends ConvNeeds {
 /**
  * Where one loaded network's weights sit: byte offsets of each layer's W and
  * b. A dense layer's W is packed in panels of sixteen outputs (kernel.ts
- * `pack`), a convolution's filters are as the file has them.
+ * `pack`), a convolution's filters as convLayerAt reads them (arena.ts `placeFilters`).
  */
 interface Placed {
   spec: NetworkSpec;
@@ -94,7 +96,8 @@ export class WasmBackend implements Backend {
     ex.im2col(W, x, 1, 4, 4, 2, 2, 2, 0, 2, 2);
     ex.biasRows(out, b, 2, 8);
     ex.maxPool(out, x, 1, 4, 4, 2);
-    ex.convDirect(out, x, W, b, 1, 1, 4, 4, 2, 3, 3, 1, 2, 1, xp, t, idx, val);
+    ex.packFilters(val, W, 2, 9);
+    ex.convDirect(out, x, val, b, 1, 1, 4, 4, 2, 3, 3, 1, 2, 1, xp, t, idx);
     ex.scale(out, 16, 0.5);
     for (const f of ["exp", "sigmoid", "relu", "step"] as const) ex[f](out, 16);
     ex.softmax(out, 2, 8);
@@ -115,7 +118,10 @@ export class WasmBackend implements Backend {
       const own: NetworkSpec = { sizes: [...sizes], activations: [...activations], layers: activations.map((_, i) => layerShape(spec, i)) };
       p = {
         spec: own,
-        W: layers.map(({ W }, i) => (own.layers?.[i]?.conv ? this.resident(W, tensorSizes(own, i).W) : this.packed(W, sizes[i], sizes[i + 1]))),
+        W: layers.map(({ W }, i) => {
+          const conv = own.layers?.[i]?.conv;
+          return conv ? this.filters(W, conv, activations[i]) : this.packed(W, sizes[i], sizes[i + 1]);
+        }),
         b: layers.map(({ b }, i) => this.resident(b, tensorSizes(own, i).b)),
         needs: needsOf(own),
       };
@@ -173,6 +179,20 @@ export class WasmBackend implements Backend {
   }
 
   /**
+   * A convolution's filters (F, K) placed as convLayerAt reads them (packed
+   * for convDirect once here, not on every call) into a region kept for the
+   * backend's life; decoded just above it first, and that copy freed.
+   */
+  private filters(t: WeightTensor, s: ConvShape, activation: Activation): number {
+    const { ex, arena } = this;
+    const at = arena.alloc(filterSize(s, activation));
+    const keep = arena.mark();
+    placeFilters(ex, at, this.resident(t, s.F * s.C * s.KH * s.KW), s, activation);
+    arena.release(keep);
+    return at;
+  }
+
+  /**
    * Scratch for a chunk of CHUNK rows of `width`, and for one image's
    * convolutions: sized for whole chunks, so a batch never regrows what a
    * single image sized. Each region only ever grows, to the largest network
@@ -194,7 +214,7 @@ export class WasmBackend implements Backend {
       s.idx = arena.alloc(PAIRS + PAIRS * n.K);
     }
     if (n.val > s.valSize) {
-      // Four rows' values for each input affine's tiles list; convDirect's filters packed four by four.
+      // affinePacked's two values per listed input, for each pair of the group; affine's four rows' values (im2col convolutions).
       s.valSize = n.val;
       s.val = arena.alloc(n.val);
     }
@@ -273,7 +293,7 @@ export class WasmBackend implements Backend {
     const { sizes, activations } = p.spec;
     return {
       layers: activations.map((activation, i) => ({
-        W: p.spec.layers?.[i]?.conv ? heap.slice(p.W[i] >> 2, (p.W[i] >> 2) + tensorSizes(p.spec, i).W) : unpack(heap, p.W[i] >> 2, sizes[i], sizes[i + 1]),
+        W: p.spec.layers?.[i]?.conv ? filtersOut(heap, p.W[i] >> 2, p.spec.layers[i].conv, activation) : unpack(heap, p.W[i] >> 2, sizes[i], sizes[i + 1]),
         b: heap.slice(p.b[i] >> 2, (p.b[i] >> 2) + tensorSizes(p.spec, i).b),
         inSize: sizes[i],
         outSize: sizes[i + 1],

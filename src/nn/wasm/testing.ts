@@ -4,7 +4,7 @@
 import { modules } from "#kernel";
 import type { ConvShape } from "../conv";
 import type { Activation } from "../functions";
-import { Arena, activateAt, convLayerAt, convNeeds, type Exports, instantiate } from "./arena";
+import { Arena, activateAt, convLayerAt, convNeeds, type Exports, filterSize, instantiate, placeFilters } from "./arena";
 
 export class KernelProbe {
   private readonly ex: Exports;
@@ -51,7 +51,7 @@ export class KernelProbe {
     });
   }
 
-  /** conv of conv.ts through the kernel, as the backend runs a convolution (convLayerAt). x is (N, C, IH, IW); out is (N, F, OH, OW). */
+  /** conv of conv.ts through the kernel, as the backend runs a convolution (placeFilters once, then convLayerAt). x is (N, C, IH, IW); out is (N, F, OH, OW). */
   conv(out: Float32Array, x: Float32Array, W: Float32Array, b: Float32Array, N: number, s: ConvShape): Float32Array {
     return this.convLayer(out, x, W, b, N, s, "identity", 0);
   }
@@ -59,8 +59,10 @@ export class KernelProbe {
   /** A whole convolution layer as the backend runs it: conv, the activation, max pooling (pool ≤ 1: none); out is (N, F, PH, PW). */
   convLayer(out: Float32Array, x: Float32Array, W: Float32Array, b: Float32Array, N: number, s: ConvShape, activation: Activation, pool: number): Float32Array {
     const n = convNeeds(s, activation);
-    return this.with([x, W, b, new Float32Array(n.M)], [out.length, n.xp, n.t, n.cols, n.K, n.val], ([px, pW, pb, zeros, po, xp, t, cols, idx, val]) => {
-      convLayerAt(this.ex, po, px, N, pW, pb, s, activation, pool, { xp, t, cols, zeros, idx, val });
+    const sizes = [out.length, filterSize(s, activation), n.xp, n.t, n.cols, n.K, n.val];
+    return this.with([x, W, b, new Float32Array(n.M)], sizes, ([px, pW, pb, zeros, po, filters, xp, t, cols, idx, val]) => {
+      placeFilters(this.ex, filters, pW, s, activation);
+      convLayerAt(this.ex, po, px, N, filters, pb, s, activation, pool, { xp, t, cols, zeros, idx, val });
       return this.read(out, po);
     });
   }
