@@ -3,7 +3,7 @@
 // src/image/preprocess.ts makes of it (the ink's box refitted into 20×20,
 // centred by mass, resampled). Training on digits that went through the same
 // path lets a model see at training time what it sees in service.
-import { toMnist } from "../../src/image/preprocess";
+import { recipeFor, toMnist } from "../../src/image/preprocess";
 import { resize } from "./robustness-set";
 
 /** How much larger the digit is drawn before the service reads it (bilinear, as a scan or a large drawing would be). */
@@ -20,7 +20,7 @@ export function refit(src: Uint8Array, side: number, out: Uint8Array = new Uint8
   const data = new Uint8ClampedArray(big.v.length);
   for (let i = 0; i < data.length; i++) data[i] = 255 - big.v[i];
   try {
-    out.set(toMnist({ width: big.W, height: big.H, channels: 1, data }, { size: side, box: Math.round((side * 20) / 28) }).pixels);
+    out.set(toMnist({ width: big.W, height: big.H, channels: 1, data }, recipeFor("mnist", side)).pixels);
     return out;
   } catch {
     return null;
