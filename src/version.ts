@@ -1,4 +1,5 @@
-// The service's version, from package.json alone.
-import pkg from "../package.json";
+// The service's version, from package.json alone. A named import: the
+// Worker's build (esbuild) then bundles this one field, not the whole file.
+import { version } from "../package.json";
 
-export const VERSION: string = pkg.version;
+export const VERSION: string = version;
