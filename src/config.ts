@@ -25,6 +25,9 @@ export const DEFAULTS = {
  */
 export const IMAGE_PIXELS_PER_REQUEST = 8;
 
+/** The most digits one picture may hold (POST /v1/read); more is an ImageError too-large (a 413). */
+export const MAX_DIGITS = 20;
+
 /** The Worker variables the limits are read from; any may be unset. */
 export interface LimitVars {
   MAX_BODY_BYTES?: string;

@@ -9,7 +9,6 @@ import type { z } from "@hono/zod-openapi";
 import { IMAGE_PIXELS_PER_REQUEST, type Limits } from "../config";
 import { IdxError, isIdxImages, parseIdxImages } from "../data/idx";
 import { checkPixels, type ImageHeader, imageHeader, sniff } from "../image/header";
-import { asMnist, recipeFor, toMnist } from "../image/preprocess";
 import { ImageError, type ImageErrorKind } from "../image/raster";
 import type { ModelSpec } from "../model/format";
 import type { OutputKind } from "./inference";
@@ -367,8 +366,9 @@ async function imageImages(files: ImageFile[], model: ModelSpec, limits: Limits,
   if (picture.length !== 2 || side !== cols || side * cols !== D)
     throw new ProblemError(422, { detail: `this model takes ${D} inputs, not a square picture; send JSON or binary pixels` });
   const headers = pictureHeaders(files, limits);
-  // The decoders are loaded on the first picture's decode (src/image/decode.ts).
-  const { decodeImage } = await import("../image/decode");
+  // The decoders and MNIST's recipe are loaded on the first picture's decode
+  // (src/image/decode.ts): start-up compiles none of them.
+  const [{ decodeImage }, { asMnist, recipeFor, toMnist }] = await Promise.all([import("../image/decode"), import("../image/preprocess")]);
   const recipe = recipeFor(model.metadata.dataset, side);
   const N = files.length;
   const pixels = new Uint8Array(N * D);

@@ -5,8 +5,8 @@
 // N = digits in the request, C = classes (10).
 import type { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { recipeFor } from "../image/preprocess";
-import { type Digit, MAX_DIGITS, segmentDigits } from "../image/segment";
+import { MAX_DIGITS } from "../config";
+import type { Digit } from "../image/segment";
 import { DEFAULT_MODEL, datasetOf } from "../model/catalog";
 import type { ModelSpec } from "../model/format";
 import { describedRoute, routeGroup, type Schemas } from "./described";
@@ -92,8 +92,13 @@ async function read(c: Context<AppEnv>, query: z.infer<ReturnType<Schemas["ReadQ
   await requireDigitsModel(c, model);
   const files = await pictureFiles(body, c.req.header("content-type") ?? "");
   const headers = pictureHeaders(files, limits);
-  // The decoders are loaded on the first picture's decode (src/image/decode.ts).
-  const { decodeImage } = await import("../image/decode");
+  // The decoders and the digit finder are loaded on the first picture's
+  // decode (src/image/decode.ts): start-up compiles none of them.
+  const [{ decodeImage }, { recipeFor }, { segmentDigits }] = await Promise.all([
+    import("../image/decode"),
+    import("../image/preprocess"),
+    import("../image/segment"),
+  ]);
   const side = imageShape(model)[0];
   const D = side * side;
   const recipe = recipeFor(model.metadata.dataset, side);

@@ -3,12 +3,12 @@
 // normalisation of preprocess.ts) cut into connected pieces, pieces of one
 // digit joined, specks and dots dropped, touching digits cut by width
 // (components.ts has the rules).
+import { MAX_DIGITS } from "../config";
 import { components, cutTouching, digitHeight, groupDigits } from "./components";
 import { fitBox, ink, type MnistOptions, shrink } from "./preprocess";
 import { ImageError, type Raster } from "./raster";
 
-/** The most digits one picture may hold; more is an ImageError too-large (a 413). */
-export const MAX_DIGITS = 20;
+export { MAX_DIGITS };
 
 /** One digit found: where it is, and its pixels for the network. */
 export interface Digit {

@@ -12,7 +12,7 @@ import { experimental_readRawConfig } from "wrangler";
 import { ROOT } from "../../scripts/lib/paths";
 import { buildWorker, type WorkerBuild } from "../../scripts/lib/worker-build";
 
-/** What only a first use needs: the schemas and zod, the document, the picture decoders, fflate. */
+/** What only a first use needs: the schemas and zod, the document, the picture decoders and preprocessing, fflate. */
 const LOADED_ON_FIRST_USE = [
   /node_modules\/zod\//,
   /node_modules\/@hono\/zod-openapi\//,
@@ -23,6 +23,9 @@ const LOADED_ON_FIRST_USE = [
   /^src\/http\/schemas\.ts$/,
   /^src\/http\/document\.ts$/,
   /^src\/image\/decode\.ts$/,
+  /^src\/image\/preprocess\.ts$/,
+  /^src\/image\/components\.ts$/,
+  /^src\/image\/segment\.ts$/,
 ];
 
 describe("the Worker's build", () => {
