@@ -47,22 +47,14 @@ export function quantizeI8(W: Float32Array, groups: number, axis: ScaleAxis): { 
 export function dequantizeI8(q: Int8Array, scale: Float32Array, axis: ScaleAxis, out: Float32Array = new Float32Array(q.length), at = 0): Float32Array {
   const G = scale.length;
   const per = q.length / G;
-  // A row (or a filter) at a time, each through a small function: a model's
-  // first decode runs this once, before V8 has optimised anything, and a
-  // function called a few hundred times is optimised sooner than one loop
-  // of half a million steps is replaced while it runs (mnist-mlp's first
-  // decode in a fresh Node process: about half the time; BENCHMARKS.md).
-  if (axis === "column") for (let i = 0; i < q.length; i += G) scaleRow(q, i, scale, out, at + i);
-  else for (let f = 0; f < G; f++) scaleBy(q, f * per, per, scale[f], out, at + f * per);
+  // A float32 times a whole number below 2^7 is exact in float64, so fround rounds once: the float32 product
+  // (the store into a Float32Array rounds the same way).
+  // Row by row, or filter by filter, without a division per weight: this runs on every model's first decode.
+  if (axis === "column") for (let i = 0; i < q.length; i += G) for (let j = 0; j < G; j++) out[at + i + j] = q[i + j] * scale[j];
+  else
+    for (let f = 0; f < G; f++) {
+      const s = scale[f];
+      for (let i = f * per, end = i + per; i < end; i++) out[at + i] = q[i] * s;
+    }
   return out;
-}
-
-/** out[o + j] = q[i + j] · scale[j] for each of scale's columns. */
-function scaleRow(q: Int8Array, i: number, scale: Float32Array, out: Float32Array, o: number): void {
-  for (let j = 0; j < scale.length; j++) out[o + j] = q[i + j] * scale[j];
-}
-
-/** out[o + t] = q[i + t] · s for n values. */
-function scaleBy(q: Int8Array, i: number, n: number, s: number, out: Float32Array, o: number): void {
-  for (let t = 0; t < n; t++) out[o + t] = q[i + t] * s;
 }
