@@ -16,7 +16,7 @@ import { serializeSafetensors } from "./model/safetensors";
  *    UTF-8 converter), the contract check and the backend's load once. Its
  *    few hundred bytes stay in the backend's memory. It is written by the
  *    safetensors writer alone (warmModel), not by encodeModel, whose
- *    quantiser no request runs (compiling and running it was about 1.5 ms of start-up; BENCHMARKS.md).
+ *    quantiser no request runs.
  * No schema is built: a prediction without query options and with the
  * common JSON body (src/http/json-scan.ts) or a binary one needs none, and
  * each route builds its own on first use (src/http/described.ts). The
