@@ -164,15 +164,12 @@ describe("weights contract", () => {
       expect([...dequantizeI8(Int8Array.from([1, -2, 3, 4]), Float32Array.from([0.5, 0.25]), "column")]).toEqual([0.5, -0.5, 1.5, 1]);
     });
 
-    it("should dequantise into a given array from an offset, as fround(q · scale), touching nothing else", () => {
+    it("should dequantise as fround(q · scale), one scale per filter or per column", () => {
       const q = Int8Array.from([1, -2, 3, 127]);
       const scale = Float32Array.from([0.1, 1 / 3]);
       for (const axis of ["filter", "column"] as const) {
-        const out = new Float32Array(7).fill(-9);
-        expect(dequantizeI8(q, scale, axis, out, 2)).toBe(out);
         const s = (i: number) => scale[axis === "filter" ? i >> 1 : i & 1];
-        expect([...out]).toEqual([-9, -9, ...[...q].map((v, i) => Math.fround(v * s(i))), -9]);
-        expect([...out.subarray(2, 6)]).toEqual([...dequantizeI8(q, scale, axis)]);
+        expect([...dequantizeI8(q, scale, axis)]).toEqual([...q].map((v, i) => Math.fround(v * s(i))));
       }
     });
 

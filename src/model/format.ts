@@ -251,7 +251,7 @@ export function decodeModel(buffer: ArrayBuffer | Uint8Array, backend: Backend =
       dtype: "I8",
       bytes,
       values: () => dequantizeI8(q, scale, axis),
-      valuesInto: (out, at) => void dequantizeI8(q, scale, axis, out, at),
+      scale: { values: scale, axis },
     };
   };
   try {

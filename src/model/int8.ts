@@ -40,21 +40,21 @@ export function quantizeI8(W: Float32Array, groups: number, axis: ScaleAxis): { 
 
 /**
  * The F32 weights an I8 tensor stands for: fround(q · scale), one scale per
- * output along `axis`, written into `out` from index `at` (a new array unless
- * given: the Wasm backend passes its memory, so a model's first decode
- * allocates no copy of its weights).
+ * output along `axis`. The JS backend's decode and the reference for the Wasm
+ * kernel's i8ToF32, which gives the same bits.
  */
-export function dequantizeI8(q: Int8Array, scale: Float32Array, axis: ScaleAxis, out: Float32Array = new Float32Array(q.length), at = 0): Float32Array {
+export function dequantizeI8(q: Int8Array, scale: Float32Array, axis: ScaleAxis): Float32Array {
+  const out = new Float32Array(q.length);
   const G = scale.length;
   const per = q.length / G;
   // A float32 times a whole number below 2^7 is exact in float64, so fround rounds once: the float32 product
   // (the store into a Float32Array rounds the same way).
-  // Row by row, or filter by filter, without a division per weight: this runs on every model's first decode.
-  if (axis === "column") for (let i = 0; i < q.length; i += G) for (let j = 0; j < G; j++) out[at + i + j] = q[i + j] * scale[j];
+  // Row by row, or filter by filter, without a division per weight.
+  if (axis === "column") for (let i = 0; i < q.length; i += G) for (let j = 0; j < G; j++) out[i + j] = q[i + j] * scale[j];
   else
     for (let f = 0; f < G; f++) {
       const s = scale[f];
-      for (let i = f * per, end = i + per; i < end; i++) out[at + i] = q[i] * s;
+      for (let i = f * per, end = i + per; i < end; i++) out[i] = q[i] * s;
     }
   return out;
 }

@@ -62,8 +62,12 @@ export interface WeightTensor {
   bytes: Uint8Array;
   /** The values decoded to F32 in JS (the scalar decoders, dequantizeI8): the JS backend's input, and every backend's error path. */
   values(): Float32Array;
-  /** Writes values() into `out` from index `at` without allocating them first (I8: the Wasm backend dequantises straight into its memory). */
-  valuesInto?(out: Float32Array, at: number): void;
+  /**
+   * I8 only: one F32 scale per output, along W's columns (a dense layer) or
+   * per filter (a convolution), so that the Wasm backend dequantises `bytes`
+   * in its own memory (kernel.ts i8ToF32) to the bits values() gives.
+   */
+  scale?: { values: Float32Array; axis: "column" | "filter" };
 }
 
 /** A network loaded into a backend, ready to run. */

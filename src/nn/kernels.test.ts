@@ -584,6 +584,21 @@ describe.each([
     }
   });
 
+  it.skipIf(!kernel)("should dequantise I8 weights to dequantizeI8's bits, per column and per filter, whatever the width", () => {
+    const k = kernel as KernelProbe;
+    const bits = (a: Float32Array) => [...new Uint32Array(a.buffer, a.byteOffset, a.length)];
+    // Every q, and scales from subnormal to large enough that 127 · scale overflows to Infinity.
+    const scales = [1e-45, 3e-39, 1 / 3, 0.1, 0.0078125, 2.9e36, 3e38, 0];
+    for (const G of [1, 3, 10, 16, 17, 50, 257]) {
+      const rows = 9;
+      const q = Int8Array.from({ length: G * rows }, (_, i) => ((i * 37) % 256) - 128);
+      const scale = Float32Array.from({ length: G }, (_, j) => scales[j % scales.length] * (1 + j / 1000));
+      expect(bits(k.i8ToF32(q, scale, "column"))).toEqual(bits(dequantizeI8(q, scale, "column")));
+      const byFilter = Float32Array.from({ length: rows }, (_, f) => scales[f % scales.length]);
+      expect(bits(k.i8ToF32(q, byFilter, "filter"))).toEqual(bits(dequantizeI8(q, byFilter, "filter")));
+    }
+  });
+
   it.skipIf(!kernel)("should find the first non-finite F32 value, or none", () => {
     const k = kernel as KernelProbe;
     expect(k.firstNonFinite(random(203, 1).map((v) => v * 3e38))).toBe(-1);

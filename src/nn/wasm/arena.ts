@@ -16,6 +16,7 @@ export interface Exports {
   step(p: number, n: number): void;
   softmax(p: number, N: number, C: number): void;
   f16ToF32(src: number, dst: number, n: number): number;
+  i8ToF32(q: number, scale: number, dst: number, n: number, G: number, perFilter: number): void;
   pixels(src: number, dst: number, n: number, inv: number): void;
   firstNonFiniteF32(src: number, n: number): number;
   im2col(cols: number, x: number, C: number, IH: number, IW: number, KH: number, KW: number, stride: number, pad: number, OH: number, OW: number): void;

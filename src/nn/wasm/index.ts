@@ -154,8 +154,15 @@ export class WasmBackend implements Backend {
       bad = ex.f16ToF32(ps, at, n);
     } else {
       if (t.dtype === "F32") arena.u8().set(t.bytes, at);
-      else if (t.valuesInto) t.valuesInto(arena.f32(), at >> 2);
-      else arena.f32().set(t.values(), at >> 2);
+      else if (t.dtype === "I8" && t.scale) {
+        // The bytes and scales go in just above, only for the conversion.
+        const G = t.scale.values.length;
+        const pq = arena.alloc(Math.ceil(n / 4));
+        const ps = arena.alloc(G);
+        arena.u8().set(t.bytes, pq);
+        arena.f32().set(t.scale.values, ps >> 2);
+        ex.i8ToF32(pq, ps, at, n, G, t.scale.axis === "filter" ? 1 : 0);
+      } else arena.f32().set(t.values(), at >> 2);
       bad = ex.firstNonFiniteF32(at, n);
     }
     arena.release(keep);

@@ -100,6 +100,15 @@ export class KernelProbe {
     });
   }
 
+  /** I8 values to F32, one scale per column (rows of scale.length) or per filter (scale.length runs). */
+  i8ToF32(q: Int8Array, scale: Float32Array, axis: "column" | "filter"): Float32Array {
+    return this.with([scale], [Math.ceil(q.length / 4), q.length], ([ps, pq, pd]) => {
+      this.arena.u8().set(new Uint8Array(q.buffer, q.byteOffset, q.length), pq);
+      this.ex.i8ToF32(pq, ps, pd, q.length, scale.length, axis === "filter" ? 1 : 0);
+      return this.read(new Float32Array(q.length), pd);
+    });
+  }
+
   /** The index of the first Infinity or NaN in `data`, or -1. */
   firstNonFinite(data: Float32Array): number {
     return this.with([data], [], ([p]) => this.ex.firstNonFiniteF32(p, data.length));
