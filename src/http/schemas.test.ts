@@ -1,5 +1,7 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { OpenAPIHono, type z } from "@hono/zod-openapi";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import * as all from "./schemas";
 import { OipInferRequest, once, PredictBody, PredictQuery, ReadQuery } from "./schemas";
 
 /** The example each named schema documents, as the OpenAPI document has it. */
@@ -30,6 +32,20 @@ describe("request schemas", () => {
 
   it("should read an empty query string as no options (validated skips the schema for it)", () => {
     for (const schema of [PredictQuery, ReadQuery]) expect(schema().parse({})).toEqual({});
+  });
+
+  it("should take every path parameter as the router matched it, any non-empty string (validated skips the schema for them)", () => {
+    const params = Object.entries(all).filter(([name]) => name.endsWith("Param")) as [string, () => z.ZodObject][];
+    expect(params.map(([name]) => name)).toContain("ModelParam");
+    for (const [name, schema] of params) {
+      const keys = Object.keys(schema().shape);
+      fc.assert(
+        fc.property(fc.tuple(...keys.map(() => fc.string({ minLength: 1 }))), (values) => {
+          const value = Object.fromEntries(keys.map((k, i) => [k, values[i]]));
+          expect(schema().parse(value), name).toEqual(value);
+        }),
+      );
+    }
   });
 
   it("should build each schema on its first use and return that one after", () => {

@@ -66,14 +66,18 @@ export function validationHook(result: { success: boolean; error?: { issues: rea
  * `schema()`, built (and the schemas module loaded) on the route's first
  * request, and hands the handler what
  * it parsed (`c.req.valid(target)`); a failed check is validationHook's 400.
- * An empty query string is {} without building the schema: every query
- * option is optional (schemas.test.ts holds each query schema to it), so a
- * prediction without options needs no zod at all.
+ * Two cases need no schema, so that a prediction without options needs no
+ * zod at all (loading it is most of a first request's CPU otherwise):
+ * - an empty query string is {}: every query option is optional;
+ * - path parameters pass as the router matched them: each is a non-empty
+ *   string, and every path parameter schema takes any string.
+ * schemas.test.ts holds each query and path parameter schema to both.
  * @example validated("query", async () => (await schemas()).PredictQuery())
  */
 export function validated(target: "query" | "param", schema: () => Promise<z.ZodType>): MiddlewareHandler {
   return validator(target, async (value, c) => {
     if (target === "query" && Object.keys(value).length === 0) return {};
+    if (target === "param") return value;
     const result = (await schema()).safeParse(value);
     validationHook({ ...result, target }, c);
     return result.data;
