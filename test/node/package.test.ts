@@ -385,7 +385,7 @@ describe("a plain-JavaScript consumer under Node", () => {
 
       const wantLabels = (await direct("/v1/predict?output=label", { method: "POST", headers: { "Content-Type": "application/octet-stream" }, body: pixels }))
         .labels;
-      expect(out.batch).toEqual({ model: "mnist-mlp", labels: wantLabels });
+      expect(out.batch).toEqual({ model: DEFAULT_MODEL, labels: wantLabels });
       expect(out.batch.labels).toHaveLength(N);
       const bookLabels = (
         await direct("/v1/models/mnist-book/predict?output=label", { method: "POST", headers: { "Content-Type": "application/octet-stream" }, body: pixels })
@@ -404,7 +404,7 @@ describe("a plain-JavaScript consumer under Node", () => {
       const wantJpg = await image("digit.jpg", "image/jpeg", "/v1/models/mnist-book/predict?top_k=1");
       expect(out.jpg).toEqual(wantJpg);
       expect(out.jpg.label).toBe(7);
-      expect(out.images.model).toBe("mnist-mlp");
+      expect(out.images.model).toBe(DEFAULT_MODEL);
       expect(out.images.predictions.map((p: { label: number }) => p.label)).toEqual([7, 7]);
 
       expect(out.error).toMatchObject({ apiError: true, status: 400 });
