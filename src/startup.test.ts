@@ -1,27 +1,24 @@
-// warmUp (src/startup.ts): what an isolate runs as it starts, held to what
-// it stands in for.
+// warmUp (src/startup.ts): what an isolate runs as it starts leaves the
+// backend as a fresh one for the models it then decodes.
 //
 //   npx vitest run --project node src/startup.test.ts
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { decodeModel, encodeModel } from "./model/format";
+import { decodeModel } from "./model/format";
 import { createWasmBackend } from "./nn/wasm";
-import { warmModel, warmUp } from "./startup";
+import { rng } from "./nn/random";
+import { warmUp } from "./startup";
 
 describe("warmUp", () => {
-  it("should decode the one-weight model encodeModel writes, byte for byte", () => {
-    const encoded = encodeModel(
-      { layers: [{ W: new Float32Array(1), b: new Float32Array(1), inSize: 1, outSize: 1, activation: "identity" }] },
-      { dtype: "I8", labels: ["warm"], inputShape: [1] },
-    );
-    expect([...warmModel()]).toEqual([...encoded]);
-  });
-
-  it("should leave a Wasm backend that decodes and runs a model as a fresh one does", () => {
-    const backend = createWasmBackend();
-    if (!backend) throw new Error("no Wasm kernel in Node: run npm run build:wasm");
-    warmUp({ backend });
-    const model = decodeModel(warmModel(), backend);
-    expect(model.dtype).toBe("I8");
-    expect([...model.network.forward(new Float32Array([0.5]), 1, { softmax: false })]).toEqual([0]);
+  it("should leave a Wasm backend that decodes and runs a bundled model exactly as a fresh one does", () => {
+    const [warmed, fresh] = [createWasmBackend(), createWasmBackend()];
+    if (!warmed || !fresh) throw new Error("no Wasm kernel in Node: run npm run build:wasm");
+    warmUp({ backend: warmed });
+    const bytes = new Uint8Array(readFileSync(new URL("../weights/mnist-book.safetensors", import.meta.url)));
+    const rand = rng(5);
+    const x = Float32Array.from({ length: 7 * 784 }, () => (rand() < 0.5 ? 0 : rand()));
+    const y = decodeModel(bytes, warmed).network.forward(x, 7);
+    expect([...y]).toEqual([...decodeModel(bytes, fresh).network.forward(x, 7)]);
+    expect(y.every(Number.isFinite)).toBe(true);
   });
 });

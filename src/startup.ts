@@ -3,8 +3,7 @@
 // so that none of it falls on a first request. Importing a module of src/
 // does no work; only this does.
 import type { Backend } from "./nn/backend";
-import { decodeModel } from "./model/format";
-import { serializeSafetensors } from "./model/safetensors";
+import { decodeModel, encodeModel } from "./model/format";
 
 /**
  * Prepares the backend and the code a first request runs, and nothing else
@@ -14,9 +13,7 @@ import { serializeSafetensors } from "./model/safetensors";
  * 2. a one-weight I8 model (the bundled dtype) is decoded into it: V8 compiles a function on
  *    its first call, and this runs the header reader (and the runtime's
  *    UTF-8 converter), the contract check and the backend's load once. Its
- *    few hundred bytes stay in the backend's memory. It is written by the
- *    safetensors writer alone (warmModel), not by encodeModel, whose
- *    quantiser no request runs.
+ *    few hundred bytes stay in the backend's memory.
  * No schema is built: a prediction without query options and with the
  * common JSON body (src/http/json-scan.ts) or a binary one needs none, and
  * each route builds its own on first use (src/http/described.ts). The
@@ -29,22 +26,11 @@ import { serializeSafetensors } from "./model/safetensors";
  */
 export function warmUp({ backend }: { backend: Backend }): void {
   backend.warm();
-  decodeModel(warmModel(), backend);
-}
-
-/**
- * The one-weight I8 model warmUp decodes: what encodeModel writes for
- * W = [0], b = [0] (src/startup.test.ts holds them equal), written directly,
- * so that start-up does not compile the encoder, which no request runs.
- */
-export function warmModel(): Uint8Array {
-  const zero = new Float32Array(1);
-  return serializeSafetensors(
-    [
-      { name: "layers.0.weight_scale", shape: [1], data: zero },
-      { name: "layers.0.bias", shape: [1], data: zero },
-      { name: "layers.0.weight", shape: [1, 1], data: new Int8Array(1), dtype: "I8" },
-    ],
-    { activations: "identity", labels: '["warm"]', input_shape: "1", input_scale: "255" },
+  decodeModel(
+    encodeModel(
+      { layers: [{ W: new Float32Array(1), b: new Float32Array(1), inSize: 1, outSize: 1, activation: "identity" }] },
+      { dtype: "I8", labels: ["warm"], inputShape: [1] },
+    ),
+    backend,
   );
 }
