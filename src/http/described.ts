@@ -1,8 +1,8 @@
 // Routes served from start-up and described on first use. A route's method,
 // path and middleware go into the app's route table when the app is built;
 // its description (summary, schemas, responses) is a function, called when
-// GET /openapi.json is first answered. Its query and path parameter schemas
-// are built on the route's first request (validated), which loads the
+// GET /openapi.json is first answered. Its query schema is built on the
+// route's first request with options (validated), which loads the
 // schemas module, and zod with it, if nothing has yet. Building every zod
 // schema and its OpenAPI metadata as the routes were registered was most of
 // the Worker's start-up (BENCHMARKS.md, "Bundle and start-up").
@@ -10,7 +10,7 @@ import type { OpenAPIHono, RouteConfig, z } from "@hono/zod-openapi";
 import { type Env, type Handler, Hono, type MiddlewareHandler } from "hono";
 import type { HonoOptions } from "hono/hono-base";
 import { once } from "./once";
-import { validated } from "./validation";
+import { matchedParams, validated } from "./validation";
 
 /** The schemas module (src/http/schemas.ts). */
 export type Schemas = typeof import("./schemas");
@@ -31,8 +31,9 @@ type AnyMiddleware = MiddlewareHandler<any, any, any>;
 
 /**
  * What the route table needs now: method, path (OpenAPI's form,
- * /v1/models/{model}) and middleware; `query` and `params` are the schemas
- * its validators build on the route's first request.
+ * /v1/models/{model}) and middleware; `query` is the schema its validator
+ * builds on the route's first request with options, `params` the path
+ * parameters' schema, for the document (matchedParams checks none).
  */
 interface Routing<M, P, W> {
   method: M;
@@ -51,8 +52,9 @@ type Documented = MiddlewareHandler & { [DESCRIBE]: (s: Schemas) => RouteConfig 
 /**
  * A route for OpenAPIHono's `openapi()`, typed as the whole route (so the
  * handler's `c.req.valid` and the typed client hc<AppType> see its schemas),
- * that registers nothing with zod-openapi: its query and params are checked
- * by validated() as its first request builds them, and its JSON body by the
+ * that registers nothing with zod-openapi: its query is checked by
+ * validated() as its first request builds it, its path parameters pass as
+ * matched (matchedParams), and its JSON body is checked by the
  * handler (jsonBody, over the bytes readBody read: zod-openapi's own body
  * validator would read the request a second time and knows nothing of gzip).
  * `query`, `params` and `describe` take the schemas module, loaded by then;
@@ -82,10 +84,7 @@ export function describedRoute<M extends RouteConfig["method"], P extends string
         throw new Error(`${route.method.toUpperCase()} ${route.path}: its description's request.${part} is not the schema its route checks`);
     return { ...route, ...description };
   };
-  const validators = [
-    ...(query ? [validated("query", async () => query(await schemas()))] : []),
-    ...(params ? [validated("param", async () => params(await schemas()))] : []),
-  ];
+  const validators = [...(query ? [validated("query", async () => query(await schemas()))] : []), ...(params ? [matchedParams] : [])];
   // hide: zod-openapi registers no path; without `request` it installs no validator.
   return { ...route, middleware: [documented, ...middleware, ...validators], hide: true } as unknown as { method: M; path: P; middleware: W } & D;
 }

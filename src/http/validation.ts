@@ -62,22 +62,18 @@ export function validationHook(result: { success: boolean; error?: { issues: rea
 }
 
 /**
- * Route middleware that checks the query string or the path parameters with
- * `schema()`, built (and the schemas module loaded) on the route's first
- * request, and hands the handler what
- * it parsed (`c.req.valid(target)`); a failed check is validationHook's 400.
- * Two cases need no schema, so that a prediction without options needs no
- * zod at all (loading it is most of a first request's CPU otherwise):
- * - an empty query string is {}: every query option is optional;
- * - path parameters pass as the router matched them: each is a non-empty
- *   string, and every path parameter schema takes any string.
- * schemas.test.ts holds each query and path parameter schema to both.
+ * Route middleware that checks the query string with `schema()`, built (and
+ * the schemas module loaded) on the route's first request with options, and
+ * hands the handler what it parsed (`c.req.valid("query")`); a failed check
+ * is validationHook's 400. An empty query string is {} without building the
+ * schema: every query option is optional (schemas.test.ts holds each query
+ * schema to it), so a prediction without options needs no zod at all.
+ * Path parameters need no check at run time: see `matchedParams`.
  * @example validated("query", async () => (await schemas()).PredictQuery())
  */
-export function validated(target: "query" | "param", schema: () => Promise<z.ZodType>): MiddlewareHandler {
+export function validated(target: "query", schema: () => Promise<z.ZodType>): MiddlewareHandler {
   return validator(target, async (value, c) => {
-    if (target === "query" && Object.keys(value).length === 0) return {};
-    if (target === "param") return value;
+    if (Object.keys(value).length === 0) return {};
     const result = (await schema()).safeParse(value);
     validationHook({ ...result, target }, c);
     return result.data;
@@ -103,3 +99,12 @@ export function jsonBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T, exa
   if (!result.success) invalid(result.error.issues, "body", schema);
   return result.data;
 }
+
+/**
+ * Route middleware that hands the handler the path parameters as the router
+ * matched them (`c.req.valid("param")`), without building their schema:
+ * each is a non-empty string, and every path parameter schema takes any
+ * string (schemas.test.ts holds each to it). Loading zod for it was most of
+ * a model's first request by path.
+ */
+export const matchedParams: MiddlewareHandler = validator("param", (value) => value);
