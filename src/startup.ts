@@ -6,14 +6,15 @@ import type { Backend } from "./nn/backend";
 import { decodeModel, encodeModel } from "./model/format";
 
 /**
- * Prepares the backend and the code a first request runs, and nothing else
- * (every cold start pays for it: `npx wrangler check startup`):
- * 1. the backend runs each of its kernels once. It reserves no memory: a
- *    model's first decode grows what it needs;
- * 2. a one-weight I8 model (the bundled dtype) is decoded into it: V8 compiles a function on
- *    its first call, and this runs the header reader (and the runtime's
- *    UTF-8 converter), the contract check and the backend's load once. Its
- *    few hundred bytes stay in the backend's memory.
+ * Prepares the code a first request runs, and nothing else (every cold
+ * start pays for it: `npx wrangler check startup`): a one-weight I8 model
+ * (the bundled dtype) is decoded into the backend. V8 compiles a function on
+ * its first call, and this runs the header reader (and the runtime's UTF-8
+ * converter), the contract check and the backend's load once. Its few
+ * hundred bytes stay in the backend's memory. The kernel's exports are not run
+ * (Backend.warm): that took start-up about 3 ms and the first prediction,
+ * which compiles the few exports it calls, measured no faster for it
+ * (BENCHMARKS.md, "Start-up: the kernel's exports and the router").
  * No schema is built: a prediction without query options and with the
  * common JSON body (src/http/json-scan.ts) or a binary one needs none, and
  * each route builds its own on first use (src/http/described.ts). The
@@ -25,7 +26,6 @@ import { decodeModel, encodeModel } from "./model/format";
  * warmUp({ backend: registry.backend });
  */
 export function warmUp({ backend }: { backend: Backend }): void {
-  backend.warm();
   decodeModel(
     encodeModel(
       { layers: [{ W: new Float32Array(1), b: new Float32Array(1), inSize: 1, outSize: 1, activation: "identity" }] },
