@@ -7,8 +7,6 @@ import { cors } from "hono/cors";
 import { etag } from "hono/etag";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
-import { SmartRouter } from "hono/router/smart-router";
-import { TrieRouter } from "hono/router/trie-router";
 import { timing } from "hono/timing";
 import { corsOrigins, limitsOf } from "./config";
 import { routeGroup } from "./http/described";
@@ -51,13 +49,8 @@ function corsFor(raw: string | undefined): ReturnType<typeof cors> {
  */
 export function createApp(registry: ModelRegistry) {
   // strict: false serves every route with a trailing slash too: "/v2/" is the
-  // Open Inference Protocol's own path for server metadata. The router is
-  // TrieRouter, built on the first request: Hono's default (SmartRouter)
-  // first tries RegExpRouter, which cannot take these routes (it refuses
-  // /v2/models/:model/stats beside /v2/models/stats) and gives way to
-  // TrieRouter only after building most of its matchers, which cost a cold
-  // isolate's first request about a millisecond for nothing.
-  const app = routeGroup<AppEnv>({ strict: false, router: new SmartRouter({ routers: [new TrieRouter()] }) });
+  // Open Inference Protocol's own path for server metadata.
+  const app = routeGroup<AppEnv>({ strict: false });
   app.use(responseHeaders());
   app.use(requestId());
   app.use(timing({ crossOrigin: true }));

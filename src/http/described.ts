@@ -7,8 +7,10 @@
 // schema and its OpenAPI metadata as the routes were registered was most of
 // the Worker's start-up (BENCHMARKS.md, "Bundle and start-up").
 import type { OpenAPIHono, RouteConfig, z } from "@hono/zod-openapi";
-import { type Env, type Handler, Hono, type MiddlewareHandler } from "hono";
-import type { HonoOptions } from "hono/hono-base";
+import type { Env, Handler, MiddlewareHandler } from "hono";
+import { HonoBase, type HonoOptions } from "hono/hono-base";
+import { SmartRouter } from "hono/router/smart-router";
+import { TrieRouter } from "hono/router/trie-router";
 import { once } from "./once";
 import { matchedParams, validated } from "./validation";
 
@@ -104,12 +106,18 @@ export function descriptionOf(handler: unknown): ((s: Schemas) => RouteConfig) |
  * hc<AppType> see each route's schemas (and the app that mounts the groups,
  * so that its route() merges their schemas as OpenAPIHono's does). OpenAPIHono
  * itself would load zod and the OpenAPI libraries at start-up; its types
- * cost nothing at run time.
+ * cost nothing at run time. Its router is TrieRouter, built on the first
+ * request: Hono's default (SmartRouter) first tries RegExpRouter, which
+ * cannot take the service's routes (it refuses /v2/models/:model/stats
+ * beside /v2/models/stats) and gives way to TrieRouter only after building
+ * most of its matchers, about a millisecond of a cold isolate's first
+ * request for nothing (BENCHMARKS.md, "Start-up: the kernel's exports and
+ * the router").
  * @example
  * export const native = routeGroup<AppEnv>().openapi(health, (c) => c.json({ status: "ok" }, 200));
  */
 export function routeGroup<E extends Env>(options?: HonoOptions<E>): OpenAPIHono<E> {
-  const app = new Hono<E>(options);
+  const app = new HonoBase<E>({ router: new SmartRouter({ routers: [new TrieRouter()] }), ...options });
   const openapi = (route: { method: string; path: string; middleware: MiddlewareHandler[] }, handler: Handler) => {
     // OpenAPI's /v1/models/{model} is Hono's /v1/models/:model.
     app.on([route.method], [route.path.replaceAll(/\/{(.+?)}/g, "/:$1")], ...route.middleware, handler);
