@@ -4,7 +4,6 @@
 // createApp takes a registry so tests can serve models of their own; the
 // Worker serves the bundled ones.
 import { cors } from "hono/cors";
-import { etag } from "hono/etag";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { timing } from "hono/timing";
@@ -12,7 +11,7 @@ import { corsOrigins, limitsOf } from "./config";
 import { routeGroup } from "./http/described";
 import { docsPage } from "./http/docs";
 import type { AppEnv } from "./http/env";
-import { cacheFor, responseHeaders } from "./http/headers";
+import { cacheFor, entityTag, responseHeaders } from "./http/headers";
 import { native } from "./http/native";
 import { oip } from "./http/oip";
 import { reader } from "./http/read";
@@ -69,7 +68,7 @@ export function createApp(registry: ModelRegistry) {
   // memory (with an ETag). Its module, with zod and the OpenAPI libraries,
   // is loaded then too: start-up evaluates none of them.
   let document: object | undefined;
-  app.get("/openapi.json", etag(), cacheFor(DOCUMENT_SECONDS), async (c) => {
+  app.get("/openapi.json", entityTag(), cacheFor(DOCUMENT_SECONDS), async (c) => {
     const { describeRoutes } = await import("./http/document");
     document ??= describeRoutes([native, reader, oip], {
       openapi: "3.1.0",

@@ -1,11 +1,12 @@
 import { Hono } from "hono";
 import { etag } from "hono/etag";
 import { describe, expect, it } from "vitest";
-import { cacheFor, noStore, responseHeaders } from "./headers";
+import { cacheFor, entityTag, noStore, responseHeaders } from "./headers";
 
 const app = new Hono()
   .use(responseHeaders())
-  .get("/card", etag(), cacheFor(60), (c) => c.json({ name: "card" }))
+  .get("/card", entityTag(), cacheFor(60), (c) => c.json({ name: "card" }))
+  .get("/card-default", etag(), (c) => c.json({ name: "card" }))
   .get("/broken", cacheFor(60), (c) => c.json({ error: "x" }, 500))
   .post("/predict", noStore(), (c) => c.json({ label: 1 }))
   .get("/plain", (c) => c.text("plain"));
@@ -17,6 +18,13 @@ describe("response headers", () => {
     const again = await app.request("/card", { headers: { "If-None-Match": res.headers.get("etag") ?? "" } });
     expect(again.status).toBe(304);
     expect(again.headers.get("cache-control")).toBe("public, max-age=60");
+  });
+
+  it("should tag an answer as hono/etag's default does: the SHA-1 of its body", async () => {
+    const tag = (await app.request("/card")).headers.get("etag");
+    const sha1 = Buffer.from(await crypto.subtle.digest("SHA-1", new TextEncoder().encode('{"name":"card"}'))).toString("hex");
+    expect(tag).toBe(`"${sha1}"`);
+    expect(tag).toBe((await app.request("/card-default")).headers.get("etag"));
   });
 
   it("should never let a cache store a prediction or an error", async () => {

@@ -1,11 +1,10 @@
 // The native JSON API: health, model cards and predictions.
 import type { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { etag } from "hono/etag";
 import { argmax } from "../nn/functions";
 import { isJsonType } from "./body";
 import type { AppEnv } from "./env";
-import { cacheFor } from "./headers";
+import { cacheFor, entityTag } from "./headers";
 import { infer, requireModel, toPrediction } from "./inference";
 import { type Read, readBinary, readJson, readPictures } from "./input";
 import { scanPredictJson } from "./json-scan";
@@ -23,13 +22,13 @@ const health = describedRoute({ method: "get", path: "/healthz" }, (s) => ({
   responses: { 200: { description: "The service is up", content: { "application/json": { schema: s.Health() } } } },
 }));
 
-const listModels = describedRoute({ method: "get", path: "/v1/models", middleware: [etag(), cacheFor(CARD_SECONDS)] }, (s) => ({
+const listModels = describedRoute({ method: "get", path: "/v1/models", middleware: [entityTag(), cacheFor(CARD_SECONDS)] }, (s) => ({
   summary: "List the bundled models",
   responses: { 200: { description: "Model cards; listing decodes no weights", content: { "application/json": { schema: s.ModelList() } } } },
 }));
 
 const getCard = describedRoute(
-  { method: "get", path: "/v1/models/{model}", middleware: [etag(), cacheFor(CARD_SECONDS)], params: (s) => s.ModelParam() },
+  { method: "get", path: "/v1/models/{model}", middleware: [entityTag(), cacheFor(CARD_SECONDS)], params: (s) => s.ModelParam() },
   (s) => ({
     summary: "One model's card",
     request: { params: s.ModelParam() },
