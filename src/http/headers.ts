@@ -26,7 +26,7 @@ export function noStore(): MiddlewareHandler<AppEnv> {
 
 /**
  * Route middleware for GET routes: a cache may keep a successful answer for
- * `seconds`. Mount it inside hono/etag, so a 304 keeps the header too.
+ * `seconds`. Mount it inside entityTag, so a 304 keeps the header too.
  * @example app.get("/openapi.json", entityTag(), cacheFor(300), handler)
  */
 export function cacheFor(seconds: number): MiddlewareHandler<AppEnv> {
