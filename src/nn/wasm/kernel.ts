@@ -432,6 +432,253 @@ function blockTail(o: usize, Wa: usize, Wb: usize, bj: usize, v: i32, nz: i32, i
   if (one) v128.store(o + c1, f0);
 }
 
+// The first dense layer of an I8 model on raw pixels, in whole numbers
+// (issue 15). p = pixels (N, K) bytes, q = the layer's I8 weights (K, M) with
+// one F32 scale s[j] per output column (W = fround(q·s), src/model/int8.ts):
+// x·W = (1/scale)·Σk p·q·s, so each output is one exact integer sum
+// (|Σ| ≤ K·255·127 < 2^31 for K ≤ 66311) scaled once:
+//   out[n][j] = fround(b[j] + fround(fround(Σk p[n][k]·q[k][j]) · fround(s[j] / scale)))
+// with scale as a float32. The sum is exact in any order, so the JS twins
+// (affine.ts affineI8Naive, affineI8) give the same bits.
+// The product is i32x4.dot_i16x8_s: q widened to i16 when packed, two inputs
+// a lane, so one instruction is eight multiply-adds, two per f32 FMA lane.
+// relaxed_dot_i8x16_i7x16_add_s would take four inputs a lane, but a pixel
+// (0-255) is no i7 operand: it must be split in two (p = 2·(p >> 1) + (p & 1)),
+// two dots per four inputs, and on x64 without AVX-VNNI each dot is
+// pmaddubsw + pmaddwd + paddd against this path's pmaddwd + paddd per two
+// inputs: more multiplies for the same sums. Both builds run this path.
+
+/**
+ * q (K, M) int8 packed for affineI8 into dst as i16: outputs in panels of
+ * sixteen, inputs in pairs, each pair's row of a panel 64 bytes, where the
+ * i32 lane for column c holds q[2t][c] (low half) and q[2t + 1][c] (high
+ * half); dst is (⌈M/16⌉, ⌈K/2⌉, 16, 2), padding columns and the pad input
+ * of an odd K zero.
+ */
+export function packI8(dst: usize, q: usize, K: i32, M: i32): void {
+  const KP = (K + 1) >> 1;
+  let d = dst;
+  for (let j = 0; j < M; j += 16) {
+    const w = min(16, M - j);
+    for (let t = 0; t < KP; t++) {
+      const k = 2 * t;
+      const a = q + <usize>k * <usize>M + <usize>j;
+      // A whole panel row of two inputs is two loads and four interleaves (a first decode runs this once, before V8 optimises).
+      if (w == 16 && k + 1 < K) {
+        const ra = v128.load(a);
+        const rb = v128.load(a + <usize>M);
+        const al = i16x8.extend_low_i8x16_s(ra);
+        const ah = i16x8.extend_high_i8x16_s(ra);
+        const bl = i16x8.extend_low_i8x16_s(rb);
+        const bh = i16x8.extend_high_i8x16_s(rb);
+        v128.store(d, i16x8.shuffle(al, bl, 0, 8, 1, 9, 2, 10, 3, 11));
+        v128.store(d, i16x8.shuffle(al, bl, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+        v128.store(d, i16x8.shuffle(ah, bh, 0, 8, 1, 9, 2, 10, 3, 11), 32);
+        v128.store(d, i16x8.shuffle(ah, bh, 4, 12, 5, 13, 6, 14, 7, 15), 48);
+      } else
+        for (let c = 0; c < 16; c++) {
+          const lo: i32 = c < w ? <i32>load<i8>(a + <usize>c) : 0;
+          const hi: i32 = c < w && k + 1 < K ? <i32>load<i8>(a + <usize>M + <usize>c) : 0;
+          store<u32>(d + ((<usize>c) << 2), <u32>((lo & 0xffff) | (hi << 16)));
+        }
+      d += 64;
+    }
+  }
+}
+
+/**
+ * The layer above: out = fround(b + fround(fround(p·q) · fround(s / pixelScale))).
+ * p is (N, K) bytes, Wq is q packed by packI8, s and b are (M); out is (N, M).
+ * The same walk as affinePacked: pairs of rows list the pairs of inputs where
+ * either row is non-zero (offset t·64 and each row's two pixels as one i32),
+ * GROUP pairs of rows share each STRIPE of panels, a last odd row goes alone.
+ * `idx` is scratch for GROUP + GROUP·⌈K/2⌉ entries and `val` for 2·GROUP·⌈K/2⌉.
+ */
+export function affineI8(out: usize, p: usize, Wq: usize, b: usize, s: usize, pixelScale: f32, N: i32, K: i32, M: i32, idx: usize, val: usize): void {
+  const rowOut = (<usize>M) << 2;
+  const KP = (K + 1) >> 1;
+  const panel = (<usize>KP) << 6;
+  const full = M & ~15;
+  const last = Wq + (<usize>(full >> 4)) * panel;
+  const listI = (<usize>KP) << 2;
+  const listV = (<usize>KP) << 3;
+  const lists = idx + (<usize>GROUP << 2);
+  const sc = f32x4.splat(pixelScale);
+  let n = 0;
+  for (; n + 2 <= N; n += 2 * GROUP) {
+    const g = min(GROUP, (N - n) >> 1);
+    for (let r = 0; r < g; r++) {
+      const u = pairs2(p + <usize>(n + 2 * r) * <usize>K, K, lists + <usize>r * listI, val + <usize>r * listV);
+      store<i32>(idx + ((<usize>r) << 2), u);
+      // The last block first: it may write past the row into the next row's first outputs.
+      const o = out + ((<usize>(n + 2 * r) * <usize>M) << 2);
+      const c = (<usize>full) << 2;
+      tileI8Last(o + c, last, b + c, s + c, sc, M - full, u, lists + <usize>r * listI, val + <usize>r * listV, rowOut, 2);
+    }
+    for (let e0 = 0; e0 < full; e0 += 16 * STRIPE) {
+      const e = min(full, e0 + 16 * STRIPE);
+      for (let r = 0; r < g; r++) {
+        const u = load<i32>(idx + ((<usize>r) << 2));
+        const o = out + ((<usize>(n + 2 * r) * <usize>M) << 2);
+        let Wj = Wq + (<usize>(e0 >> 4)) * panel;
+        for (let j = e0; j < e; j += 16) {
+          const c = (<usize>j) << 2;
+          tileI8(o + c, Wj, b + c, s + c, sc, u, lists + <usize>r * listI, val + <usize>r * listV, rowOut, 4, 2);
+          Wj += panel;
+        }
+      }
+    }
+  }
+  n = N & ~1;
+  if (n < N) {
+    const o = out + ((<usize>n * <usize>M) << 2);
+    const u = pairs1(p + <usize>n * <usize>K, K, idx, val);
+    let Wj = Wq;
+    for (let j = 0; j < full; j += 16) {
+      const c = (<usize>j) << 2;
+      tileI8(o + c, Wj, b + c, s + c, sc, u, idx, val, 0, 4, 1);
+      Wj += panel;
+    }
+    const c = (<usize>full) << 2;
+    tileI8Last(o + c, last, b + c, s + c, sc, M - full, u, idx, val, 0, 1);
+  }
+}
+
+// Lists the pairs of inputs where either of two rows of bytes (K apart) is
+// non-zero: offset t·64 into a panel and each row's two pixels as one i32
+// (low half the first), side by side. Sixteen inputs at a time are skipped
+// when all 32 bytes are zero; inside them, four pairs at a time are listed
+// with no branch on their values (list4, as union2 does).
+@inline
+function pairs2(pa: usize, K: i32, idx: usize, val: usize): i32 {
+  const pb = pa + <usize>K;
+  let u = 0;
+  let k = 0;
+  for (; k + 16 <= K; k += 16) {
+    const a = v128.load(pa + <usize>k);
+    const c = v128.load(pb + <usize>k);
+    if (!v128.any_true(v128.or(a, c))) continue;
+    const at = (<usize>k) << 5;
+    u = list4(idx, val, u, at, 64, i16x8.extend_low_i8x16_u(a), i16x8.extend_low_i8x16_u(c));
+    u = list4(idx, val, u, at + 256, 64, i16x8.extend_high_i8x16_u(a), i16x8.extend_high_i8x16_u(c));
+  }
+  for (; k < K; k += 2) {
+    const x = pairAt(pa, k, K);
+    const y = pairAt(pb, k, K);
+    store<u32>(idx + ((<usize>u) << 2), <u32>((<usize>k) << 5));
+    store<u32>(val + ((<usize>u) << 3), x);
+    store<u32>(val + ((<usize>u) << 3), y, 4);
+    u += <i32>((x | y) != 0);
+  }
+  return u;
+}
+
+// pairs2 for one row: offset t·64 and its two pixels as one i32.
+@inline
+function pairs1(pa: usize, K: i32, idx: usize, val: usize): i32 {
+  let u = 0;
+  let k = 0;
+  for (; k + 16 <= K; k += 16) {
+    const a = v128.load(pa + <usize>k);
+    if (!v128.any_true(a)) continue;
+    const at = (<usize>k) << 5;
+    const lo = i16x8.extend_low_i8x16_u(a);
+    const hi = i16x8.extend_high_i8x16_u(a);
+    u = keepPair(idx, val, u, at, i32x4.extract_lane(lo, 0));
+    u = keepPair(idx, val, u, at + 64, i32x4.extract_lane(lo, 1));
+    u = keepPair(idx, val, u, at + 128, i32x4.extract_lane(lo, 2));
+    u = keepPair(idx, val, u, at + 192, i32x4.extract_lane(lo, 3));
+    u = keepPair(idx, val, u, at + 256, i32x4.extract_lane(hi, 0));
+    u = keepPair(idx, val, u, at + 320, i32x4.extract_lane(hi, 1));
+    u = keepPair(idx, val, u, at + 384, i32x4.extract_lane(hi, 2));
+    u = keepPair(idx, val, u, at + 448, i32x4.extract_lane(hi, 3));
+  }
+  for (; k < K; k += 2) u = keepPair(idx, val, u, (<usize>k) << 5, <i32>pairAt(pa, k, K));
+  return u;
+}
+
+// Pixels k and k + 1 of a row as one i32, the second 0 past the row's end.
+@inline
+function pairAt(row: usize, k: i32, K: i32): u32 {
+  const lo = <u32>load<u8>(row + <usize>k);
+  return k + 1 < K ? lo | (<u32>load<u8>(row + <usize>k + 1) << 16) : lo;
+}
+
+@inline
+function keepPair(idx: usize, val: usize, u: i32, at: usize, v: i32): i32 {
+  store<u32>(idx + ((<usize>u) << 2), <u32>at);
+  store<i32>(val + ((<usize>u) << 2), v);
+  return u + <i32>(v != 0);
+}
+
+// The last r (0-15) outputs of R rows as a block of four, eight or sixteen.
+@inline
+function tileI8Last(o: usize, Wj: usize, bj: usize, sj: usize, sc: v128, r: i32, u: i32, idx: usize, val: usize, rowOut: usize, R: i32): void {
+  if (r > 8) tileI8(o, Wj, bj, sj, sc, u, idx, val, rowOut, 4, R);
+  else if (r > 4) tileI8(o, Wj, bj, sj, sc, u, idx, val, rowOut, 2, R);
+  else if (r > 0) tileI8(o, Wj, bj, sj, sc, u, idx, val, rowOut, 1, R);
+}
+
+// V vectors (4·V outputs) of R rows (1 or 2, rowOut bytes apart in out) over
+// the u listed pairs of inputs: integer sums from zero, then scaled and the
+// bias added (o, Wj, bj and sj at the block's first output).
+@inline
+function tileI8(o: usize, Wj: usize, bj: usize, sj: usize, sc: v128, u: i32, idx: usize, val: usize, rowOut: usize, V: i32, R: i32): void {
+  const zero = i32x4.splat(0);
+  let p0 = zero;
+  let p1 = zero;
+  let p2 = zero;
+  let p3 = zero;
+  let q0 = zero;
+  let q1 = zero;
+  let q2 = zero;
+  let q3 = zero;
+  const end = idx + ((<usize>u) << 2);
+  const step: usize = R == 2 ? 8 : 4;
+  for (let i = idx, v = val; i < end; i += 4, v += step) {
+    const w = Wj + <usize>load<u32>(i);
+    const e = v128.load32_splat(v);
+    const f = R == 2 ? v128.load32_splat(v, 4) : e;
+    let w0 = v128.load(w);
+    p0 = i32x4.add(p0, i32x4.dot_i16x8_s(w0, e));
+    if (R == 2) q0 = i32x4.add(q0, i32x4.dot_i16x8_s(w0, f));
+    if (V >= 2) {
+      w0 = v128.load(w, 16);
+      p1 = i32x4.add(p1, i32x4.dot_i16x8_s(w0, e));
+      if (R == 2) q1 = i32x4.add(q1, i32x4.dot_i16x8_s(w0, f));
+    }
+    if (V == 4) {
+      w0 = v128.load(w, 32);
+      p2 = i32x4.add(p2, i32x4.dot_i16x8_s(w0, e));
+      if (R == 2) q2 = i32x4.add(q2, i32x4.dot_i16x8_s(w0, f));
+      w0 = v128.load(w, 48);
+      p3 = i32x4.add(p3, i32x4.dot_i16x8_s(w0, e));
+      if (R == 2) q3 = i32x4.add(q3, i32x4.dot_i16x8_s(w0, f));
+    }
+  }
+  v128.store(o, scaleI8(p0, bj, sj, sc));
+  if (R == 2) v128.store(o + rowOut, scaleI8(q0, bj, sj, sc));
+  if (V >= 2) {
+    v128.store(o + 16, scaleI8(p1, bj + 16, sj + 16, sc));
+    if (R == 2) v128.store(o + rowOut + 16, scaleI8(q1, bj + 16, sj + 16, sc));
+  }
+  if (V == 4) {
+    v128.store(o + 32, scaleI8(p2, bj + 32, sj + 32, sc));
+    v128.store(o + 48, scaleI8(p3, bj + 48, sj + 48, sc));
+    if (R == 2) {
+      v128.store(o + rowOut + 32, scaleI8(q2, bj + 32, sj + 32, sc));
+      v128.store(o + rowOut + 48, scaleI8(q3, bj + 48, sj + 48, sc));
+    }
+  }
+}
+
+// fround(b + fround(fround(sum) · fround(s / scale))) for four outputs: a
+// separate multiply and add, never fused, so both builds give the JS bits.
+@inline
+function scaleI8(sum: v128, bj: usize, sj: usize, sc: v128): v128 {
+  return f32x4.add(v128.load(bj), f32x4.mul(f32x4.convert_i32x4_s(sum), f32x4.div(v128.load(sj), sc)));
+}
+
 // e^x for four lanes: x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in two so r
 // is exact), e^r by the degree-6 polynomial of Cephes' expf, 2^n built in the
 // exponent bits. Inputs are clamped to [-87, 88] so 2^n stays a normal float.
