@@ -60,7 +60,8 @@ export class JsBackend implements Backend {
 /** An I8 weight's bytes and column scales, copied (a tensor's bytes are borrowed), for forwardPixels' integer first layer. */
 function int8Of(W: WeightTensor): { int8?: { q: Int8Array; scale: Float32Array } } {
   if (W.dtype !== "I8" || W.scale?.axis !== "column") return {};
-  return { int8: { q: new Int8Array(W.bytes.slice().buffer), scale: W.scale.values.slice() } };
+  // An Int8Array's slice copies (a Buffer's would not).
+  return { int8: { q: new Int8Array(W.bytes.buffer, W.bytes.byteOffset, W.bytes.byteLength).slice(), scale: W.scale.values.slice() } };
 }
 
 /**
