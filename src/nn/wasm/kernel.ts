@@ -656,18 +656,20 @@ function tileI8(o: usize, Wj: usize, bj: usize, sj: usize, sc: v128, u: i32, idx
       if (R == 2) q3 = i32x4.add(q3, i32x4.dot_i16x8_s(w0, f));
     }
   }
+  // Row by row: a row's last vector may run into the next row, which is written after it.
   v128.store(o, scaleI8(p0, bj, sj, sc));
-  if (R == 2) v128.store(o + rowOut, scaleI8(q0, bj, sj, sc));
-  if (V >= 2) {
-    v128.store(o + 16, scaleI8(p1, bj + 16, sj + 16, sc));
-    if (R == 2) v128.store(o + rowOut + 16, scaleI8(q1, bj + 16, sj + 16, sc));
-  }
+  if (V >= 2) v128.store(o + 16, scaleI8(p1, bj + 16, sj + 16, sc));
   if (V == 4) {
     v128.store(o + 32, scaleI8(p2, bj + 32, sj + 32, sc));
     v128.store(o + 48, scaleI8(p3, bj + 48, sj + 48, sc));
-    if (R == 2) {
-      v128.store(o + rowOut + 32, scaleI8(q2, bj + 32, sj + 32, sc));
-      v128.store(o + rowOut + 48, scaleI8(q3, bj + 48, sj + 48, sc));
+  }
+  if (R == 2) {
+    const oq = o + rowOut;
+    v128.store(oq, scaleI8(q0, bj, sj, sc));
+    if (V >= 2) v128.store(oq + 16, scaleI8(q1, bj + 16, sj + 16, sc));
+    if (V == 4) {
+      v128.store(oq + 32, scaleI8(q2, bj + 32, sj + 32, sc));
+      v128.store(oq + 48, scaleI8(q3, bj + 48, sj + 48, sc));
     }
   }
 }
