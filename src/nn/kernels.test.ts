@@ -580,6 +580,37 @@ describe("forward passes against the reference (forwardNaive)", () => {
         }
       });
 
+      it("should run an I8 model's first layer on pixels in whole numbers: affineI8Naive's bits, one image alone as in a batch, within float rounding of the F32 path", () => {
+        // One dense layer, no activation: forwardPixels' answer is affineI8Naive's, bit for bit, in every backend.
+        for (const [K, M] of [
+          [784, 50],
+          [37, 19],
+        ]) {
+          const net = network([K, M], ["identity"], K + M);
+          const bytes = encodeModel(net, { dtype: "I8", labels: Array.from({ length: M }, (_, j) => String(j)), inputShape: [K] });
+          const header = readSafetensorsHeader(bytes);
+          const raw = (name: string) => tensorBytes(bytes, header, header.entries.find((e) => e.name === name) as HeaderEntry).slice();
+          const q = new Int8Array(raw("layers.0.weight").buffer);
+          const scale = new Float32Array(raw("layers.0.weight_scale").buffer);
+          const model = decodeModel(bytes, (b.create as () => Backend)());
+          const N = 37;
+          const pixels = new Uint8Array(random(N * K, K, 0.7).map((v) => Math.abs(v) * 255));
+          const want = affineI8Naive(new Float32Array(N * M), pixels, q, scale, net.layers[0].b, N, K, M, 255);
+          const got = model.network.forwardPixels(pixels, N, 255, { softmax: false });
+          expect(bits(got)).toEqual(bits(want));
+          expect(bits(model.network.forwardPixels(pixels.subarray(5 * K, 6 * K), 1, 255, { softmax: false }))).toEqual(bits(want.subarray(5 * M, 6 * M)));
+          // The F32 path (the same weights dequantised, the pixels divided) differs by rounding only.
+          expectClose(model.network.forward(pixelsToInput(pixels, 255), N, { softmax: false }), got, 1e-5);
+        }
+        // A whole I8 network from pixels: within 1e-6 of the F32 path's probabilities.
+        const net = network([784, 50, 100, 10], ["sigmoid", "sigmoid", "softmax"], 16);
+        const model = decodeModel(encodeModel(net, { dtype: "I8" }), (b.create as () => Backend)());
+        const pixels = new Uint8Array(random(40 * 784, 17, 0.8).map((v) => Math.abs(v) * 255));
+        const d = maxAbsDiff(model.network.forwardPixels(pixels, 40, 255), model.network.forward(pixelsToInput(pixels, 255), 40));
+        expect(d).toBeGreaterThan(0);
+        expect(d).toBeLessThanOrEqual(1e-6);
+      });
+
       it("should refuse a non-finite weight, naming the tensor and index", () => {
         const net = network([20, 6, 5], ["relu", "softmax"], 7);
         net.layers[1].W[4] = Number.NEGATIVE_INFINITY;
