@@ -111,9 +111,10 @@ export class WasmBackend implements Backend {
 
   /**
    * Decodes every weight straight into the kernel's memory (F16 converted
-   * there, F32 copied as it is, I8 dequantised by JS straight into it, any
+   * there, F32 copied as it is, I8 dequantised there (i8ToF32), any
    * other dtype through its JS values: the same F32 values the JS backend runs),
-   * proving each finite on the way in. Nothing is kept if one is not.
+   * proving each finite on the way in. Nothing is kept if one is not. A
+   * first dense layer of I8 weights is also packed as integers, for pixels.
    */
   load(spec: NetworkSpec, layers: { W: WeightTensor; b: WeightTensor }[]): LoadedNetwork {
     const { sizes, activations } = spec;
