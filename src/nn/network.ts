@@ -79,7 +79,8 @@ const NO_INPUT = new Float32Array(0);
 /**
  * Raw pixel bytes to network input: x = pixel · (1 / scale), the product
  * rounded once to float32. The Wasm kernel's `pixels` computes the same, so
- * every path from bytes gives bit-identical inputs.
+ * every path from bytes to floats gives bit-identical inputs (a first layer
+ * of I8 weights takes the bytes themselves: affineI8).
  */
 export function pixelsToInput(pixels: Uint8Array, scale: number, out: Float32Array = new Float32Array(pixels.length)): Float32Array {
   const inv = 1 / scale;
