@@ -193,14 +193,14 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * A first layer's I8 weights q (K, M) packed for affineI8 (⌈M/16⌉·⌈K/2⌉·64
-   * bytes, q widened to i16: 802 816 for mnist-mlp) and its M column scales,
+   * A first layer's I8 weights q (K, M) packed for affineI8 (⌈M/16⌉·⌈K/2⌉·32
+   * bytes: 401 408 for mnist-mlp) and its M column scales,
    * into regions kept for the backend's life; beside the F32 panels `packed`
    * made from the same tensor, which JSON and FP32 inputs run.
    */
   private packedI8(t: WeightTensor, K: number, M: number): { W: number; s: number } {
     const { ex, arena } = this;
-    const W = arena.alloc(Math.ceil(M / 16) * Math.ceil(K / 2) * 16);
+    const W = arena.alloc(Math.ceil(M / 16) * Math.ceil(K / 2) * 8);
     const s = arena.alloc(M);
     // The scales of the last panel's padding columns are 0, as are their weights.
     arena.f32().fill(0, s >> 2, (s >> 2) + M + 16);

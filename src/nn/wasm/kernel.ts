@@ -163,6 +163,8 @@ export function affinePacked(out: usize, x: usize, Wp: usize, b: usize, N: i32, 
 const GROUP = 16;
 /** Panels of W per stripe (affinePacked). */
 const STRIPE = 2;
+/** Bytes of a pair of inputs' row of sixteen outputs in affineI8's panels (packI8). */
+const PAIR_ROW: usize = 32;
 
 // Lists the inputs where either of two rows (K apart) is non-zero: the offset
 // of W's row (k·rowBytes) and the two values side by side. Sixteen inputs at
@@ -440,8 +442,10 @@ function blockTail(o: usize, Wa: usize, Wb: usize, bj: usize, v: i32, nz: i32, i
 //   out[n][j] = fround(b[j] + fround(fround(Σk p[n][k]·q[k][j]) · fround(s[j] / scale)))
 // with scale as a float32. The sum is exact in any order, so the JS twins
 // (affine.ts affineI8Naive, affineI8) give the same bits.
-// The product is i32x4.dot_i16x8_s: q widened to i16 when packed, two inputs
-// a lane, so one instruction is eight multiply-adds, two per f32 FMA lane.
+// The product is i32x4.dot_i16x8_s: q kept as i8 pairs and widened to i16 in
+// the loop, two inputs a lane, so one instruction is eight multiply-adds, two
+// per f32 FMA lane. (Panels widened to i16 when packed measured no faster,
+// at twice the bytes: 802 816 for mnist-mlp's first layer against 401 408.)
 // relaxed_dot_i8x16_i7x16_add_s would take four inputs a lane, but a pixel
 // (0-255) is no i7 operand: it must be split in two (p = 2·(p >> 1) + (p & 1)),
 // two dots per four inputs, and on x64 without AVX-VNNI each dot is
@@ -453,10 +457,10 @@ function blockTail(o: usize, Wa: usize, Wb: usize, bj: usize, v: i32, nz: i32, i
 // accumulator), 2.0 for the f32 tile2x4. Both builds run this path.
 
 /**
- * q (K, M) int8 packed for affineI8 into dst as i16: outputs in panels of
- * sixteen, inputs in pairs, each pair's row of a panel 64 bytes, where the
- * i32 lane for column c holds q[2t][c] (low half) and q[2t + 1][c] (high
- * half); dst is (⌈M/16⌉, ⌈K/2⌉, 16, 2), padding columns and the pad input
+ * q (K, M) int8 packed for affineI8 into dst: outputs in panels of
+ * sixteen, inputs in pairs, each pair's row of a panel PAIR_ROW (32) bytes,
+ * column c's two bytes q[2t][c] then q[2t + 1][c] (an i16 lane each once
+ * widened); dst is (⌈M/16⌉, ⌈K/2⌉, 16, 2), padding columns and the pad input
  * of an odd K zero.
  */
 export function packI8(dst: usize, q: usize, K: i32, M: i32): void {
@@ -467,25 +471,18 @@ export function packI8(dst: usize, q: usize, K: i32, M: i32): void {
     for (let t = 0; t < KP; t++) {
       const k = 2 * t;
       const a = q + <usize>k * <usize>M + <usize>j;
-      // A whole panel row of two inputs is two loads and four interleaves (a first decode runs this once, before V8 optimises).
+      // A whole panel row of two inputs is two loads and two interleaves (a first decode runs this once, before V8 optimises).
       if (w == 16 && k + 1 < K) {
         const ra = v128.load(a);
         const rb = v128.load(a + <usize>M);
-        const al = i16x8.extend_low_i8x16_s(ra);
-        const ah = i16x8.extend_high_i8x16_s(ra);
-        const bl = i16x8.extend_low_i8x16_s(rb);
-        const bh = i16x8.extend_high_i8x16_s(rb);
-        v128.store(d, i16x8.shuffle(al, bl, 0, 8, 1, 9, 2, 10, 3, 11));
-        v128.store(d, i16x8.shuffle(al, bl, 4, 12, 5, 13, 6, 14, 7, 15), 16);
-        v128.store(d, i16x8.shuffle(ah, bh, 0, 8, 1, 9, 2, 10, 3, 11), 32);
-        v128.store(d, i16x8.shuffle(ah, bh, 4, 12, 5, 13, 6, 14, 7, 15), 48);
+        v128.store(d, i8x16.shuffle(ra, rb, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
+        v128.store(d, i8x16.shuffle(ra, rb, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), 16);
       } else
         for (let c = 0; c < 16; c++) {
-          const lo: i32 = c < w ? <i32>load<i8>(a + <usize>c) : 0;
-          const hi: i32 = c < w && k + 1 < K ? <i32>load<i8>(a + <usize>M + <usize>c) : 0;
-          store<u32>(d + ((<usize>c) << 2), <u32>((lo & 0xffff) | (hi << 16)));
+          store<i8>(d + ((<usize>c) << 1), c < w ? load<i8>(a + <usize>c) : 0);
+          store<i8>(d + ((<usize>c) << 1) + 1, c < w && k + 1 < K ? load<i8>(a + <usize>M + <usize>c) : 0);
         }
-      d += 64;
+      d += PAIR_ROW;
     }
   }
 }
@@ -494,14 +491,14 @@ export function packI8(dst: usize, q: usize, K: i32, M: i32): void {
  * The layer above: out = fround(b + fround(fround(p·q) · fround(s / pixelScale))).
  * p is (N, K) bytes, Wq is q packed by packI8, s and b are (M); out is (N, M).
  * The same walk as affinePacked: pairs of rows list the pairs of inputs where
- * either row is non-zero (offset t·64 and each row's two pixels as one i32),
+ * either row is non-zero (offset t·PAIR_ROW and each row's two pixels as one i32),
  * GROUP pairs of rows share each STRIPE of panels, a last odd row goes alone.
  * `idx` is scratch for GROUP + GROUP·⌈K/2⌉ entries and `val` for 2·GROUP·⌈K/2⌉.
  */
 export function affineI8(out: usize, p: usize, Wq: usize, b: usize, s: usize, pixelScale: f32, N: i32, K: i32, M: i32, idx: usize, val: usize): void {
   const rowOut = (<usize>M) << 2;
   const KP = (K + 1) >> 1;
-  const panel = (<usize>KP) << 6;
+  const panel = (<usize>KP) * PAIR_ROW;
   const full = M & ~15;
   const last = Wq + (<usize>(full >> 4)) * panel;
   const listI = (<usize>KP) << 2;
@@ -549,7 +546,7 @@ export function affineI8(out: usize, p: usize, Wq: usize, b: usize, s: usize, pi
 }
 
 // Lists the pairs of inputs where either of two rows of bytes (K apart) is
-// non-zero: offset t·64 into a panel and each row's two pixels as one i32
+// non-zero: offset t·PAIR_ROW into a panel and each row's two pixels as one i32
 // (low half the first), side by side. Sixteen inputs at a time are skipped
 // when all 32 bytes are zero; inside them, four pairs at a time are listed
 // with no branch on their values (list4, as union2 does).
@@ -562,14 +559,14 @@ function pairs2(pa: usize, K: i32, idx: usize, val: usize): i32 {
     const a = v128.load(pa + <usize>k);
     const c = v128.load(pb + <usize>k);
     if (!v128.any_true(v128.or(a, c))) continue;
-    const at = (<usize>k) << 5;
-    u = list4(idx, val, u, at, 64, i16x8.extend_low_i8x16_u(a), i16x8.extend_low_i8x16_u(c));
-    u = list4(idx, val, u, at + 256, 64, i16x8.extend_high_i8x16_u(a), i16x8.extend_high_i8x16_u(c));
+    const at = (<usize>k) * (PAIR_ROW >> 1);
+    u = list4(idx, val, u, at, PAIR_ROW, i16x8.extend_low_i8x16_u(a), i16x8.extend_low_i8x16_u(c));
+    u = list4(idx, val, u, at + 4 * PAIR_ROW, PAIR_ROW, i16x8.extend_high_i8x16_u(a), i16x8.extend_high_i8x16_u(c));
   }
   for (; k < K; k += 2) {
     const x = pairAt(pa, k, K);
     const y = pairAt(pb, k, K);
-    store<u32>(idx + ((<usize>u) << 2), <u32>((<usize>k) << 5));
+    store<u32>(idx + ((<usize>u) << 2), <u32>((<usize>k) * (PAIR_ROW >> 1)));
     store<u32>(val + ((<usize>u) << 3), x);
     store<u32>(val + ((<usize>u) << 3), y, 4);
     u += <i32>((x | y) != 0);
@@ -577,7 +574,7 @@ function pairs2(pa: usize, K: i32, idx: usize, val: usize): i32 {
   return u;
 }
 
-// pairs2 for one row: offset t·64 and its two pixels as one i32.
+// pairs2 for one row: offset t·PAIR_ROW and its two pixels as one i32.
 @inline
 function pairs1(pa: usize, K: i32, idx: usize, val: usize): i32 {
   let u = 0;
@@ -585,19 +582,19 @@ function pairs1(pa: usize, K: i32, idx: usize, val: usize): i32 {
   for (; k + 16 <= K; k += 16) {
     const a = v128.load(pa + <usize>k);
     if (!v128.any_true(a)) continue;
-    const at = (<usize>k) << 5;
+    const at = (<usize>k) * (PAIR_ROW >> 1);
     const lo = i16x8.extend_low_i8x16_u(a);
     const hi = i16x8.extend_high_i8x16_u(a);
     u = keepPair(idx, val, u, at, i32x4.extract_lane(lo, 0));
-    u = keepPair(idx, val, u, at + 64, i32x4.extract_lane(lo, 1));
-    u = keepPair(idx, val, u, at + 128, i32x4.extract_lane(lo, 2));
-    u = keepPair(idx, val, u, at + 192, i32x4.extract_lane(lo, 3));
-    u = keepPair(idx, val, u, at + 256, i32x4.extract_lane(hi, 0));
-    u = keepPair(idx, val, u, at + 320, i32x4.extract_lane(hi, 1));
-    u = keepPair(idx, val, u, at + 384, i32x4.extract_lane(hi, 2));
-    u = keepPair(idx, val, u, at + 448, i32x4.extract_lane(hi, 3));
+    u = keepPair(idx, val, u, at + 1 * PAIR_ROW, i32x4.extract_lane(lo, 1));
+    u = keepPair(idx, val, u, at + 2 * PAIR_ROW, i32x4.extract_lane(lo, 2));
+    u = keepPair(idx, val, u, at + 3 * PAIR_ROW, i32x4.extract_lane(lo, 3));
+    u = keepPair(idx, val, u, at + 4 * PAIR_ROW, i32x4.extract_lane(hi, 0));
+    u = keepPair(idx, val, u, at + 5 * PAIR_ROW, i32x4.extract_lane(hi, 1));
+    u = keepPair(idx, val, u, at + 6 * PAIR_ROW, i32x4.extract_lane(hi, 2));
+    u = keepPair(idx, val, u, at + 7 * PAIR_ROW, i32x4.extract_lane(hi, 3));
   }
-  for (; k < K; k += 2) u = keepPair(idx, val, u, (<usize>k) << 5, <i32>pairAt(pa, k, K));
+  for (; k < K; k += 2) u = keepPair(idx, val, u, (<usize>k) * (PAIR_ROW >> 1), <i32>pairAt(pa, k, K));
   return u;
 }
 
@@ -643,19 +640,22 @@ function tileI8(o: usize, Wj: usize, bj: usize, sj: usize, sc: v128, u: i32, idx
     const w = Wj + <usize>load<u32>(i);
     const e = v128.load32_splat(v);
     const f = R == 2 ? v128.load32_splat(v, 4) : e;
-    let w0 = v128.load(w);
+    // Sixteen bytes hold eight outputs' pairs of weights, widened here.
+    const b0 = v128.load(w);
+    const b1 = V == 4 ? v128.load(w, 16) : b0;
+    let w0 = i16x8.extend_low_i8x16_s(b0);
     p0 = i32x4.add(p0, i32x4.dot_i16x8_s(w0, e));
     if (R == 2) q0 = i32x4.add(q0, i32x4.dot_i16x8_s(w0, f));
     if (V >= 2) {
-      w0 = v128.load(w, 16);
+      w0 = i16x8.extend_high_i8x16_s(b0);
       p1 = i32x4.add(p1, i32x4.dot_i16x8_s(w0, e));
       if (R == 2) q1 = i32x4.add(q1, i32x4.dot_i16x8_s(w0, f));
     }
     if (V == 4) {
-      w0 = v128.load(w, 32);
+      w0 = i16x8.extend_low_i8x16_s(b1);
       p2 = i32x4.add(p2, i32x4.dot_i16x8_s(w0, e));
       if (R == 2) q2 = i32x4.add(q2, i32x4.dot_i16x8_s(w0, f));
-      w0 = v128.load(w, 48);
+      w0 = i16x8.extend_high_i8x16_s(b1);
       p3 = i32x4.add(p3, i32x4.dot_i16x8_s(w0, e));
       if (R == 2) q3 = i32x4.add(q3, i32x4.dot_i16x8_s(w0, f));
     }

@@ -64,7 +64,7 @@ export class KernelProbe {
     scale: number,
   ): Float32Array {
     const KP = Math.ceil(K / 2);
-    const sizes = [Math.ceil(pixels.length / 4), Math.ceil((K * M) / 4), Math.ceil(M / 16) * KP * 16, out.length, 16 + 16 * KP, 32 * KP];
+    const sizes = [Math.ceil(pixels.length / 4), Math.ceil((K * M) / 4), Math.ceil(M / 16) * KP * 8, out.length, 16 + 16 * KP, 32 * KP];
     return this.with([s, b], sizes, ([ps, pb, pp, pq, Wq, po, idx, val]) => {
       this.arena.u8().set(pixels, pp);
       this.arena.u8().set(new Uint8Array(q.buffer, q.byteOffset, q.length), pq);
