@@ -116,8 +116,10 @@ export function affineI8Naive(
   return out;
 }
 
-// Scratch for affineI8, reused across calls (one thread, no re-entry).
-let sums = new Int32Array(1024);
+// Scratch for affineI8, reused across calls (one thread, no re-entry): each
+// output's running sum, whole numbers below 2^31, exact in float64 (an
+// Int32Array measured slower: each store converts the float64 sum back).
+let sums = new Float64Array(1024);
 
 /**
  * Otherwise identical to affineI8Naive, but fast: as affine does, each row
@@ -138,7 +140,7 @@ export function affineI8(
     rowOf = new Int32Array(K);
     value = new Float32Array(K);
   }
-  if (sums.length < M) sums = new Int32Array(M);
+  if (sums.length < M) sums = new Float64Array(M);
   const sc = Math.fround(scale);
   for (let n = 0; n < N; n++) {
     const xo = n * K;
