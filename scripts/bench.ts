@@ -2,7 +2,10 @@
 // The forward pass against the libraries a user would otherwise reach for,
 // in one Node process, on the same weights and the same 10000 test images:
 // ours (the Wasm kernel, and the JS kernel), onnxruntime-web (wasm, one
-// thread) and @tensorflow/tfjs-backend-wasm (one thread). The networks: every
+// thread) and @tensorflow/tfjs-backend-wasm (one thread). Ours runs as the
+// service does: the model decoded from its file, fed the raw pixel bytes
+// (forwardPixels, input_scale 255; an I8 model's first layer then runs in
+// whole numbers); the peers get the float inputs pixels / 255. The networks: every
 // bundled model, and the book's two convolutional networks imported from
 // their pickles (not bundled; skipped with the reason when the files are
 // absent). Each peer's probabilities are first held within 1e-4 of ours on
@@ -18,7 +21,7 @@ import { setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import * as tf from "@tensorflow/tfjs-core";
 import { type Dataset, MODEL_NAMES, MODELS } from "../src/model/catalog";
 import { decodeModel } from "../src/model/format";
-import { type Backend, loadNetwork } from "../src/nn/backend";
+import type { Backend } from "../src/nn/backend";
 import { JsBackend } from "../src/nn/backends";
 import { convOutput } from "../src/nn/conv";
 import { argmax } from "../src/nn/functions";
@@ -53,23 +56,29 @@ for (const b of BATCHES)
 const require = createRequire(import.meta.url);
 const version = (pkg: string) => (JSON.parse(readFileSync(join(dirname(require.resolve(pkg)), "..", "package.json"), "utf8")) as { version: string }).version;
 
-/** One implementation: runs a batch x (N, D) and returns the probabilities (N, C). */
-type Run = (x: Float32Array, N: number) => Float32Array | Promise<Float32Array>;
+/** One implementation: runs a batch, given as floats x (N, D) and as the pixels (N, D) they came from, and returns the probabilities (N, C). */
+type Run = (x: Float32Array, pixels: Uint8Array, N: number) => Float32Array | Promise<Float32Array>;
+/** What an implementation is built from: the network as plain F32 arrays, and the file it was decoded from with its input scale. */
+interface Source {
+  net: Network;
+  bytes: Uint8Array;
+  scale: number;
+}
 interface Impl {
   name: string;
-  prepare(net: Network): Promise<Run>;
+  prepare(src: Source): Promise<Run>;
 }
 
 setWasmPaths(`${dirname(require.resolve("@tensorflow/tfjs-backend-wasm"))}/`);
 setThreadsCount(1);
 await tf.setBackend("wasm");
 
-/** Ours: the network loaded into a backend of its own. */
+/** Ours, as the service runs it: the file decoded into a backend of its own, fed the pixels. */
 const oursIn = (backend: Backend): Impl => ({
   name: `ours (${backend.name})`,
-  prepare: async (net) => {
-    const loaded = loadNetwork(backend, net);
-    return (x, N) => loaded.forward(x, N);
+  prepare: async ({ bytes, scale }) => {
+    const { network } = decodeModel(bytes, backend);
+    return (_x, pixels, N) => network.forwardPixels(pixels, N, scale);
   },
 });
 const oursJs = oursIn(new JsBackend());
@@ -79,11 +88,17 @@ const IMPLS: Impl[] = [
   oursJs,
   {
     name: `onnxruntime-web ${ORT_VERSION}`,
-    prepare: ortSession,
+    prepare: async ({ net }) => {
+      const run = await ortSession(net);
+      return (x, _pixels, N) => run(x, N);
+    },
   },
   {
     name: `tfjs-backend-wasm ${version("@tensorflow/tfjs-backend-wasm")}`,
-    prepare: async (net) => tfjsRun(net),
+    prepare: async ({ net }) => {
+      const run = tfjsRun(net);
+      return (x, _pixels, N) => run(x, N);
+    },
   },
 ];
 
@@ -98,7 +113,7 @@ const act = (name: string, a: tf.Tensor): tf.Tensor =>
  * NHWC flatten, so no activation is transposed back. Each convolution is
  * fused.conv2d with its bias and ReLU, then maxPool.
  */
-function tfjsRun(net: Network): Run {
+function tfjsRun(net: Network): (x: Float32Array, N: number) => Float32Array {
   const steps: ((z: tf.Tensor) => tf.Tensor)[] = [];
   // The planes [H, W, C] the last step left, while they are planes.
   let planes: [number, number, number] | undefined;
@@ -195,10 +210,10 @@ const best = new Map<string, Cell>();
 const accuracy: Record<string, Record<string, number>> = {};
 
 /** µs per image of `run` at this batch size over the first `total` images. */
-async function time(run: Run, x: Float32Array, D: number, batch: number, total: number): Promise<{ us: number; y?: Float32Array }> {
+async function time(run: Run, x: Float32Array, pixels: Uint8Array, D: number, batch: number, total: number): Promise<{ us: number; y?: Float32Array }> {
   const t0 = performance.now();
   let y: Float32Array | undefined;
-  for (let n = 0; n < total; n += batch) y = await run(x.subarray(n * D, (n + batch) * D), batch);
+  for (let n = 0; n < total; n += batch) y = await run(x.subarray(n * D, (n + batch) * D), pixels.subarray(n * D, (n + batch) * D), batch);
   return { us: ((performance.now() - t0) * 1000) / total, y: batch === total ? y : undefined };
 }
 
@@ -222,13 +237,14 @@ for (const { name, dataset, bytes } of MODELS_RUN) {
   const x = pixelsToInput(split.pixels, model.inputScale);
   const D = model.sizes[0];
   const C = model.labels.length;
-  const runs = await Promise.all(IMPLS.map((impl) => impl.prepare(model.network.toNetwork())));
+  const runs = await Promise.all(IMPLS.map((impl) => impl.prepare({ net: model.network.toNetwork(), bytes, scale: model.inputScale })));
   const convolutional = model.network.toNetwork().layers.some((l) => l.conv);
   // Before any timing: every implementation computes what ours does, on 100 images.
   const probe = x.subarray(0, 100 * D);
-  const want = await runs[0](probe, 100);
+  const probePixels = split.pixels.subarray(0, 100 * D);
+  const want = await runs[0](probe, probePixels, 100);
   for (let i = 1; i < IMPLS.length; i++) {
-    const d = maxAbsDiff(await runs[i](probe, 100), want);
+    const d = maxAbsDiff(await runs[i](probe, probePixels, 100), want);
     if (!(d <= 1e-4))
       throw new Error(`${name}: ${IMPLS[i].name} differs from ${IMPLS[0].name} by ${d} (max abs, probabilities of 100 images); its graph is wrong`);
   }
@@ -239,7 +255,7 @@ for (const { name, dataset, bytes } of MODELS_RUN) {
   for (const batch of BATCHES.filter((b) => b < 10000))
     for (let i = 0; i < IMPLS.length; i++) {
       if (IMPLS[i].name === oursJsName) continue;
-      await time(runs[i], x, D, batch, batch === 1 || convolutional ? Math.max(batch, Math.floor(single / batch) * batch) : 10000);
+      await time(runs[i], x, split.pixels, D, batch, batch === 1 || convolutional ? Math.max(batch, Math.floor(single / batch) * batch) : 10000);
     }
   for (let r = 0; r < rounds; r++) {
     // Interleaved: every implementation runs once per round, so a slow spell of the machine hits them all.
@@ -249,7 +265,7 @@ for (const { name, dataset, bytes } of MODELS_RUN) {
         // and the JS kernel (seconds per batch of 10000) sits their batch of 10000 out.
         if (convolutional && batch === 10000 && IMPLS[i].name === oursJsName) continue;
         const total = batch === 10000 ? 10000 : batch === 1 || convolutional ? Math.max(batch, Math.floor(single / batch) * batch) : 10000;
-        const { us, y } = await time(runs[i], x, D, batch, total);
+        const { us, y } = await time(runs[i], x, split.pixels, D, batch, total);
         const key = `${name}/${batch}/${IMPLS[i].name}`;
         if (us < (best.get(key)?.usPerImage ?? Infinity)) best.set(key, { model: name, batch, impl: IMPLS[i].name, usPerImage: us });
         if (y) {
@@ -264,7 +280,13 @@ for (const { name, dataset, bytes } of MODELS_RUN) {
 
 // The table: per model and batch, µs/image of each, and each peer's time over ours (Wasm).
 const [ours, , ...peers] = IMPLS.map((i) => i.name);
-const head = ["network", "batch", ...IMPLS.map((i) => `${i.name} µs/image`), ...peers.map((p) => `${p.split(" ")[0]} ÷ ours`)];
+// Ours is fed the u8 pixels (forwardPixels), the peers the floats pixels / 255.
+const head = [
+  "network",
+  "batch",
+  ...IMPLS.map((i) => `${i.name}${i.name.startsWith("ours") ? " from u8 pixels" : " from f32"} µs/image`),
+  ...peers.map((p) => `${p.split(" ")[0]} ÷ ours`),
+];
 const rows: string[][] = [];
 for (const { name } of MODELS_RUN) {
   for (const batch of BATCHES) {
@@ -318,7 +340,10 @@ same weights and the same 10000 test images for every implementation; µs per
 image, the best of ${rounds} interleaved rounds after one untimed pass at each batch size below 10000
 (so V8 has tiered up every Wasm module; ${oursJsName} skips it); batch 1 runs the first ${single}
 images one at a time. "÷ ours" is the peer's time over ours (Wasm): above 1, ours
-is faster. ${oursJsName} is the fallback where there is no Wasm kernel. The convolutional
+is faster. Ours runs as the service does: the model decoded from its file and fed
+the raw pixel bytes (forwardPixels with input_scale 255, so an I8 model's first dense
+layer runs in whole numbers); the peers are fed the floats pixels / 255.
+${oursJsName} is the fallback where there is no Wasm kernel. The convolutional
 networks run the first ${single} images at batch 100 too, and ${oursJsName} sits out their batch of 10000.
 
 Machine: ${machine.cpu}, ${machine.cores} cores (${machine.platform}), Node ${machine.node} (V8 ${machine.v8}),

@@ -65,7 +65,8 @@ export interface WeightTensor {
   /**
    * I8 only: one F32 scale per output, along W's columns (a dense layer) or
    * per filter (a convolution), so that the Wasm backend dequantises `bytes`
-   * in its own memory (kernel.ts i8ToF32) to the bits values() gives.
+   * in its own memory (kernel.ts i8ToF32) to the bits values() gives; a
+   * first dense layer's also run on pixels as they are, in whole numbers (affine.ts affineI8).
    */
   scale?: { values: Float32Array; axis: "column" | "filter" };
 }

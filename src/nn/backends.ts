@@ -10,7 +10,7 @@ import {
   type WeightTensor,
 } from "./backend";
 import { softmax } from "./functions";
-import { forward, forwardPixels, type Network } from "./network";
+import { forward, forwardPixels, integerLayer, type Network } from "./network";
 import { createWasmBackend } from "./wasm";
 
 /**
@@ -40,6 +40,7 @@ export class JsBackend implements Backend {
           outSize: sizes[i + 1],
           activation,
           ...layerShape(spec, i),
+          ...(i === 0 && integerLayer({ ...layerShape(spec, i), inSize: sizes[0] }) ? int8Of(layers[i].W) : {}),
         };
       }),
     };
@@ -48,12 +49,19 @@ export class JsBackend implements Backend {
       forward: (x, N, opts) => forward(net, x, N, opts),
       forwardPixels: (pixels, N, scale, opts) => forwardPixels(net, pixels, N, scale, opts),
       softmax: (a, C) => softmax(a, C),
-      toNetwork: () => ({ layers: net.layers.map((l) => ({ ...l, W: l.W.slice(), b: l.b.slice() })) }),
+      toNetwork: () => ({ layers: net.layers.map(({ int8: _, ...l }) => ({ ...l, W: l.W.slice(), b: l.b.slice() })) }),
     };
   }
 
   /** Nothing to prepare: V8 compiles the JS kernels on their first calls. */
   warm(): void {}
+}
+
+/** An I8 weight's bytes and column scales, copied (a tensor's bytes are borrowed), for forwardPixels' integer first layer. */
+function int8Of(W: WeightTensor): { int8?: { q: Int8Array; scale: Float32Array } } {
+  if (W.dtype !== "I8" || W.scale?.axis !== "column") return {};
+  // An Int8Array's slice copies (a Buffer's would not).
+  return { int8: { q: new Int8Array(W.bytes.buffer, W.bytes.byteOffset, W.bytes.byteLength).slice(), scale: W.scale.values.slice() } };
 }
 
 /**

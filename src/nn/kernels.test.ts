@@ -2,7 +2,7 @@
 // the naive reference itself (held to hand-computed cases), the JS kernel,
 // and the Wasm kernel in plain and relaxed SIMD (W as given, and packed as
 // the dense layers hold it). Each must agree with
-// affineNaive, and each backend's forward pass with forwardNaive (which
+// affineNaive, each integer first layer (affineI8) with affineI8Naive bit for bit, and each backend's forward pass with forwardNaive (which
 // shares no code with src/nn); a kernel the runtime lacks is skipped with
 // the reason.
 import { readFileSync } from "node:fs";
@@ -16,7 +16,7 @@ import { f16ToF32 } from "../model/f16";
 import { decodeModel, encodeModel } from "../model/format";
 import { dequantizeI8 } from "../model/int8";
 import { type HeaderEntry, readSafetensorsHeader, tensorBytes } from "../model/safetensors";
-import { affine, affineNaive } from "./affine";
+import { affine, affineI8, affineI8Naive, affineNaive } from "./affine";
 import { type Backend, loadNetwork } from "./backend";
 import { type ConvShape, conv, convNaive, convOutput, maxPool, maxPoolNaive } from "./conv";
 import { JsBackend } from "./backends";
@@ -38,6 +38,15 @@ const KERNELS: { name: string; affine?: Affine; skip?: string }[] = [
   { name: "Wasm relaxed SIMD", affine: relaxed && ((...a) => relaxed.affine(...a)), skip: missing(relaxed, "relaxed SIMD") },
   { name: "Wasm SIMD, W packed", affine: simd && ((...a) => simd.affinePacked(...a)), skip: missing(simd, "Wasm kernel") },
   { name: "Wasm relaxed SIMD, W packed", affine: relaxed && ((...a) => relaxed.affinePacked(...a)), skip: missing(relaxed, "relaxed SIMD") },
+];
+
+type AffineI8 = typeof affineI8Naive;
+
+const I8_KERNELS: { name: string; affineI8?: AffineI8; skip?: string }[] = [
+  { name: "affineI8Naive", affineI8: affineI8Naive },
+  { name: "affineI8 (JS)", affineI8 },
+  { name: "Wasm SIMD affineI8", affineI8: simd && ((...a) => simd.affineI8(...a)), skip: missing(simd, "Wasm kernel") },
+  { name: "Wasm relaxed SIMD affineI8", affineI8: relaxed && ((...a) => relaxed.affineI8(...a)), skip: missing(relaxed, "relaxed SIMD") },
 ];
 
 type Conv = typeof convNaive;
@@ -191,6 +200,106 @@ for (const k of KERNELS) {
       const W = random(4 * 3, 4);
       const b = random(3, 5);
       expectClose(kernel(out, x, W, b, 2, 4, 3), affineNaive(new Float32Array(6), x, W, b, 2, 4, 3));
+    });
+  });
+}
+
+/** Seeded pixels (N, K), a fraction `zeros` of them 0, the rest 1-255, and weights q (K, M) over the whole int8 range with their column scales and biases. */
+function int8Case(N: number, K: number, M: number, seed: number, zeros: number) {
+  const r = rng(seed);
+  const pixels = Uint8Array.from({ length: N * K }, () => (r() < zeros ? 0 : 1 + Math.floor(r() * 255)));
+  const q = Int8Array.from({ length: K * M }, () => Math.floor(r() * 256) - 128);
+  const s = Float32Array.from({ length: M }, () => r() * 0.02);
+  const b = Float32Array.from({ length: M }, () => r() - 0.5);
+  return { pixels, q, s, b };
+}
+
+const bits = (a: Float32Array) => [...new Uint32Array(a.buffer, a.byteOffset, a.length)];
+
+for (const k of I8_KERNELS) {
+  describe.skipIf(k.skip)(`${k.name}${k.skip ? ` (skipped: ${k.skip})` : ""}`, () => {
+    const kernel = k.affineI8 as AffineI8;
+
+    it("should compute integer products worked out by hand", () => {
+      // Scale 1 and scales 1: b + Σ p·q exactly. [3 0 255]·[2; -7; 127] = 6 + 32385; the second row is all zeros.
+      const one = new Float32Array([1]);
+      expect([
+        ...kernel(new Float32Array(2), new Uint8Array([3, 0, 255, 0, 0, 0]), new Int8Array([2, -7, 127]), one, new Float32Array([0.5]), 2, 3, 1, 1),
+      ]).toEqual([32391.5, 0.5]);
+      // Scales [2 4] over pixel scale 4 halve and keep: [1 2]·[[10 -3]; [-128 5]] = [-246 7], times [0.5 1], plus [0 -1].
+      expect([
+        ...kernel(
+          new Float32Array(2),
+          new Uint8Array([1, 2]),
+          new Int8Array([10, -3, -128, 5]),
+          new Float32Array([2, 4]),
+          new Float32Array([0, -1]),
+          1,
+          2,
+          2,
+          4,
+        ),
+      ]).toEqual([-123, 6]);
+      // The largest sum there is, 784 inputs of 255 against -127: -25 389 840, an even number below 2^25, so a float32 exactly (no i16 or f32 running sum holds it).
+      const K = 784;
+      expect([...kernel(new Float32Array(1), new Uint8Array(K).fill(255), new Int8Array(K).fill(-127), one, new Float32Array(1), 1, K, 1, 1)]).toEqual([
+        -25389840,
+      ]);
+      // And the scaling, one float32 step at a time: 1 + 509·fround(0.5 / 255), row [255 2] against [[1]; [127]].
+      const f = Math.fround;
+      expect([
+        ...kernel(new Float32Array(1), new Uint8Array([255, 2]), new Int8Array([1, 127]), new Float32Array([0.5]), new Float32Array([1]), 1, 2, 1, 255),
+      ]).toEqual([f(1 + f(509 * f(0.5 / 255)))]);
+    });
+
+    it("should give affineI8Naive's bits on the bundled shapes and awkward ones (K odd, M not a multiple of 16, N = 1, N past a group of sixteen pairs)", () => {
+      for (const [N, K, M] of [
+        [1, 784, 50],
+        [1, 784, 500],
+        [2, 784, 500],
+        [33, 784, 50],
+        [69, 17, 70],
+        [7, 31, 47],
+        [3, 15, 3],
+        [4, 1, 1],
+        [1, 1, 17],
+        [5, 33, 16],
+        [0, 784, 10],
+      ]) {
+        const { pixels, q, s, b } = int8Case(N, K, M, N * K + M, 0.6);
+        const want = affineI8Naive(new Float32Array(N * M), pixels, q, s, b, N, K, M, 255);
+        expect(bits(kernel(new Float32Array(N * M).fill(99), pixels, q, s, b, N, K, M, 255)), `N ${N}, K ${K}, M ${M}`).toEqual(bits(want));
+      }
+    });
+
+    it("should give affineI8Naive's bits for random shapes, sparsity and pixel scales", () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 40 }),
+          fc.integer({ min: 1, max: 70 }),
+          fc.integer({ min: 1, max: 40 }),
+          fc.double({ min: 0, max: 1 }),
+          fc.constantFrom(1, 3, 255, 1000.5),
+          fc.integer(),
+          (N, K, M, zeros, scale, seed) => {
+            const { pixels, q, s, b } = int8Case(N, K, M, seed, zeros);
+            const want = affineI8Naive(new Float32Array(N * M), pixels, q, s, b, N, K, M, scale);
+            expect(bits(kernel(new Float32Array(N * M), pixels, q, s, b, N, K, M, scale))).toEqual(bits(want));
+          },
+        ),
+      );
+    });
+
+    it("should list a pair of inputs where either row of a two-row tile is non-zero, one of the pair or both", () => {
+      // Rows non-zero in their own bands, one row all zeros, odd pixels alone in their pair.
+      const N = 9;
+      const K = 101;
+      const M = 21;
+      const { pixels, q, s, b } = int8Case(N, K, M, 5, 0);
+      for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) if (Math.floor((k * 3) / K) !== n % 3 || (n === 4 && k % 2 === 1)) pixels[n * K + k] = 0;
+      pixels.fill(0, 2 * K, 3 * K);
+      const want = affineI8Naive(new Float32Array(N * M), pixels, q, s, b, N, K, M, 255);
+      expect(bits(kernel(new Float32Array(N * M), pixels, q, s, b, N, K, M, 255))).toEqual(bits(want));
     });
   });
 }
@@ -469,6 +578,37 @@ describe("forward passes against the reference (forwardNaive)", () => {
           const x = random(5 * D, 3, 0.5).map(Math.abs);
           expect(maxAbsDiff(model.network.forward(x, 5), forwardNaive(loaded, x, 5))).toBeLessThanOrEqual(1e-5);
         }
+      });
+
+      it("should run an I8 model's first layer on pixels in whole numbers: affineI8Naive's bits, one image alone as in a batch, within float rounding of the F32 path", () => {
+        // One dense layer, no activation: forwardPixels' answer is affineI8Naive's, bit for bit, in every backend.
+        for (const [K, M] of [
+          [784, 50],
+          [37, 19],
+        ]) {
+          const net = network([K, M], ["identity"], K + M);
+          const bytes = encodeModel(net, { dtype: "I8", labels: Array.from({ length: M }, (_, j) => String(j)), inputShape: [K] });
+          const header = readSafetensorsHeader(bytes);
+          const raw = (name: string) => tensorBytes(bytes, header, header.entries.find((e) => e.name === name) as HeaderEntry).slice();
+          const q = new Int8Array(raw("layers.0.weight").buffer);
+          const scale = new Float32Array(raw("layers.0.weight_scale").buffer);
+          const model = decodeModel(bytes, (b.create as () => Backend)());
+          const N = 37;
+          const pixels = new Uint8Array(random(N * K, K, 0.7).map((v) => Math.abs(v) * 255));
+          const want = affineI8Naive(new Float32Array(N * M), pixels, q, scale, net.layers[0].b, N, K, M, 255);
+          const got = model.network.forwardPixels(pixels, N, 255, { softmax: false });
+          expect(bits(got)).toEqual(bits(want));
+          expect(bits(model.network.forwardPixels(pixels.subarray(5 * K, 6 * K), 1, 255, { softmax: false }))).toEqual(bits(want.subarray(5 * M, 6 * M)));
+          // The F32 path (the same weights dequantised, the pixels divided) differs by rounding only.
+          expectClose(model.network.forward(pixelsToInput(pixels, 255), N, { softmax: false }), got, 1e-5);
+        }
+        // A whole I8 network from pixels: within 1e-6 of the F32 path's probabilities.
+        const net = network([784, 50, 100, 10], ["sigmoid", "sigmoid", "softmax"], 16);
+        const model = decodeModel(encodeModel(net, { dtype: "I8" }), (b.create as () => Backend)());
+        const pixels = new Uint8Array(random(40 * 784, 17, 0.8).map((v) => Math.abs(v) * 255));
+        const d = maxAbsDiff(model.network.forwardPixels(pixels, 40, 255), model.network.forward(pixelsToInput(pixels, 255), 40));
+        expect(d).toBeGreaterThan(0);
+        expect(d).toBeLessThanOrEqual(1e-6);
       });
 
       it("should refuse a non-finite weight, naming the tensor and index", () => {

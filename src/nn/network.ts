@@ -1,7 +1,7 @@
 // The forward pass of chapters 3 and 7 for any stack of dense and
 // convolutional layers.
 // N = batch, D = input size (784), C = classes (10).
-import { affine } from "./affine";
+import { affine, affineI8, I8_MAX_INPUTS } from "./affine";
 import type { ForwardOptions } from "./backend";
 import { type ConvShape, conv, convOutput, maxPool } from "./conv";
 import { type Activation, activate } from "./functions";
@@ -24,6 +24,12 @@ export interface Layer {
   pool?: number;
   /** The input is multiplied by this first: the book's Dropout at inference time, × (1 − ratio). */
   scale?: number;
+  /**
+   * The I8 weights a first dense layer was decoded from, q (inSize, outSize)
+   * and one scale per column, W = fround(q·scale): forwardPixels runs the
+   * layer on them in whole numbers (affineI8), forward on W.
+   */
+  int8?: { q: Int8Array; scale: Float32Array };
 }
 
 export interface Network {
@@ -50,14 +56,31 @@ export function forward(net: Network, x: Float32Array, N: number, opts: ForwardO
  * pixels is (N, D) bytes; returns (N, C).
  */
 export function forwardPixels(net: Network, pixels: Uint8Array, N: number, scale: number, opts: ForwardOptions = {}): Float32Array {
-  const D = net.layers[0].inSize;
-  return forwardChunks(net, N, opts.softmax ?? true, (n, rows) => pixelsToInput(pixels.subarray(n * D, (n + rows) * D), scale, buffer(0, rows * D)));
+  const first = net.layers[0];
+  const D = first.inSize;
+  const chunk = (n: number, rows: number) => pixels.subarray(n * D, (n + rows) * D);
+  const { int8 } = first;
+  // A first layer of I8 weights takes the bytes as they are (affine.ts affineI8).
+  const layer0 =
+    int8 && integerLayer(first)
+      ? (a: Float32Array, n: number, rows: number) => affineI8(a, chunk(n, rows), int8.q, int8.scale, first.b, rows, D, first.outSize, scale)
+      : undefined;
+  return forwardChunks(net, N, opts.softmax ?? true, (n, rows) => (layer0 ? NO_INPUT : pixelsToInput(chunk(n, rows), scale, buffer(0, rows * D))), layer0);
 }
+
+/** Whether forwardPixels runs a first layer holding int8 weights in whole numbers: dense, its input not scaled, its sums within an i32. */
+export function integerLayer(l: Pick<Layer, "conv" | "scale" | "inSize">): boolean {
+  return !l.conv && l.scale === undefined && l.inSize <= I8_MAX_INPUTS;
+}
+
+// What layer0 is handed in place of a converted chunk: it reads the bytes.
+const NO_INPUT = new Float32Array(0);
 
 /**
  * Raw pixel bytes to network input: x = pixel · (1 / scale), the product
  * rounded once to float32. The Wasm kernel's `pixels` computes the same, so
- * every path from bytes gives bit-identical inputs.
+ * every path from bytes to floats gives bit-identical inputs (a first layer
+ * of I8 weights takes the bytes themselves: affineI8).
  */
 export function pixelsToInput(pixels: Uint8Array, scale: number, out: Float32Array = new Float32Array(pixels.length)): Float32Array {
   const inv = 1 / scale;
@@ -77,7 +100,14 @@ function buffer(i: number, n: number): Float32Array {
   return buffers[i].subarray(0, n);
 }
 
-function forwardChunks(net: Network, N: number, softmax: boolean, input: (n: number, rows: number) => Float32Array): Float32Array {
+// layer0, when given, computes the first layer's affine output for rows n … n + rows − 1 in place of input and its product.
+function forwardChunks(
+  net: Network,
+  N: number,
+  softmax: boolean,
+  input: (n: number, rows: number) => Float32Array,
+  layer0?: (a: Float32Array, n: number, rows: number) => void,
+): Float32Array {
   const last = net.layers.length - 1;
   const C = net.layers[last].outSize;
   const y = new Float32Array(N * C);
@@ -89,7 +119,8 @@ function forwardChunks(net: Network, N: number, softmax: boolean, input: (n: num
       // The last layer writes straight into its rows of y.
       const a = i === last ? y.subarray(n * C, (n + rows) * C) : buffer(1 + (i % 2), rows * layer.outSize);
       if (layer.scale !== undefined) z = scaled(z, layer.scale, buffer(3, z.length));
-      if (layer.conv) convLayer(a, z, layer, layer.conv, rows);
+      if (i === 0 && layer0) layer0(a, n, rows);
+      else if (layer.conv) convLayer(a, z, layer, layer.conv, rows);
       else affine(a, z, layer.W, layer.b, rows, layer.inSize, layer.outSize);
       if (!layer.conv && (i < last || softmax)) activate(layer.activation, a, layer.outSize);
       z = a;

@@ -10,6 +10,8 @@ export interface Exports {
   affine(out: number, x: number, W: number, b: number, N: number, K: number, M: number, idx: number, val: number): void;
   pack(dst: number, W: number, K: number, M: number): void;
   affinePacked(out: number, x: number, Wp: number, b: number, N: number, K: number, M: number, idx: number, val: number): void;
+  packI8(dst: number, q: number, K: number, M: number): void;
+  affineI8(out: number, p: number, Wq: number, b: number, s: number, pixelScale: number, N: number, K: number, M: number, idx: number, val: number): void;
   exp(p: number, n: number): void;
   sigmoid(p: number, n: number): void;
   relu(p: number, n: number): void;

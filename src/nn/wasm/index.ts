@@ -9,7 +9,7 @@ import { modules } from "#kernel";
 import { type Backend, type LoadedNetwork, layerShape, type NetworkSpec, NonFiniteWeightError, tensorSizes, type WeightTensor } from "../backend";
 import type { ConvShape } from "../conv";
 import type { Activation } from "../functions";
-import type { Network } from "../network";
+import { integerLayer, type Network } from "../network";
 import { Arena, activateAt, type ConvNeeds, convLayerAt, convNeeds, type Exports, filterSize, filtersOut, instantiate, placeFilters } from "./arena";
 
 /** Rows per chunk of a batch: a chunk's activations stay in the L1/L2 cache between layers. */
@@ -32,6 +32,8 @@ interface Placed {
   spec: NetworkSpec;
   W: number[];
   b: number[];
+  /** A first layer of I8 weights, packed for affineI8 (kernel.ts `packI8`), and its column scales: what forwardPixels runs. */
+  int8?: { W: number; s: number };
   needs: Needs;
 }
 
@@ -92,6 +94,9 @@ export class WasmBackend implements Backend {
     ex.pack(W, x, 4, 16);
     ex.affinePacked(out, x, W, b, 1, 4, 16, idx, val);
     ex.affinePacked(out, x, W, b, 2, 4, 16, idx, val);
+    ex.packI8(W, x, 4, 16);
+    ex.affineI8(out, x, W, b, b, 255, 1, 4, 16, idx, val);
+    ex.affineI8(out, x, W, b, b, 255, 2, 4, 16, idx, val);
     ex.im2col(W, x, 1, 4, 4, 3, 3, 1, 1, 4, 4);
     ex.im2col(W, x, 1, 4, 4, 2, 2, 2, 0, 2, 2);
     ex.biasRows(out, b, 2, 8);
@@ -106,9 +111,10 @@ export class WasmBackend implements Backend {
 
   /**
    * Decodes every weight straight into the kernel's memory (F16 converted
-   * there, F32 copied as it is, I8 dequantised by JS straight into it, any
+   * there, F32 copied as it is, I8 dequantised there (i8ToF32), any
    * other dtype through its JS values: the same F32 values the JS backend runs),
-   * proving each finite on the way in. Nothing is kept if one is not.
+   * proving each finite on the way in. Nothing is kept if one is not. A
+   * first dense layer of I8 weights is also packed as integers, for pixels.
    */
   load(spec: NetworkSpec, layers: { W: WeightTensor; b: WeightTensor }[]): LoadedNetwork {
     const { sizes, activations } = spec;
@@ -123,6 +129,7 @@ export class WasmBackend implements Backend {
           return conv ? this.filters(W, conv, activations[i]) : this.packed(W, sizes[i], sizes[i + 1]);
         }),
         b: layers.map(({ b }, i) => this.resident(b, tensorSizes(own, i).b)),
+        int8: integerFirst(own, layers[0].W) ? this.packedI8(layers[0].W, sizes[0], sizes[1]) : undefined,
         needs: needsOf(own),
       };
     } catch (e) {
@@ -183,6 +190,27 @@ export class WasmBackend implements Backend {
     ex.pack(at, this.resident(t, K * M), K, M);
     arena.release(keep);
     return at;
+  }
+
+  /**
+   * A first layer's I8 weights q (K, M) packed for affineI8 (⌈M/16⌉·⌈K/2⌉·32
+   * bytes: 401 408 for mnist-mlp) and its M column scales,
+   * into regions kept for the backend's life; beside the F32 panels `packed`
+   * made from the same tensor, which JSON and FP32 inputs run.
+   */
+  private packedI8(t: WeightTensor, K: number, M: number): { W: number; s: number } {
+    const { ex, arena } = this;
+    const W = arena.alloc(Math.ceil(M / 16) * Math.ceil(K / 2) * 8);
+    const s = arena.alloc(M);
+    // The scales of the last panel's padding columns are 0, as are their weights.
+    arena.f32().fill(0, s >> 2, (s >> 2) + M + 16);
+    arena.f32().set((t.scale as { values: Float32Array }).values, s >> 2);
+    const keep = arena.mark();
+    const pq = arena.alloc(Math.ceil((K * M) / 4));
+    arena.u8().set(t.bytes, pq);
+    ex.packI8(W, pq, K, M);
+    arena.release(keep);
+    return { W, s };
   }
 
   /**
@@ -261,7 +289,10 @@ export class WasmBackend implements Backend {
     const y = new Float32Array(N * C);
     for (let n = 0; n < N; n += CHUNK) {
       const r = Math.min(CHUNK, N - n);
-      if (x instanceof Uint8Array) {
+      // Pixels for an integer first layer stay bytes, in x.
+      const bytes = x instanceof Uint8Array && p.int8 !== undefined;
+      if (bytes) arena.u8().set(x.subarray(n * D, (n + r) * D), s.x);
+      else if (x instanceof Uint8Array) {
         // Pixels go into the second activation buffer as bytes, then become floats in x.
         arena.u8().set(x.subarray(n * D, (n + r) * D), s.z);
         ex.pixels(s.z, s.x, r * D, 1 / scale);
@@ -269,9 +300,13 @@ export class WasmBackend implements Backend {
       let z = s.x;
       for (let i = 0; i < L; i++) {
         const a = z === s.a ? s.z : s.a;
-        const { conv, pool, scale } = shapes[i] ?? {};
-        if (scale !== undefined) ex.scale(z, r * sizes[i], scale);
-        if (conv) convLayerAt(ex, a, z, r, p.W[i], p.b[i], conv, activations[i], pool ?? 0, s);
+        const { conv, pool, scale: dropout } = shapes[i] ?? {};
+        if (dropout !== undefined) ex.scale(z, r * sizes[i], dropout);
+        if (i === 0 && bytes) {
+          const { W, s: sw } = p.int8 as { W: number; s: number };
+          ex.affineI8(a, z, W, p.b[0], sw, scale, r, D, sizes[1], s.idx, s.val);
+          if (L > 1 || softmax) activateAt(ex, activations[0], a, r, sizes[1]);
+        } else if (conv) convLayerAt(ex, a, z, r, p.W[i], p.b[i], conv, activations[i], pool ?? 0, s);
         else {
           ex.affinePacked(a, z, p.W[i], p.b[i], r, sizes[i], sizes[i + 1], s.idx, s.val);
           if (i < L - 1 || softmax) activateAt(ex, activations[i], a, r, sizes[i + 1]);
@@ -309,6 +344,11 @@ export class WasmBackend implements Backend {
       })),
     };
   }
+}
+
+/** Whether forwardPixels runs layer 0 on its I8 weights in whole numbers (kernel.ts affineI8), as network.ts does. */
+function integerFirst(spec: NetworkSpec, W: WeightTensor): boolean {
+  return W.dtype === "I8" && W.scale?.axis === "column" && integerLayer({ ...layerShape(spec, 0), inSize: spec.sizes[0] });
 }
 
 /** W (K, M) back out of the panels kernel.ts `pack` wrote from heap[at]: W[k·M + j] = Wp[(⌊j/16⌋·K + k)·16 + j mod 16]. */

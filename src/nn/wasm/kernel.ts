@@ -163,6 +163,8 @@ export function affinePacked(out: usize, x: usize, Wp: usize, b: usize, N: i32, 
 const GROUP = 16;
 /** Panels of W per stripe (affinePacked). */
 const STRIPE = 2;
+/** Bytes of a pair of inputs' row of sixteen outputs in affineI8's panels (packI8). */
+const PAIR_ROW: usize = 32;
 
 // Lists the inputs where either of two rows (K apart) is non-zero: the offset
 // of W's row (k·rowBytes) and the two values side by side. Sixteen inputs at
@@ -430,6 +432,257 @@ function blockTail(o: usize, Wa: usize, Wb: usize, bj: usize, v: i32, nz: i32, i
     v128.store(o + c2, e1, 16);
   }
   if (one) v128.store(o + c1, f0);
+}
+
+// The first dense layer of an I8 model on raw pixels, in whole numbers
+// (issue 15). p = pixels (N, K) bytes, q = the layer's I8 weights (K, M) with
+// one F32 scale s[j] per output column (W = fround(q·s), src/model/int8.ts):
+// x·W = (1/scale)·Σk p·q·s, so each output is one exact integer sum
+// (|Σ| ≤ K·255·127 < 2^31 for K ≤ 66311) scaled once:
+//   out[n][j] = fround(b[j] + fround(fround(Σk p[n][k]·q[k][j]) · fround(s[j] / scale)))
+// with scale as a float32. The sum is exact in any order, so the JS twins
+// (affine.ts affineI8Naive, affineI8) give the same bits.
+// The product is i32x4.dot_i16x8_s: q kept as i8 pairs and widened to i16 in
+// the loop, two inputs a lane, so one instruction is eight multiply-adds, two
+// per f32 FMA lane. (Panels widened to i16 when packed measured no faster,
+// at twice the bytes: 802 816 for mnist-mlp's first layer against 401 408.)
+// relaxed_dot_i8x16_i7x16_add_s would take four inputs a lane, but a pixel
+// (0-255) is no i7 operand: it must be split in two (p = 2·(p >> 1) + (p & 1)),
+// two dots per four inputs, and on x64 without AVX-VNNI each dot is
+// pmaddubsw + pmaddwd + paddd against this path's pmaddwd + paddd per two
+// inputs. (pmaddubsw would not saturate: its pairs are at most
+// 2·128·127 = 32512 < 2^15.) Measured on this loop's shape (two rows,
+// sixteen outputs, a 25 KB panel, Zen 3): 1.3 ns per listed input here,
+// 2.4 with the split relaxed dots (2.9 folding both halves into one
+// accumulator), 2.0 for the f32 tile2x4. Both builds run this path.
+
+/**
+ * q (K, M) int8 packed for affineI8 into dst: outputs in panels of
+ * sixteen, inputs in pairs, each pair's row of a panel PAIR_ROW (32) bytes,
+ * column c's two bytes q[2t][c] then q[2t + 1][c] (an i16 lane each once
+ * widened); dst is (⌈M/16⌉, ⌈K/2⌉, 16, 2), padding columns and the pad input
+ * of an odd K zero.
+ */
+export function packI8(dst: usize, q: usize, K: i32, M: i32): void {
+  const KP = (K + 1) >> 1;
+  let d = dst;
+  for (let j = 0; j < M; j += 16) {
+    const w = min(16, M - j);
+    for (let t = 0; t < KP; t++) {
+      const k = 2 * t;
+      const a = q + <usize>k * <usize>M + <usize>j;
+      // A whole panel row of two inputs is two loads and two interleaves (a first decode runs this once, before V8 optimises).
+      if (w == 16 && k + 1 < K) {
+        const ra = v128.load(a);
+        const rb = v128.load(a + <usize>M);
+        v128.store(d, i8x16.shuffle(ra, rb, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
+        v128.store(d, i8x16.shuffle(ra, rb, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), 16);
+      } else
+        for (let c = 0; c < 16; c++) {
+          store<i8>(d + ((<usize>c) << 1), c < w ? load<i8>(a + <usize>c) : 0);
+          store<i8>(d + ((<usize>c) << 1) + 1, c < w && k + 1 < K ? load<i8>(a + <usize>M + <usize>c) : 0);
+        }
+      d += PAIR_ROW;
+    }
+  }
+}
+
+/**
+ * The layer above: out = fround(b + fround(fround(p·q) · fround(s / pixelScale))).
+ * p is (N, K) bytes, Wq is q packed by packI8, s and b are (M); out is (N, M).
+ * The same walk as affinePacked: pairs of rows list the pairs of inputs where
+ * either row is non-zero (offset t·PAIR_ROW and each row's two pixels as one i32),
+ * GROUP pairs of rows share each STRIPE of panels, a last odd row goes alone.
+ * `idx` is scratch for GROUP + GROUP·⌈K/2⌉ entries and `val` for 2·GROUP·⌈K/2⌉.
+ */
+export function affineI8(out: usize, p: usize, Wq: usize, b: usize, s: usize, pixelScale: f32, N: i32, K: i32, M: i32, idx: usize, val: usize): void {
+  const rowOut = (<usize>M) << 2;
+  const KP = (K + 1) >> 1;
+  const panel = (<usize>KP) * PAIR_ROW;
+  const full = M & ~15;
+  const last = Wq + (<usize>(full >> 4)) * panel;
+  const listI = (<usize>KP) << 2;
+  const listV = (<usize>KP) << 3;
+  const lists = idx + (<usize>GROUP << 2);
+  const sc = f32x4.splat(pixelScale);
+  let n = 0;
+  for (; n + 2 <= N; n += 2 * GROUP) {
+    const g = min(GROUP, (N - n) >> 1);
+    for (let r = 0; r < g; r++) {
+      const u = pairs2(p + <usize>(n + 2 * r) * <usize>K, K, lists + <usize>r * listI, val + <usize>r * listV);
+      store<i32>(idx + ((<usize>r) << 2), u);
+      // The last block first: it may write past the row into the next row's first outputs.
+      const o = out + ((<usize>(n + 2 * r) * <usize>M) << 2);
+      const c = (<usize>full) << 2;
+      tileI8Last(o + c, last, b + c, s + c, sc, M - full, u, lists + <usize>r * listI, val + <usize>r * listV, rowOut, 2);
+    }
+    for (let e0 = 0; e0 < full; e0 += 16 * STRIPE) {
+      const e = min(full, e0 + 16 * STRIPE);
+      for (let r = 0; r < g; r++) {
+        const u = load<i32>(idx + ((<usize>r) << 2));
+        const o = out + ((<usize>(n + 2 * r) * <usize>M) << 2);
+        let Wj = Wq + (<usize>(e0 >> 4)) * panel;
+        for (let j = e0; j < e; j += 16) {
+          const c = (<usize>j) << 2;
+          tileI8(o + c, Wj, b + c, s + c, sc, u, lists + <usize>r * listI, val + <usize>r * listV, rowOut, 4, 2);
+          Wj += panel;
+        }
+      }
+    }
+  }
+  n = N & ~1;
+  if (n < N) {
+    const o = out + ((<usize>n * <usize>M) << 2);
+    const u = pairs1(p + <usize>n * <usize>K, K, idx, val);
+    let Wj = Wq;
+    for (let j = 0; j < full; j += 16) {
+      const c = (<usize>j) << 2;
+      tileI8(o + c, Wj, b + c, s + c, sc, u, idx, val, 0, 4, 1);
+      Wj += panel;
+    }
+    const c = (<usize>full) << 2;
+    tileI8Last(o + c, last, b + c, s + c, sc, M - full, u, idx, val, 0, 1);
+  }
+}
+
+// Lists the pairs of inputs where either of two rows of bytes (K apart) is
+// non-zero: offset t·PAIR_ROW into a panel and each row's two pixels as one i32
+// (low half the first), side by side. Sixteen inputs at a time are skipped
+// when all 32 bytes are zero; inside them, four pairs at a time are listed
+// with no branch on their values (list4, as union2 does).
+@inline
+function pairs2(pa: usize, K: i32, idx: usize, val: usize): i32 {
+  const pb = pa + <usize>K;
+  let u = 0;
+  let k = 0;
+  for (; k + 16 <= K; k += 16) {
+    const a = v128.load(pa + <usize>k);
+    const c = v128.load(pb + <usize>k);
+    if (!v128.any_true(v128.or(a, c))) continue;
+    const at = (<usize>k) * (PAIR_ROW >> 1);
+    u = list4(idx, val, u, at, PAIR_ROW, i16x8.extend_low_i8x16_u(a), i16x8.extend_low_i8x16_u(c));
+    u = list4(idx, val, u, at + 4 * PAIR_ROW, PAIR_ROW, i16x8.extend_high_i8x16_u(a), i16x8.extend_high_i8x16_u(c));
+  }
+  for (; k < K; k += 2) {
+    const x = pairAt(pa, k, K);
+    const y = pairAt(pb, k, K);
+    store<u32>(idx + ((<usize>u) << 2), <u32>((<usize>k) * (PAIR_ROW >> 1)));
+    store<u32>(val + ((<usize>u) << 3), x);
+    store<u32>(val + ((<usize>u) << 3), y, 4);
+    u += <i32>((x | y) != 0);
+  }
+  return u;
+}
+
+// pairs2 for one row: offset t·PAIR_ROW and its two pixels as one i32.
+@inline
+function pairs1(pa: usize, K: i32, idx: usize, val: usize): i32 {
+  let u = 0;
+  let k = 0;
+  for (; k + 16 <= K; k += 16) {
+    const a = v128.load(pa + <usize>k);
+    if (!v128.any_true(a)) continue;
+    const at = (<usize>k) * (PAIR_ROW >> 1);
+    const lo = i16x8.extend_low_i8x16_u(a);
+    const hi = i16x8.extend_high_i8x16_u(a);
+    u = keepPair(idx, val, u, at, i32x4.extract_lane(lo, 0));
+    u = keepPair(idx, val, u, at + 1 * PAIR_ROW, i32x4.extract_lane(lo, 1));
+    u = keepPair(idx, val, u, at + 2 * PAIR_ROW, i32x4.extract_lane(lo, 2));
+    u = keepPair(idx, val, u, at + 3 * PAIR_ROW, i32x4.extract_lane(lo, 3));
+    u = keepPair(idx, val, u, at + 4 * PAIR_ROW, i32x4.extract_lane(hi, 0));
+    u = keepPair(idx, val, u, at + 5 * PAIR_ROW, i32x4.extract_lane(hi, 1));
+    u = keepPair(idx, val, u, at + 6 * PAIR_ROW, i32x4.extract_lane(hi, 2));
+    u = keepPair(idx, val, u, at + 7 * PAIR_ROW, i32x4.extract_lane(hi, 3));
+  }
+  for (; k < K; k += 2) u = keepPair(idx, val, u, (<usize>k) * (PAIR_ROW >> 1), <i32>pairAt(pa, k, K));
+  return u;
+}
+
+// Pixels k and k + 1 of a row as one i32, the second 0 past the row's end.
+@inline
+function pairAt(row: usize, k: i32, K: i32): u32 {
+  const lo = <u32>load<u8>(row + <usize>k);
+  return k + 1 < K ? lo | (<u32>load<u8>(row + <usize>k + 1) << 16) : lo;
+}
+
+@inline
+function keepPair(idx: usize, val: usize, u: i32, at: usize, v: i32): i32 {
+  store<u32>(idx + ((<usize>u) << 2), <u32>at);
+  store<i32>(val + ((<usize>u) << 2), v);
+  return u + <i32>(v != 0);
+}
+
+// The last r (0-15) outputs of R rows as a block of four, eight or sixteen.
+@inline
+function tileI8Last(o: usize, Wj: usize, bj: usize, sj: usize, sc: v128, r: i32, u: i32, idx: usize, val: usize, rowOut: usize, R: i32): void {
+  if (r > 8) tileI8(o, Wj, bj, sj, sc, u, idx, val, rowOut, 4, R);
+  else if (r > 4) tileI8(o, Wj, bj, sj, sc, u, idx, val, rowOut, 2, R);
+  else if (r > 0) tileI8(o, Wj, bj, sj, sc, u, idx, val, rowOut, 1, R);
+}
+
+// V vectors (4·V outputs) of R rows (1 or 2, rowOut bytes apart in out) over
+// the u listed pairs of inputs: integer sums from zero, then scaled and the
+// bias added (o, Wj, bj and sj at the block's first output).
+@inline
+function tileI8(o: usize, Wj: usize, bj: usize, sj: usize, sc: v128, u: i32, idx: usize, val: usize, rowOut: usize, V: i32, R: i32): void {
+  const zero = i32x4.splat(0);
+  let p0 = zero;
+  let p1 = zero;
+  let p2 = zero;
+  let p3 = zero;
+  let q0 = zero;
+  let q1 = zero;
+  let q2 = zero;
+  let q3 = zero;
+  const end = idx + ((<usize>u) << 2);
+  const step: usize = R == 2 ? 8 : 4;
+  for (let i = idx, v = val; i < end; i += 4, v += step) {
+    const w = Wj + <usize>load<u32>(i);
+    const e = v128.load32_splat(v);
+    const f = R == 2 ? v128.load32_splat(v, 4) : e;
+    // Sixteen bytes hold eight outputs' pairs of weights, widened here.
+    const b0 = v128.load(w);
+    const b1 = V == 4 ? v128.load(w, 16) : b0;
+    let w0 = i16x8.extend_low_i8x16_s(b0);
+    p0 = i32x4.add(p0, i32x4.dot_i16x8_s(w0, e));
+    if (R == 2) q0 = i32x4.add(q0, i32x4.dot_i16x8_s(w0, f));
+    if (V >= 2) {
+      w0 = i16x8.extend_high_i8x16_s(b0);
+      p1 = i32x4.add(p1, i32x4.dot_i16x8_s(w0, e));
+      if (R == 2) q1 = i32x4.add(q1, i32x4.dot_i16x8_s(w0, f));
+    }
+    if (V == 4) {
+      w0 = i16x8.extend_low_i8x16_s(b1);
+      p2 = i32x4.add(p2, i32x4.dot_i16x8_s(w0, e));
+      if (R == 2) q2 = i32x4.add(q2, i32x4.dot_i16x8_s(w0, f));
+      w0 = i16x8.extend_high_i8x16_s(b1);
+      p3 = i32x4.add(p3, i32x4.dot_i16x8_s(w0, e));
+      if (R == 2) q3 = i32x4.add(q3, i32x4.dot_i16x8_s(w0, f));
+    }
+  }
+  // Row by row: a row's last vector may run into the next row, which is written after it.
+  v128.store(o, scaleI8(p0, bj, sj, sc));
+  if (V >= 2) v128.store(o + 16, scaleI8(p1, bj + 16, sj + 16, sc));
+  if (V == 4) {
+    v128.store(o + 32, scaleI8(p2, bj + 32, sj + 32, sc));
+    v128.store(o + 48, scaleI8(p3, bj + 48, sj + 48, sc));
+  }
+  if (R == 2) {
+    const oq = o + rowOut;
+    v128.store(oq, scaleI8(q0, bj, sj, sc));
+    if (V >= 2) v128.store(oq + 16, scaleI8(q1, bj + 16, sj + 16, sc));
+    if (V == 4) {
+      v128.store(oq + 32, scaleI8(q2, bj + 32, sj + 32, sc));
+      v128.store(oq + 48, scaleI8(q3, bj + 48, sj + 48, sc));
+    }
+  }
+}
+
+// fround(b + fround(fround(sum) · fround(s / scale))) for four outputs: a
+// separate multiply and add, never fused, so both builds give the JS bits.
+@inline
+function scaleI8(sum: v128, bj: usize, sj: usize, sc: v128): v128 {
+  return f32x4.add(v128.load(bj), f32x4.mul(f32x4.convert_i32x4_s(sum), f32x4.div(v128.load(sj), sc)));
 }
 
 // e^x for four lanes: x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in two so r

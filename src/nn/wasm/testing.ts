@@ -51,6 +51,29 @@ export class KernelProbe {
     });
   }
 
+  /** affineI8 of affine.ts through the kernel: q packed by packI8, then affineI8 over the pixels (scratch for groups of sixteen pairs). */
+  affineI8(
+    out: Float32Array,
+    pixels: Uint8Array,
+    q: Int8Array,
+    s: Float32Array,
+    b: Float32Array,
+    N: number,
+    K: number,
+    M: number,
+    scale: number,
+  ): Float32Array {
+    const KP = Math.ceil(K / 2);
+    const sizes = [Math.ceil(pixels.length / 4), Math.ceil((K * M) / 4), Math.ceil(M / 16) * KP * 8, out.length, 16 + 16 * KP, 32 * KP];
+    return this.with([s, b], sizes, ([ps, pb, pp, pq, Wq, po, idx, val]) => {
+      this.arena.u8().set(pixels, pp);
+      this.arena.u8().set(new Uint8Array(q.buffer, q.byteOffset, q.length), pq);
+      this.ex.packI8(Wq, pq, K, M);
+      this.ex.affineI8(po, pp, Wq, pb, ps, scale, N, K, M, idx, val);
+      return this.read(out, po);
+    });
+  }
+
   /** conv of conv.ts through the kernel, as the backend runs a convolution (placeFilters once, then convLayerAt). x is (N, C, IH, IW); out is (N, F, OH, OW). */
   conv(out: Float32Array, x: Float32Array, W: Float32Array, b: Float32Array, N: number, s: ConvShape): Float32Array {
     return this.convLayer(out, x, W, b, N, s, "identity", 0);
