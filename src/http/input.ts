@@ -64,8 +64,10 @@ function badPixel(v: unknown, rule: PixelRule, pointer: string): never {
  * from `from` into x at `to`, checking each and scaling it to v / max of full
  * ink. Dividing each value (rather than multiplying by 1 / max) keeps any
  * positive max finite, however small. Byte bodies are scaled by the forward
- * pass instead (forwardPixels), to the same floats. `at(i)` is the JSON
- * pointer of value i.
+ * pass instead (forwardPixels), to the same floats; where the first layer is
+ * I8 it takes the bytes themselves, in whole numbers, so its answer differs
+ * from the same pixels sent as numbers by float rounding only (about 1e-6).
+ * `at(i)` is the JSON pointer of value i.
  */
 function copyPixels(
   src: ArrayLike<unknown>,

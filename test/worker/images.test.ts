@@ -33,6 +33,16 @@ function form(files: [string, Uint8Array | string, string?][]): RequestInit {
   return { method: "POST", body: fd };
 }
 
+/** The same label, and every probability within float32 rounding (1e-6): bytes against the same pixels as JSON numbers. */
+function expectSameAnswer(a: Pred, b: Pred): void {
+  expect(a.label).toBe(b.label);
+  const want = present(b.probabilities);
+  expect(present(a.probabilities)).toHaveLength(want.length);
+  present(a.probabilities).forEach((v, i) => {
+    expect(Math.abs(v - want[i])).toBeLessThan(1e-6);
+  });
+}
+
 const drawn = (digit: string, W = 200, H = 240, pen = 0.07) => draw(DIGITS[digit], W, H, pen);
 
 describe("POST /v1/predict with a PNG or JPEG", () => {
@@ -68,7 +78,7 @@ describe("POST /v1/predict with a PNG or JPEG", () => {
     expect(b.input).toEqual(a.input);
   });
 
-  it("should add, with ?debug=1, the 28×28 bytes the network saw, and predict them again as JSON", async () => {
+  it("should add, with ?debug=1, the 28×28 bytes the network saw: as bytes they predict the same bits, as JSON the same label", async () => {
     const { call } = freshApp();
     const img = drawn("0");
     const res = await call("/v1/models/mnist-book/predict?debug=1&top_k=2", post(png(img), "image/png"));
@@ -80,8 +90,13 @@ describe("POST /v1/predict with a PNG or JPEG", () => {
     expect(input).toHaveLength(28);
     for (const row of input) expect(row).toHaveLength(28);
     expect(input.flat()).toEqual([...toMnist(img).pixels]);
+    const asBytes = (await (await call("/v1/models/mnist-book/predict", post(Uint8Array.from(input.flat()), "application/octet-stream"))).json()) as {
+      predictions: Pred[];
+    };
+    expect(asBytes.predictions[0].probabilities).toEqual(p.probabilities);
+    // JSON numbers are floats: an I8 first layer then runs in float32, not on the bytes in whole numbers.
     const again = (await (await call("/v1/models/mnist-book/predict", json({ input, scale: 255 }))).json()) as Pred;
-    expect(again.probabilities).toEqual(p.probabilities);
+    expectSameAnswer(again, p);
   });
 
   it("should take a 28×28 picture as it is with ?preprocess=none", async () => {
@@ -90,8 +105,10 @@ describe("POST /v1/predict with a PNG or JPEG", () => {
     const img: Raster = { width: 28, height: 28, channels: 1, data: small.pixels };
     const p = (await (await call("/v1/predict?preprocess=none&debug=1", post(png(img), "image/png"))).json()) as Pred;
     expect(present(p.input).flat()).toEqual([...small.pixels]);
+    const asBytes = (await (await call("/v1/predict", post(small.pixels, "application/octet-stream"))).json()) as { predictions: Pred[] };
+    expect(asBytes.predictions[0].probabilities).toEqual(p.probabilities);
     const raw = (await (await call("/v1/predict", json({ input: Array.from(small.pixels), scale: 255 }))).json()) as Pred;
-    expect(p.probabilities).toEqual(raw.probabilities);
+    expectSameAnswer(raw, p);
     const e = await expectProblem(await call("/v1/predict?preprocess=none", post(png(drawn("1")), "image/png")), 422);
     expect(e.detail).toMatch(/exactly 28×28 pixels; this one is 200×240/);
     expect(e.kind).toBe("wrong-size");
