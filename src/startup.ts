@@ -11,8 +11,8 @@ import { decodeModel, encodeModel } from "./model/format";
  * (the bundled dtype) is decoded into the backend. V8 compiles a function on
  * its first call, and this runs the header reader (and the runtime's UTF-8
  * converter), the contract check and the backend's load once. Its few
- * hundred bytes stay in the backend's memory. The kernel's exports are not run
- * (Backend.warm): that took start-up about 3 ms and the first prediction,
+ * hundred bytes stay in the backend's memory. The kernel's exports are not each run
+ * once here: that took start-up about 3 ms and the first prediction,
  * which compiles the few exports it calls, measured no faster for it
  * (BENCHMARKS.md, "Start-up: the kernel's exports and the router").
  * No schema is built: a prediction without query options and with the

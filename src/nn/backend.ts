@@ -92,11 +92,6 @@ export interface Backend {
    * @throws NonFiniteWeightError naming the tensor and index of the first Infinity or NaN.
    */
   load(spec: NetworkSpec, layers: { W: WeightTensor; b: WeightTensor }[]): LoadedNetwork;
-  /**
-   * Runs every code path once: V8 compiles a function on its first call,
-   * which would otherwise fall on a first request.
-   */
-  warm(): void;
 }
 
 /** A weight that is Infinity or NaN: a file like that is refused, never served. */

@@ -52,9 +52,6 @@ export class JsBackend implements Backend {
       toNetwork: () => ({ layers: net.layers.map(({ int8: _, ...l }) => ({ ...l, W: l.W.slice(), b: l.b.slice() })) }),
     };
   }
-
-  /** Nothing to prepare: V8 compiles the JS kernels on their first calls. */
-  warm(): void {}
 }
 
 /** An I8 weight's bytes and column scales, copied (a tensor's bytes are borrowed), for forwardPixels' integer first layer. */

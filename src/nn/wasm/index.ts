@@ -77,39 +77,6 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * Calls every export once on a few zeros, so each is compiled before a
-   * request needs it. No memory is reserved: a model's first decode grows
-   * what it needs, which costs that request less than writing every
-   * model's pages would cost every cold start.
-   */
-  warm(): void {
-    const { ex, arena } = this;
-    const mark = arena.mark();
-    const [x, W, b, out, idx, val, xp, t] = [64, 256, 16, 64, 16, 64, 80, 96].map((n) => arena.alloc(n));
-    ex.f16ToF32(x, out, 16);
-    ex.firstNonFiniteF32(out, 16);
-    ex.pixels(x, out, 16, 1);
-    ex.affine(out, x, W, b, 1, 16, 16, idx, val);
-    ex.affine(out, x, W, b, 4, 16, 16, idx, val);
-    ex.pack(W, x, 4, 16);
-    ex.affinePacked(out, x, W, b, 1, 4, 16, idx, val);
-    ex.affinePacked(out, x, W, b, 2, 4, 16, idx, val);
-    ex.packI8(W, x, 4, 16);
-    ex.affineI8(out, x, W, b, b, 255, 1, 4, 16, idx, val);
-    ex.affineI8(out, x, W, b, b, 255, 2, 4, 16, idx, val);
-    ex.im2col(W, x, 1, 4, 4, 3, 3, 1, 1, 4, 4);
-    ex.im2col(W, x, 1, 4, 4, 2, 2, 2, 0, 2, 2);
-    ex.biasRows(out, b, 2, 8);
-    ex.maxPool(out, x, 1, 4, 4, 2);
-    ex.packFilters(val, W, 2, 9);
-    ex.convDirect(out, x, val, b, 1, 1, 4, 4, 2, 3, 3, 1, 2, 1, xp, t, idx);
-    ex.scale(out, 16, 0.5);
-    for (const f of ["exp", "sigmoid", "relu", "step"] as const) ex[f](out, 16);
-    ex.softmax(out, 2, 8);
-    arena.release(mark);
-  }
-
-  /**
    * Decodes every weight straight into the kernel's memory (F16 converted
    * there, F32 copied as it is, I8 dequantised there (i8ToF32), any
    * other dtype through its JS values: the same F32 values the JS backend runs),
