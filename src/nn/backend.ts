@@ -3,6 +3,7 @@
 // with its own memory per backend) and the JS kernels (src/nn/backends.ts).
 // Whoever creates a backend owns it: its memory goes when it is dropped.
 // N = batch, D = input size, C = classes.
+import { I8_MAX_INPUTS } from "./affine";
 import type { ConvShape } from "./conv";
 import type { Activation } from "./functions";
 import type { Network } from "./network";
@@ -50,6 +51,17 @@ export function tensorSizes(spec: NetworkSpec, i: number): { W: number; b: numbe
 export function layerShape(spec: NetworkSpec, i: number): LayerShape {
   const l = spec.layers?.[i];
   return { ...(l?.conv ? { conv: { ...l.conv } } : {}), ...(l?.pool ? { pool: l.pool } : {}), ...(l?.scale !== undefined ? { scale: l.scale } : {}) };
+}
+
+/**
+ * Whether a loaded network runs its first layer on raw pixels in whole
+ * numbers (affine.ts affineI8, kernel.ts affineI8): I8 weights with one
+ * scale per column, a dense layer whose input is not scaled, and its sums
+ * within an i32. Both backends decide by this alone, at load.
+ */
+export function integerFirstLayer(spec: NetworkSpec, W: WeightTensor): boolean {
+  const { conv, scale } = layerShape(spec, 0);
+  return W.dtype === "I8" && W.scale?.axis === "column" && !conv && scale === undefined && spec.sizes[0] <= I8_MAX_INPUTS;
 }
 
 /** One weight tensor as a file holds it. The bytes are borrowed: a backend reads them during load and keeps no reference. */

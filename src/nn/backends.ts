@@ -2,6 +2,7 @@
 import {
   type Backend,
   firstNonFinite,
+  integerFirstLayer,
   type LoadedNetwork,
   layerShape,
   type NetworkSpec,
@@ -10,7 +11,7 @@ import {
   type WeightTensor,
 } from "./backend";
 import { softmax } from "./functions";
-import { forward, forwardPixels, integerLayer, type Network } from "./network";
+import { forward, forwardPixels, type Network } from "./network";
 import { createWasmBackend } from "./wasm";
 
 /**
@@ -40,7 +41,7 @@ export class JsBackend implements Backend {
           outSize: sizes[i + 1],
           activation,
           ...layerShape(spec, i),
-          ...(i === 0 && integerLayer({ ...layerShape(spec, i), inSize: sizes[0] }) ? int8Of(layers[i].W) : {}),
+          ...(i === 0 && integerFirstLayer(spec, layers[0].W) ? { int8: int8Of(layers[0].W) } : {}),
         };
       }),
     };
@@ -55,10 +56,9 @@ export class JsBackend implements Backend {
 }
 
 /** An I8 weight's bytes and column scales, copied (a tensor's bytes are borrowed), for forwardPixels' integer first layer. */
-function int8Of(W: WeightTensor): { int8?: { q: Int8Array; scale: Float32Array } } {
-  if (W.dtype !== "I8" || W.scale?.axis !== "column") return {};
+function int8Of(W: WeightTensor): { q: Int8Array; scale: Float32Array } {
   // An Int8Array's slice copies (a Buffer's would not).
-  return { int8: { q: new Int8Array(W.bytes.buffer, W.bytes.byteOffset, W.bytes.byteLength).slice(), scale: W.scale.values.slice() } };
+  return { q: new Int8Array(W.bytes.buffer, W.bytes.byteOffset, W.bytes.byteLength).slice(), scale: (W.scale as { values: Float32Array }).values.slice() };
 }
 
 /**

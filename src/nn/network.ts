@@ -1,7 +1,7 @@
 // The forward pass of chapters 3 and 7 for any stack of dense and
 // convolutional layers.
 // N = batch, D = input size (784), C = classes (10).
-import { affine, affineI8, I8_MAX_INPUTS } from "./affine";
+import { affine, affineI8 } from "./affine";
 import type { ForwardOptions } from "./backend";
 import { type ConvShape, conv, convOutput, maxPool } from "./conv";
 import { type Activation, activate } from "./functions";
@@ -27,7 +27,8 @@ export interface Layer {
   /**
    * The I8 weights a first dense layer was decoded from, q (inSize, outSize)
    * and one scale per column, W = fround(q·scale): forwardPixels runs the
-   * layer on them in whole numbers (affineI8), forward on W.
+   * layer on them in whole numbers (affineI8), forward on W. A backend's
+   * load sets it where backend.ts integerFirstLayer holds, and only there.
    */
   int8?: { q: Int8Array; scale: Float32Array };
 }
@@ -61,16 +62,10 @@ export function forwardPixels(net: Network, pixels: Uint8Array, N: number, scale
   const chunk = (n: number, rows: number) => pixels.subarray(n * D, (n + rows) * D);
   const { int8 } = first;
   // A first layer of I8 weights takes the bytes as they are (affine.ts affineI8).
-  const layer0 =
-    int8 && integerLayer(first)
-      ? (a: Float32Array, n: number, rows: number) => affineI8(a, chunk(n, rows), int8.q, int8.scale, first.b, rows, D, first.outSize, scale)
-      : undefined;
+  const layer0 = int8
+    ? (a: Float32Array, n: number, rows: number) => affineI8(a, chunk(n, rows), int8.q, int8.scale, first.b, rows, D, first.outSize, scale)
+    : undefined;
   return forwardChunks(net, N, opts.softmax ?? true, (n, rows) => (layer0 ? NO_INPUT : pixelsToInput(chunk(n, rows), scale, buffer(0, rows * D))), layer0);
-}
-
-/** Whether forwardPixels runs a first layer holding int8 weights in whole numbers: dense, its input not scaled, its sums within an i32. */
-export function integerLayer(l: Pick<Layer, "conv" | "scale" | "inSize">): boolean {
-  return !l.conv && l.scale === undefined && l.inSize <= I8_MAX_INPUTS;
 }
 
 // What layer0 is handed in place of a converted chunk: it reads the bytes.

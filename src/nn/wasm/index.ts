@@ -6,10 +6,19 @@
 // JS backend runs.
 // N = batch, D = input size, C = classes, K = inputs and M = outputs of a layer.
 import { modules } from "#kernel";
-import { type Backend, type LoadedNetwork, layerShape, type NetworkSpec, NonFiniteWeightError, tensorSizes, type WeightTensor } from "../backend";
+import {
+  type Backend,
+  integerFirstLayer,
+  type LoadedNetwork,
+  layerShape,
+  type NetworkSpec,
+  NonFiniteWeightError,
+  tensorSizes,
+  type WeightTensor,
+} from "../backend";
 import type { ConvShape } from "../conv";
 import type { Activation } from "../functions";
-import { integerLayer, type Network } from "../network";
+import type { Network } from "../network";
 import { Arena, activateAt, type ConvNeeds, convLayerAt, convNeeds, type Exports, filterSize, filtersOut, instantiate, placeFilters } from "./arena";
 
 /** Rows per chunk of a batch: a chunk's activations stay in the L1/L2 cache between layers. */
@@ -96,7 +105,7 @@ export class WasmBackend implements Backend {
           return conv ? this.filters(W, conv, activations[i]) : this.packed(W, sizes[i], sizes[i + 1]);
         }),
         b: layers.map(({ b }, i) => this.resident(b, tensorSizes(own, i).b)),
-        int8: integerFirst(own, layers[0].W) ? this.packedI8(layers[0].W, sizes[0], sizes[1]) : undefined,
+        int8: integerFirstLayer(own, layers[0].W) ? this.packedI8(layers[0].W, sizes[0], sizes[1]) : undefined,
         needs: needsOf(own),
       };
     } catch (e) {
@@ -257,8 +266,8 @@ export class WasmBackend implements Backend {
     for (let n = 0; n < N; n += CHUNK) {
       const r = Math.min(CHUNK, N - n);
       // Pixels for an integer first layer stay bytes, in x.
-      const bytes = x instanceof Uint8Array && p.int8 !== undefined;
-      if (bytes) arena.u8().set(x.subarray(n * D, (n + r) * D), s.x);
+      const int8 = x instanceof Uint8Array ? p.int8 : undefined;
+      if (int8) arena.u8().set(x.subarray(n * D, (n + r) * D), s.x);
       else if (x instanceof Uint8Array) {
         // Pixels go into the second activation buffer as bytes, then become floats in x.
         arena.u8().set(x.subarray(n * D, (n + r) * D), s.z);
@@ -269,9 +278,8 @@ export class WasmBackend implements Backend {
         const a = z === s.a ? s.z : s.a;
         const { conv, pool, scale: dropout } = shapes[i] ?? {};
         if (dropout !== undefined) ex.scale(z, r * sizes[i], dropout);
-        if (i === 0 && bytes) {
-          const { W, s: sw } = p.int8 as { W: number; s: number };
-          ex.affineI8(a, z, W, p.b[0], sw, scale, r, D, sizes[1], s.idx, s.val);
+        if (i === 0 && int8) {
+          ex.affineI8(a, z, int8.W, p.b[0], int8.s, scale, r, D, sizes[1], s.idx, s.val);
           if (L > 1 || softmax) activateAt(ex, activations[0], a, r, sizes[1]);
         } else if (conv) convLayerAt(ex, a, z, r, p.W[i], p.b[i], conv, activations[i], pool ?? 0, s);
         else {
@@ -311,11 +319,6 @@ export class WasmBackend implements Backend {
       })),
     };
   }
-}
-
-/** Whether forwardPixels runs layer 0 on its I8 weights in whole numbers (kernel.ts affineI8), as network.ts does. */
-function integerFirst(spec: NetworkSpec, W: WeightTensor): boolean {
-  return W.dtype === "I8" && W.scale?.axis === "column" && integerLayer({ ...layerShape(spec, 0), inSize: spec.sizes[0] });
 }
 
 /** W (K, M) back out of the panels kernel.ts `pack` wrote from heap[at]: W[k·M + j] = Wp[(⌊j/16⌋·K + k)·16 + j mod 16]. */

@@ -434,8 +434,8 @@ function blockTail(o: usize, Wa: usize, Wb: usize, bj: usize, v: i32, nz: i32, i
   if (one) v128.store(o + c1, f0);
 }
 
-// The first dense layer of an I8 model on raw pixels, in whole numbers
-// (issue 15). p = pixels (N, K) bytes, q = the layer's I8 weights (K, M) with
+// The first dense layer of an I8 model on raw pixels, in whole numbers.
+// p = pixels (N, K) bytes, q = the layer's I8 weights (K, M) with
 // one F32 scale s[j] per output column (W = fround(q·s), src/model/int8.ts):
 // x·W = (1/scale)·Σk p·q·s, so each output is one exact integer sum
 // (|Σ| ≤ K·255·127 < 2^31 for K ≤ 66311) scaled once:
