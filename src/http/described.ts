@@ -2,7 +2,7 @@
 // path and middleware go into the app's route table when the app is built;
 // its description (summary, schemas, responses) is a function, called when
 // GET /openapi.json is first answered. Its query schema is built on the
-// route's first request with options (validated), which loads the
+// route's first request with options (validatedQuery), which loads the
 // schemas module, and zod with it, if nothing has yet. Building every zod
 // schema and its OpenAPI metadata as the routes were registered was most of
 // the Worker's start-up (BENCHMARKS.md, "Bundle and start-up").
@@ -12,7 +12,7 @@ import { HonoBase, type HonoOptions } from "hono/hono-base";
 import { SmartRouter } from "hono/router/smart-router";
 import { TrieRouter } from "hono/router/trie-router";
 import { once } from "./once";
-import { matchedParams, validated } from "./validation";
+import { matchedParams, validatedQuery } from "./validation";
 
 /** The schemas module (src/http/schemas.ts). */
 export type Schemas = typeof import("./schemas");
@@ -55,7 +55,7 @@ type Documented = MiddlewareHandler & { [DESCRIBE]: (s: Schemas) => RouteConfig 
  * A route for OpenAPIHono's `openapi()`, typed as the whole route (so the
  * handler's `c.req.valid` and the typed client hc<AppType> see its schemas),
  * that registers nothing with zod-openapi: its query is checked by
- * validated() as its first request builds it, its path parameters pass as
+ * validatedQuery() as its first request builds it, its path parameters pass as
  * matched (matchedParams), and its JSON body is checked by the
  * handler (jsonBody, over the bytes readBody read: zod-openapi's own body
  * validator would read the request a second time and knows nothing of gzip).
@@ -86,7 +86,7 @@ export function describedRoute<M extends RouteConfig["method"], P extends string
         throw new Error(`${route.method.toUpperCase()} ${route.path}: its description's request.${part} is not the schema its route checks`);
     return { ...route, ...description };
   };
-  const validators = [...(query ? [validated("query", async () => query(await schemas()))] : []), ...(params ? [matchedParams] : [])];
+  const validators = [...(query ? [validatedQuery(async () => query(await schemas()))] : []), ...(params ? [matchedParams] : [])];
   // hide: zod-openapi registers no path; without `request` it installs no validator.
   return { ...route, middleware: [documented, ...middleware, ...validators], hide: true } as unknown as { method: M; path: P; middleware: W } & D;
 }

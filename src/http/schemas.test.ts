@@ -30,11 +30,11 @@ describe("request schemas", () => {
     expect(PredictQuery().safeParse({ top_k: "1001" }).success).toBe(false);
   });
 
-  it("should read an empty query string as no options (validated skips the schema for it)", () => {
+  it("should read an empty query string as no options (validatedQuery skips the schema for it)", () => {
     for (const schema of [PredictQuery, ReadQuery]) expect(schema().parse({})).toEqual({});
   });
 
-  it("should take every path parameter as the router matched it, any non-empty string (validated skips the schema for them)", () => {
+  it("should take every path parameter as the router matched it, any non-empty string (matchedParams builds no schema for them)", () => {
     const params = Object.entries(all).filter(([name]) => name.endsWith("Param")) as [string, () => z.ZodObject][];
     expect(params.map(([name]) => name)).toContain("ModelParam");
     for (const [name, schema] of params) {

@@ -1,6 +1,6 @@
 // The request and response schemas. The OpenAPI document is generated from
 // them, and the routes check requests with them: query and path parameters
-// through validated(), JSON bodies through jsonBody (src/http/validation.ts).
+// through validatedQuery(), JSON bodies through jsonBody (src/http/validation.ts).
 // Each schema is a function that builds it on first call and then returns
 // the same one (once): building zod schemas and their OpenAPI metadata was
 // a third of the Worker's start-up, and most routes, the document and the

@@ -1,5 +1,5 @@
 // Schema checks become 400 problems that point at the first bad element: the
-// query and path parameters through validated() (zod-openapi's hook for any
+// query string through validatedQuery() (zod-openapi's hook for any
 // route that still declares its own), JSON bodies through jsonBody, which
 // parses the bytes readBody read (src/http/body.ts).
 import type { z } from "@hono/zod-openapi";
@@ -69,13 +69,13 @@ export function validationHook(result: { success: boolean; error?: { issues: rea
  * schema: every query option is optional (schemas.test.ts holds each query
  * schema to it), so a prediction without options needs no zod at all.
  * Path parameters need no check at run time: see `matchedParams`.
- * @example validated("query", async () => (await schemas()).PredictQuery())
+ * @example validatedQuery(async () => (await schemas()).PredictQuery())
  */
-export function validated(target: "query", schema: () => Promise<z.ZodType>): MiddlewareHandler {
-  return validator(target, async (value, c) => {
+export function validatedQuery(schema: () => Promise<z.ZodType>): MiddlewareHandler {
+  return validator("query", async (value, c) => {
     if (Object.keys(value).length === 0) return {};
     const result = (await schema()).safeParse(value);
-    validationHook({ ...result, target }, c);
+    validationHook({ ...result, target: "query" }, c);
     return result.data;
   });
 }
