@@ -17,8 +17,12 @@ describe("warmUp", () => {
     const bytes = new Uint8Array(readFileSync(new URL("../weights/mnist-book.safetensors", import.meta.url)));
     const rand = rng(5);
     const x = Float32Array.from({ length: 7 * 784 }, () => (rand() < 0.5 ? 0 : rand()));
-    const y = decodeModel(bytes, warmed).network.forward(x, 7);
-    expect([...y]).toEqual([...decodeModel(bytes, fresh).network.forward(x, 7)]);
+    const [a, b] = [decodeModel(bytes, warmed).network, decodeModel(bytes, fresh).network];
+    const y = a.forward(x, 7);
+    expect([...y]).toEqual([...b.forward(x, 7)]);
     expect(y.every(Number.isFinite)).toBe(true);
+    // Bytes, as binary and picture bodies send them: the integer first layer.
+    const pixels = Uint8Array.from(x, (v) => Math.round(v * 255));
+    expect([...a.forwardPixels(pixels, 7, 255)]).toEqual([...b.forwardPixels(pixels, 7, 255)]);
   });
 });
