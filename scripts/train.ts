@@ -2,11 +2,13 @@
 // Trains a network from scratch and writes weights/<name>.safetensors with
 // the exact command, options, seed and test accuracy in its metadata.
 import { execSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { MODELS, type ModelName } from "../src/model/catalog";
 import { decodeModel, DEFAULT_LABELS, encodeModel, type WeightDType } from "../src/model/format";
+import { readSafetensorsHeader } from "../src/model/safetensors";
 import { type Activation, isActivation } from "../src/nn/functions";
+import type { Network } from "../src/nn/network";
 import { DATASETS, datasetPresent, FASHION_LABELS, isDataset, loadSplit } from "../test/fixtures/datasets";
 import { type AugmentOptions, HANDWRITTEN, NO_DISTORTION } from "./lib/augment";
 import { command, fail } from "./lib/cli";
@@ -87,7 +89,7 @@ function codeVersion(): Record<string, string> {
 const usage = `usage: npm run train -- --model <name> [--dataset mnist|fashion] [--conv 20x5,40x5] [--hidden 500,250]
   [--activation relu|sigmoid] [--epochs N] [--batch N] [--lr X] [--lr-min X] [--weight-decay X]
   [--shift N] [--distort handwritten|none] [--rotate DEG] [--scale X] [--thickness X] [--elastic ALPHA] [--elastic-sigma S] [--augment-p P]
-  [--restyle P] [--pen P] [--refit P] [--validation N] [--seed N] [--limit N] [--dtype ${DTYPE_CHOICES}] [--out path]
+  [--restyle P] [--pen P] [--refit P] [--validation N] [--seed N] [--limit N] [--dtype ${DTYPE_CHOICES}] [--init file] [--out path]
 distortions (per image, drawn uniformly): --distort a named set (handwritten: what the mnist-mlp
   preset uses), or each range: --rotate up to ±DEG degrees; --scale 1±X; --thickness ±X
   (0..1 of a 3x3 dilation or erosion); --elastic Simard's α with smoothing σ (--elastic-sigma);
@@ -96,6 +98,8 @@ distortions (per image, drawn uniformly): --distort a named set (handwritten: wh
   open 4 and 9, two-loop 8; scripts/lib/styles.ts); --pen P: the share redrawn with a 1-4 px pen
 --refit P: the share of digits read back through the service's picture preprocessing after their
   distortions (drawn 3× larger, refitted into 20×20 and centred by mass: scripts/lib/refit.ts)
+--init FILE: start from FILE's weights (a .safetensors of the same layers) instead of random ones, to go on
+  training it, e.g. with wider distortions and a lower --lr; its metadata's command is kept as init_command
 --conv: convolutions before the dense layers, each FILTERSxKERNEL (e.g. 32x5: 32 filters of 5×5, valid),
   then pN for N zeros of padding and /P for P×P max pooling after the activation (default /2, /1 for none)
 presets: ${Object.keys(PRESETS).join(", ")} (any other name needs --dataset and --hidden)`;
@@ -129,6 +133,7 @@ const args = command({
     seed: { type: "string" },
     limit: { type: "string" },
     dtype: { type: "string" },
+    init: { type: "string" },
     out: { type: "string" },
   },
 });
@@ -220,11 +225,24 @@ console.error(
 const code = codeVersion(); // at the start: the commit may move while a long run trains
 const fmt = (s: number) => (s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${s.toFixed(1)}s`);
 const started = performance.now();
-const net = train(data, opts, (r) => {
-  console.error(
-    `epoch ${String(r.epoch).padStart(String(r.epochs).length)}/${r.epochs}  loss ${r.loss.toFixed(4)}  val_acc ${r.valAccuracy.toFixed(4)}  ${fmt(r.seconds)}  ETA ${fmt(r.etaSeconds)}`,
-  );
-});
+// Training on from a file: its weights, and how it was made, recorded beside this run's command.
+let start: { network: Network; command: string } | undefined;
+if (v.init !== undefined) {
+  if (!existsSync(v.init)) fail(`--init: ${v.init} not found`);
+  const bytes = readFileSync(v.init);
+  const { metadata } = readSafetensorsHeader(bytes);
+  start = { network: decodeModel(bytes).network.toNetwork(), command: metadata.command ?? "unknown" };
+}
+const net = train(
+  data,
+  opts,
+  (r) => {
+    console.error(
+      `epoch ${String(r.epoch).padStart(String(r.epochs).length)}/${r.epochs}  loss ${r.loss.toFixed(4)}  val_acc ${r.valAccuracy.toFixed(4)}  ${fmt(r.seconds)}  ETA ${fmt(r.etaSeconds)}`,
+    );
+  },
+  start?.network,
+);
 const seconds = (performance.now() - started) / 1000;
 
 // Measure the weights as stored (after F16 rounding or int8 quantisation), not as trained.
@@ -241,6 +259,7 @@ const extra: Record<string, string> = {
   format: "mnist-edge/1",
   ...code,
 };
+if (start) extra.init_command = start.command;
 if (datasetPresent(dataset, "test")) {
   const ev = evaluate(stored, loadSplit(dataset, "test"), 255);
   extra.test_accuracy = ev.accuracy.toFixed(4);

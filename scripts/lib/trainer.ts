@@ -126,6 +126,21 @@ export function initNetwork(sizes: number[], activation: Activation, rand: () =>
   return { layers };
 }
 
+/** Copies `start`'s weights into `net`, whose layers must have the same shapes. */
+export function startFrom(net: Network, start: Network): void {
+  if (start.layers.length !== net.layers.length)
+    throw new Error(
+      `the starting network has ${start.layers.length} layers where these options build ${net.layers.length}: give the options it was trained with`,
+    );
+  net.layers.forEach((l, i) => {
+    const s = start.layers[i];
+    if (s.W.length !== l.W.length || s.b.length !== l.b.length || s.inSize !== l.inSize || s.outSize !== l.outSize || !s.conv !== !l.conv)
+      throw new Error(`layer ${i + 1} of the starting network is not the shape these options build: give the options it was trained with`);
+    l.W.set(s.W);
+    l.b.set(s.b);
+  });
+}
+
 /** Input size and class count of a data set: its image size and its largest label + 1. */
 export function shapeOf(data: Split): { D: number; C: number; side: number } {
   const D = data.pixels.length / data.count;
@@ -178,7 +193,12 @@ export function accuracyOn(net: Network, split: Split, indices: Uint32Array, pro
   return correct / indices.length;
 }
 
-export function train(data: Split, opts: TrainOptions, onEpoch: (r: EpochReport) => void = () => {}): Network {
+/**
+ * Trains from `start`'s weights instead of random ones where given (to go on
+ * training a network with other distortions): a copy, the same layers as the
+ * options build, or an error that says which layer differs.
+ */
+export function train(data: Split, opts: TrainOptions, onEpoch: (r: EpochReport) => void = () => {}, start?: Network): Network {
   const rand = rng(opts.seed);
   const order = new Uint32Array(data.count).map((_, i) => i);
   shuffle(order, rand);
@@ -189,6 +209,7 @@ export function train(data: Split, opts: TrainOptions, onEpoch: (r: EpochReport)
   const { D, C, side } = shapeOf(data);
   const sizes = [D, ...opts.hidden, C];
   const net = initNetwork(sizes, opts.activation, rand, opts.conv, side);
+  if (start) startFrom(net, start);
   // Drawn only when asked for, so runs without distortions keep their random stream.
   const aug = opts.augment && augments(opts.augment) ? opts.augment : null;
   const bank = aug ? elasticBank(FIELDS, side, aug, rand) : [];

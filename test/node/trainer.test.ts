@@ -72,6 +72,18 @@ describe("train", () => {
     expect(bytes(8)).not.toEqual(a);
   });
 
+  it("should go on training from a network's weights, and refuse one of other layers", () => {
+    const first = train(data, { ...opts, epochs: 1 });
+    // At a learning rate of 0 the starting weights stay as they are.
+    const kept = train(data, { ...opts, epochs: 1, lr: 0, lrMin: 0, seed: 9 }, () => {}, first);
+    expect(kept.layers.map((l) => Array.from(l.W))).toEqual(first.layers.map((l) => Array.from(l.W)));
+    expect(kept.layers.map((l) => Array.from(l.b))).toEqual(first.layers.map((l) => Array.from(l.b)));
+    expect(kept.layers[0].W).not.toBe(first.layers[0].W);
+    // A random start at the same seed gives other weights.
+    expect(Array.from(train(data, { ...opts, epochs: 1, lr: 0, lrMin: 0, seed: 9 }).layers[0].W)).not.toEqual(Array.from(first.layers[0].W));
+    expect(() => train(data, { ...opts, hidden: [opts.hidden[0] + 1] }, () => {}, first)).toThrow(/layer 1 of the starting network/);
+  });
+
   it("should take the input size and class count from the data", () => {
     const small = toySplit(600, 2, 12, 3);
     const net = train(small, { ...opts, validation: 100, epochs: 2 });
