@@ -15,11 +15,9 @@ import { concat } from "./encoding";
 import { badRequest, excerpt, ProblemError } from "./problem";
 import { jsonPointer } from "./validation";
 
-/** The HTTP header giving the length of the JSON part of a binary-form body. */
-export const HEADER_LENGTH = "Inference-Header-Content-Length";
+import { HEADER_LENGTH } from "./oip-names";
 
-/** What a binary answer is sent as; Triton sends the same. */
-export const BINARY_TYPE = "application/octet-stream";
+export { BINARY_TYPE, HEADER_LENGTH } from "./oip-names";
 
 /** Bytes per element of each protocol datatype; a BYTES element is its own length prefix and bytes. */
 const DATATYPE_SIZE: Readonly<Record<string, number>> = {

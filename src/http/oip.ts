@@ -6,35 +6,19 @@
 // `{"error": "..."}` as application/json: this sub-app has its own onError,
 // 405 and 404 (src/http/problem.ts oipErrorResponse).
 import type { RouteConfig, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { methodNotAllowed } from "hono/method-not-allowed";
-import { argmax } from "../nn/functions";
 import { VERSION } from "../version";
 import type { AppEnv } from "./env";
-import { infer, MODEL_VERSION, requireModel, requireVersion } from "./inference";
-import { tensorImages } from "./input";
+import { requireModel } from "./inference";
 import { runsModel } from "./policy";
-import {
-  BINARY_TYPE,
-  binaryInputs,
-  binaryOutputs,
-  binaryTensorImages,
-  checkInferParameters,
-  encodeBinaryAnswer,
-  HEADER_LENGTH,
-  type InferAnswer,
-  jsonAnswer,
-  type OutputTensor,
-  splitBinaryBody,
-} from "./oip-binary";
-import { indexRequest, repositoryIndex, statisticsOf } from "./oip-stats";
+import { BINARY_TYPE, HEADER_LENGTH } from "./oip-names";
 import { readBody } from "./body";
-import { badRequest, errorHandler, excerpt, noRoute, oipErrorResponse, ProblemError, wrongMethod } from "./problem";
-import { describedRoute, routeGroup, type Schemas, schemas } from "./described";
-import { jsonBody } from "./validation";
+import { badRequest, errorHandler, noRoute, oipErrorResponse, wrongMethod } from "./problem";
+import { describedRoute, routeGroup, type Schemas } from "./described";
+import { once } from "./once";
 
-/** Every output a model can return, each declared in its metadata. */
-const OUTPUTS = ["probabilities", "label", "logits"] as const;
+/** The routes' answers (src/http/oip-answers.ts), loaded by the first request that needs one. */
+const answers = once(() => import("./oip-answers"));
 
 /**
  * The protocol extensions served, as Server Metadata lists them. The model
@@ -43,138 +27,11 @@ const OUTPUTS = ["probabilities", "label", "logits"] as const;
  */
 const EXTENSIONS = ["binary_tensor_data", "statistics", "model_repository"];
 
-/** `<project>_<format>`, as Triton's platform names read (e.g. onnxruntime_onnx). */
-const PLATFORM = "mnist-edge_safetensors";
-
 // The path parameters of a model route, without and with its version.
 const Model = (s: Schemas) => s.OipModelParam();
 const ModelVersion = (s: Schemas) => s.OipModelVersionParam();
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 const tags = ["Open Inference Protocol"];
-
-/** Model metadata from the header alone: describing a model does not decode it. */
-async function modelMetadata(c: Context<AppEnv>, name: string, version?: string) {
-  requireVersion(version);
-  requireModel(c, name);
-  const spec = await c.var.registry.spec(name); // 503 when the weights are broken
-  const D = spec.sizes[0];
-  const C = spec.labels.length;
-  return {
-    name,
-    versions: [MODEL_VERSION],
-    platform: PLATFORM,
-    // A convolutional model reads channels × rows × columns; [N, D] is taken too.
-    inputs: [{ name: "input", datatype: "FP32", shape: spec.inputShape.length === 3 ? [-1, ...spec.inputShape] : [-1, D] }],
-    outputs: [
-      { name: "probabilities", datatype: "FP32", shape: [-1, C] },
-      { name: "label", datatype: "INT64", shape: [-1] },
-      { name: "logits", datatype: "FP32", shape: [-1, C] },
-    ],
-  };
-}
-
-/** Not ready is 503 from every probe, as predict and infer answer then. */
-function notReady(detail: string, name?: string): never {
-  throw new ProblemError(503, { detail, ...(name !== undefined ? { name } : {}), ready: false });
-}
-
-async function modelReady(c: Context<AppEnv>, name: string, version?: string) {
-  requireVersion(version);
-  requireModel(c, name);
-  try {
-    // A readiness probe warms the model: decoding now spares the first inference.
-    await c.var.registry.model(name);
-  } catch (e) {
-    notReady(`model "${name}" is not ready: ${(e as Error).message}`, name);
-  }
-  return { name, ready: true };
-}
-
-type InferBody = z.infer<ReturnType<Schemas["OipInferRequest"]>>;
-
-/** An answer, which outputs go back binary, and when each phase ended (performance.now()). */
-interface Inference extends InferAnswer {
-  binary: boolean[];
-  N: number;
-  parsed: number;
-  inferred: number;
-}
-
-// A body that is not JSON may be the binary form sent without its header, so the advice names both.
-const INFER_EXAMPLE =
-  'send an inference request such as {"inputs": [{"name": "input", "shape": [1, 784], "datatype": "FP32", "data": [...784 numbers]}]}, ' +
-  "or the binary form with an Inference-Header-Content-Length header giving the length of the JSON that starts the body";
-
-async function runInfer(c: Context<AppEnv>): Promise<Inference> {
-  const { model, modelName: name } = c.var;
-  // The binary form (binary tensor data extension): the JSON request is the
-  // first Inference-Header-Content-Length bytes, the tensors follow it.
-  const headerLength = c.req.header(HEADER_LENGTH);
-  const split = headerLength === undefined ? undefined : splitBinaryBody(c.var.body.bytes, headerLength);
-  const body: InferBody = jsonBody(c, (await schemas()).OipInferRequest(), INFER_EXAMPLE, split?.header);
-  const D = model.sizes[0];
-  checkInferParameters(body);
-  // Where each input's values are: JSON data, or bytes after the JSON header.
-  const binaryData = binaryInputs(body.inputs, split?.tensors);
-  if (body.inputs.length !== 1) badRequest(`${body.inputs.length} input tensors; this model takes one, "input" [N, ${D}]`, "/inputs");
-  // No outputs (or an empty list) means every declared output.
-  const wanted: string[] = body.outputs?.length ? body.outputs.map((o) => o.name) : [...OUTPUTS];
-  wanted.forEach((o, i) => {
-    if (!(OUTPUTS as readonly string[]).includes(o)) badRequest(`unknown output "${excerpt(o)}"; available: ${OUTPUTS.join(", ")}`, `/outputs/${i}/name`);
-    if (wanted.indexOf(o) !== i) badRequest(`output "${o}" is asked for twice; name each output once`, `/outputs/${i}/name`);
-  });
-  const C = model.labels.length;
-  const input = body.inputs[0];
-  const bytes = binaryData[0];
-  const batch = bytes
-    ? binaryTensorImages(input, bytes, model, c.var.limits, "/inputs/0")
-    : tensorImages({ ...input, data: input.data ?? [] }, model, c.var.limits, "/inputs/0");
-  const { N } = batch;
-  const parsed = performance.now();
-  // One forward pass. Logits when they are wanted, or when only labels are
-  // (the arg-max of softmax(a) is the arg-max of a); probabilities then come
-  // from a softmax of a copy.
-  const wantsLogits = wanted.includes("logits");
-  const wantsProbabilities = wanted.includes("probabilities");
-  const y = infer(c, model, batch, wantsProbabilities && !wantsLogits ? "probabilities" : "logits");
-  const inferred = performance.now();
-  const probabilities = wantsProbabilities && wantsLogits ? model.network.softmax(new Float32Array(y), C) : y;
-  const labels = argmax(y, C);
-  const outputs = wanted.map((o): OutputTensor => {
-    if (o === "label") return { name: o, shape: [N], datatype: "INT64", data: labels };
-    return { name: o, shape: [N, C], datatype: "FP32", data: o === "logits" ? y : probabilities };
-  });
-  const head = { model_name: name, model_version: MODEL_VERSION, ...(typeof body.id === "string" ? { id: body.id } : {}) };
-  return { head, outputs, binary: binaryOutputs(body, wanted), N, parsed, inferred };
-}
-
-/**
- * Runs an inference request and answers it: JSON, or the binary form when an
- * output is asked for as binary data. Counted in the model's statistics.
- */
-async function answerInfer(c: Context<AppEnv>) {
-  const stats = statisticsOf(c.var.registry);
-  const name = c.var.modelName;
-  const start = performance.now();
-  try {
-    const inference = await runInfer(c);
-    const binary = encodeBinaryAnswer(inference, inference.binary);
-    const json = binary ? undefined : jsonAnswer(inference);
-    const times = {
-      compute_input: inference.parsed - start,
-      compute_infer: inference.inferred - inference.parsed,
-      compute_output: performance.now() - inference.inferred,
-    };
-    stats.success(name, MODEL_VERSION, inference.N, times);
-    // Cast: the typed client reads the JSON form; the binary form is documented in OpenAPI.
-    if (binary)
-      return c.body(binary.body as Uint8Array<ArrayBuffer>, 200, { "Content-Type": BINARY_TYPE, [HEADER_LENGTH]: String(binary.headerLength) }) as never;
-    return c.json(json as NonNullable<typeof json>, 200);
-  } catch (e) {
-    stats.failure(name, MODEL_VERSION, performance.now() - start);
-    throw e;
-  }
-}
 
 const inferErrors = (s: Schemas) => ({
   400: s.oipError("Bad request: not JSON, or a bad datatype, shape, data or outputs; `pointer` names the first bad element"),
@@ -211,13 +68,6 @@ const statsRoute = <P extends string, Q extends Params>(path: P, params: Q) =>
     200: json(s.OipModelStats(), "Statistics"),
     404: s.oipError("Unknown model or version"),
   }));
-
-/** $stats_model_response for one model, or every model when `name` is undefined. */
-function modelStats(c: Context<AppEnv>, name?: string, version?: string) {
-  requireVersion(version);
-  if (name !== undefined) requireModel(c, name);
-  return statisticsOf(c.var.registry).report(name === undefined ? c.var.registry.names() : [name], MODEL_VERSION);
-}
 
 // Their bodies (the index's {"ready": ...}) are read once, under the same limits as any other.
 // The index's body is documented as the OpenAPI object alone: the handler reads it (indexRequest).
@@ -317,19 +167,13 @@ app.use("/v2/*", methodNotAllowed({ app, onMethodNotAllowed: wrongMethod(oipErro
 const routes = app
   .openapi(serverMetadata, (c) => c.json({ name: "mnist-edge", version: VERSION, extensions: EXTENSIONS }, 200))
   .openapi(serverLive, (c) => c.json({ live: true }, 200))
-  .openapi(serverReady, async (c) => {
-    const registry = c.var.registry;
-    await registry.cards(); // checks each digest and reads each header once; broken ones are recorded
-    const failures = registry.failures();
-    if (failures.length) notReady(`not ready: ${failures.map((f) => `model "${f.name}": ${f.error}`).join("; ")}`);
-    return c.json({ ready: true }, 200);
-  })
+  .openapi(serverReady, async (c) => c.json(await (await answers()).serverReady(c), 200))
   // Before the model routes: "stats" would otherwise read as a model's name.
-  .openapi(allStats, (c) => c.json(modelStats(c), 200))
-  .openapi(statsRoute("/v2/models/{model}/stats", Model), (c) => c.json(modelStats(c, c.req.valid("param").model), 200))
-  .openapi(statsRoute("/v2/models/{model}/versions/{version}/stats", ModelVersion), (c) => {
+  .openapi(allStats, async (c) => c.json((await answers()).modelStats(c), 200))
+  .openapi(statsRoute("/v2/models/{model}/stats", Model), async (c) => c.json((await answers()).modelStats(c, c.req.valid("param").model), 200))
+  .openapi(statsRoute("/v2/models/{model}/versions/{version}/stats", ModelVersion), async (c) => {
     const p = c.req.valid("param") as { model: string; version: string };
-    return c.json(modelStats(c, p.model, p.version), 200);
+    return c.json((await answers()).modelStats(c, p.model, p.version), 200);
   })
   .openapi(
     repositoryRoute(
@@ -341,11 +185,7 @@ const routes = app
         ...bodyErrors(s),
       }),
     ),
-    async (c) => {
-      const request = indexRequest(new TextDecoder().decode(c.var.body.bytes));
-      if (typeof request === "string") badRequest(request);
-      return c.json(repositoryIndex(await c.var.registry.cards(), MODEL_VERSION, request.ready), 200);
-    },
+    async (c) => c.json(await (await answers()).modelIndex(c), 200),
   )
   .openapi(
     repositoryModelRoute(
@@ -361,7 +201,7 @@ const routes = app
     ),
     async (c) => {
       const { model } = c.req.valid("param");
-      await modelReady(c, model);
+      await (await answers()).modelReady(c, model);
       return c.body(null, 200);
     },
   )
@@ -381,18 +221,18 @@ const routes = app
       return badRequest(`model "${model}" stays loaded: the models are bundled with this deployment, and unload is not supported`);
     },
   )
-  .openapi(readyRoute("/v2/models/{model}/ready", Model), async (c) => c.json(await modelReady(c, c.req.valid("param").model), 200))
+  .openapi(readyRoute("/v2/models/{model}/ready", Model), async (c) => c.json(await (await answers()).modelReady(c, c.req.valid("param").model), 200))
   .openapi(readyRoute("/v2/models/{model}/versions/{version}/ready", ModelVersion), async (c) => {
     const p = c.req.valid("param") as { model: string; version: string };
-    return c.json(await modelReady(c, p.model, p.version), 200);
+    return c.json(await (await answers()).modelReady(c, p.model, p.version), 200);
   })
-  .openapi(metadataRoute("/v2/models/{model}", Model), async (c) => c.json(await modelMetadata(c, c.req.valid("param").model), 200))
+  .openapi(metadataRoute("/v2/models/{model}", Model), async (c) => c.json(await (await answers()).modelMetadata(c, c.req.valid("param").model), 200))
   .openapi(metadataRoute("/v2/models/{model}/versions/{version}", ModelVersion), async (c) => {
     const p = c.req.valid("param") as { model: string; version: string };
-    return c.json(await modelMetadata(c, p.model, p.version), 200);
+    return c.json(await (await answers()).modelMetadata(c, p.model, p.version), 200);
   })
-  .openapi(inferRoute("/v2/models/{model}/infer", Model), (c) => answerInfer(c))
-  .openapi(inferRoute("/v2/models/{model}/versions/{version}/infer", ModelVersion), (c) => answerInfer(c));
+  .openapi(inferRoute("/v2/models/{model}/infer", Model), async (c) => (await answers()).answerInfer(c))
+  .openapi(inferRoute("/v2/models/{model}/versions/{version}/infer", ModelVersion), async (c) => (await answers()).answerInfer(c));
 
 // Last: any other path under /v2 is the protocol's 404 (a wrong method on a
 // path above becomes a 405 on its way out, methodNotAllowed above).
