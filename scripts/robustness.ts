@@ -1,4 +1,4 @@
-// npm run robustness [-- --count 10000] [--photos 100] [--batch 100] [--models a,b] [--weights name=file,...] [--out bench/robustness.json]
+// npm run robustness [-- --count 10000] [--photos 100] [--batch 100] [--models a,b] [--weights name=file,...] [--parts digits,photos,blanks,numbers] [--variants a,b] [--out bench/robustness.json]
 //
 // How the digits models read pictures that are not MNIST's clean 28×28: the
 // first --count MNIST test digits made into the robustness set
@@ -37,13 +37,16 @@ const args = command({
     "usage: npm run robustness [-- --count 10000] [--photos 100] [--batch 100] [--models mnist-mlp,mnist-cnn] [--weights mnist-cnn=path/to/candidate.safetensors] [--out bench/robustness.json]\n" +
     "--count: the first COUNT test digits (all 10000 by default: on 1000, two models 0.1-0.4 points apart differ by 1-4 digits, within chance; --count 1000 is a quick look)\n" +
     "--photos: the first PHOTOS test digits photographed per photo variant (100 by default, or --count if fewer; each photo takes about 0.6 s to make and read with two models, so 1000 is a run of hours)\n" +
-    "--weights: a trained file served in place of a catalog model's bundled one (to compare a candidate before it replaces weights/)",
+    "--weights: a trained file served in place of a catalog model's bundled one (to compare a candidate before it replaces weights/)\n" +
+    "--parts: which parts run (all four by default); --variants: which digit variants (all by default). Each figure is per part and variant, so a long run can be split across processes, one per core",
   options: {
     count: { type: "string", default: "10000" },
     photos: { type: "string" },
     batch: { type: "string", default: "100" },
     models: { type: "string" },
     weights: { type: "string" },
+    parts: { type: "string" },
+    variants: { type: "string" },
     out: { type: "string" },
   },
 });
@@ -65,6 +68,12 @@ for (const pair of v.weights ? v.weights.split(",") : []) {
   if (!existsSync(path.trim())) fail(`--weights: ${path.trim()} not found`);
   replaced[name.trim()] = path.trim();
 }
+const PARTS = ["digits", "photos", "blanks", "numbers"] as const;
+const parts = v.parts ? v.parts.split(",").map((p) => p.trim()) : [...PARTS];
+for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) fail(`--parts: "${p}" is not one of ${PARTS.join(", ")}`);
+const runs = (part: (typeof PARTS)[number]) => parts.includes(part);
+const variants = v.variants ? v.variants.split(",").map((n) => n.trim()) : VARIANTS.map((x) => x.name);
+for (const n of variants) if (!VARIANTS.some((x) => x.name === n)) fail(`--variants: "${n}" is not one of ${VARIANTS.map((x) => x.name).join(", ")}`);
 const files: Record<string, ArrayBuffer> = {};
 for (const name of chosen) {
   const file = replaced[name] ?? weightsFile(name);
@@ -130,7 +139,7 @@ for (const m of models) {
 
 type Row = { variant: string; format: string; what: string; accuracy: Record<string, number> };
 const rows: Row[] = [];
-for (const variant of VARIANTS) {
+for (const variant of runs("digits") ? VARIANTS.filter((x) => variants.includes(x.name)) : []) {
   for (const format of ["png", "jpeg"] as const) {
     const t0 = performance.now();
     const encoded: Blob[] = [];
@@ -190,7 +199,7 @@ function batches(files: Blob[]): Blob[][] {
 
 type PhotoRow = { variant: string; n: number; what: string; accuracy: Record<string, number> };
 const photoRows: PhotoRow[] = [];
-for (const variant of PHOTO_VARIANTS) {
+for (const variant of runs("photos") ? PHOTO_VARIANTS : []) {
   const n = variant.name === "12 MP" ? PHOTOS_12MP : PHOTOS;
   const t0 = performance.now();
   const files = Array.from({ length: n }, (_, i) => {
@@ -220,7 +229,7 @@ for (const variant of PHOTO_VARIANTS) {
 // Blank photos: paper with nothing written must be a 422 (blank), never a digit.
 type BlankRow = { paper: string; n: number; refused: number; answered: string[] };
 const blankRows: BlankRow[] = [];
-for (const variant of PAPER_VARIANTS) {
+for (const variant of runs("blanks") ? PAPER_VARIANTS : []) {
   const row: BlankRow = { paper: variant.name, n: BLANKS, refused: 0, answered: [] };
   for (let i = 0; i < BLANKS; i++) {
     const rand = rng(200_000 + i);
@@ -256,7 +265,7 @@ async function readNumber(model: string, bytes: Uint8Array, type: string): Promi
 
 type NumberRow = { kind: string; n: number; exact: Record<string, number>; digitCount: number };
 const numberRows: NumberRow[] = [];
-for (const kind of ["drawing", "photo"] as const) {
+for (const kind of runs("numbers") ? (["drawing", "photo"] as const) : []) {
   const row: NumberRow = { kind, n: NUMBERS, exact: Object.fromEntries(models.map((m) => [m, 0])), digitCount: 0 };
   for (let i = 0; i < NUMBERS; i++) {
     const rand = rng(300_000 + i);
@@ -280,44 +289,55 @@ for (const kind of ["drawing", "photo"] as const) {
 }
 
 const overall = Object.fromEntries(models.map((m) => [m, rows.reduce((s, r) => s + r.accuracy[m], 0) / rows.length]));
-console.log(`Robustness set: the first ${count} MNIST test digits, ${VARIANTS.length} variants × PNG and JPEG (q75), through POST /v1/models/{model}/predict`);
-console.log(
-  table(
-    ["variant", "format", ...models, "what"],
-    [
-      ...rows.map((r) => [r.variant, r.format, ...models.map((m) => pct(r.accuracy[m])), r.what]),
-      ["all variants", "both", ...models.map((m) => pct(overall[m])), "mean of the rows above"],
-      ["plain", "raw pixels", ...models.map((m) => pct(plain[m])), "the same digits as 784 bytes, no preprocessing"],
-    ],
-  ),
-);
-console.log(
-  `\nPhotos: the first ${PHOTOS} MNIST test digits (${PHOTOS_12MP} at 12 MP) photographed (scripts/lib/photos.ts), JPEG, through POST /v1/models/{model}/predict`,
-);
-console.log(
-  table(
-    ["photo variant", "images", ...models, "what"],
-    photoRows.map((r) => [r.variant, String(r.n), ...models.map((m) => pct(r.accuracy[m])), r.what]),
-  ),
-);
-console.log(`\nBlank photos: ${BLANKS} of each kind of paper with nothing written; each must be a 422`);
-console.log(
-  table(
-    ["paper", "photos", "refused (422)", "answered"],
-    blankRows.map((r) => [r.paper, String(r.n), String(r.refused), r.answered.join(" ") || "none"]),
-  ),
-);
-console.log(`\nNumbers: ${NUMBERS} numbers of 2-8 MNIST test digits, read exactly through POST /v1/models/{model}/read (one forward pass per picture)`);
-console.log(
-  table(
-    ["as", "numbers", "digits", ...models],
-    numberRows.map((r) => [r.kind, String(r.n), String(r.digitCount), ...models.map((m) => pct(r.exact[m] / r.n))]),
-  ),
-);
+// Each part's table, for the parts that ran.
+if (rows.length) {
+  console.log(
+    `Robustness set: the first ${count} MNIST test digits, ${rows.length / 2} variants × PNG and JPEG (q75), through POST /v1/models/{model}/predict`,
+  );
+  console.log(
+    table(
+      ["variant", "format", ...models, "what"],
+      [
+        ...rows.map((r) => [r.variant, r.format, ...models.map((m) => pct(r.accuracy[m])), r.what]),
+        ["all variants", "both", ...models.map((m) => pct(overall[m])), "mean of the rows above"],
+        ["plain", "raw pixels", ...models.map((m) => pct(plain[m])), "the same digits as 784 bytes, no preprocessing"],
+      ],
+    ),
+  );
+}
+if (photoRows.length) {
+  console.log(
+    `\nPhotos: the first ${PHOTOS} MNIST test digits (${PHOTOS_12MP} at 12 MP) photographed (scripts/lib/photos.ts), JPEG, through POST /v1/models/{model}/predict`,
+  );
+  console.log(
+    table(
+      ["photo variant", "images", ...models, "what"],
+      photoRows.map((r) => [r.variant, String(r.n), ...models.map((m) => pct(r.accuracy[m])), r.what]),
+    ),
+  );
+}
+if (blankRows.length) {
+  console.log(`\nBlank photos: ${BLANKS} of each kind of paper with nothing written; each must be a 422`);
+  console.log(
+    table(
+      ["paper", "photos", "refused (422)", "answered"],
+      blankRows.map((r) => [r.paper, String(r.n), String(r.refused), r.answered.join(" ") || "none"]),
+    ),
+  );
+}
+if (numberRows.length) {
+  console.log(`\nNumbers: ${NUMBERS} numbers of 2-8 MNIST test digits, read exactly through POST /v1/models/{model}/read (one forward pass per picture)`);
+  console.log(
+    table(
+      ["as", "numbers", "digits", ...models],
+      numberRows.map((r) => [r.kind, String(r.n), String(r.digitCount), ...models.map((m) => pct(r.exact[m] / r.n))]),
+    ),
+  );
+}
 if (v.out) {
   writeFileSync(
     v.out,
-    `${JSON.stringify({ count, date: new Date().toISOString(), models, plain, overall, rows, photos: photoRows, blanks: blankRows, numbers: numberRows }, null, 2)}\n`,
+    `${JSON.stringify({ count, date: new Date().toISOString(), models, parts, plain, overall, rows, photos: photoRows, blanks: blankRows, numbers: numberRows }, null, 2)}\n`,
   );
   console.log(`wrote ${v.out}`);
 }
