@@ -12,7 +12,7 @@ import { experimental_readRawConfig } from "wrangler";
 import { ROOT } from "../../scripts/lib/paths";
 import { buildWorker, type WorkerBuild } from "../../scripts/lib/worker-build";
 
-/** What only a first use needs: the schemas and zod, the document, the picture decoders and preprocessing, fflate. */
+/** What only a first use needs: the schemas and zod, the document, the picture decoders and preprocessing, fflate, the OIP routes' answers. */
 const LOADED_ON_FIRST_USE = [
   /node_modules\/zod\//,
   /node_modules\/@hono\/zod-openapi\//,
@@ -26,6 +26,9 @@ const LOADED_ON_FIRST_USE = [
   /^src\/image\/preprocess\.ts$/,
   /^src\/image\/components\.ts$/,
   /^src\/image\/segment\.ts$/,
+  /^src\/http\/oip-answers\.ts$/,
+  /^src\/http\/oip-binary\.ts$/,
+  /^src\/http\/oip-stats\.ts$/,
 ];
 
 describe("the Worker's build", () => {
