@@ -1,4 +1,4 @@
-// npm run robustness [-- --count 10000] [--photos 100] [--batch 100] [--models a,b] [--weights name=file,...] [--parts digits,photos,blanks,numbers] [--variants a,b] [--out bench/robustness.json]
+// npm run robustness [-- --count 10000] [--photos 100] [--batch 100] [--models a,b] [--weights name=file,...] [--parts digits,photos,blanks,numbers] [--variants rotated,tilt,...] [--out bench/robustness.json]
 //
 // How the digits models read pictures that are not MNIST's clean 28×28: the
 // first --count MNIST test digits made into the robustness set
@@ -38,7 +38,7 @@ const args = command({
     "--count: the first COUNT test digits (all 10000 by default: on 1000, two models 0.1-0.4 points apart differ by 1-4 digits, within chance; --count 1000 is a quick look)\n" +
     "--photos: the first PHOTOS test digits photographed per photo variant (100 by default, or --count if fewer; each photo takes about 0.6 s to make and read with two models, so 1000 is a run of hours)\n" +
     "--weights: a trained file served in place of a catalog model's bundled one (to compare a candidate before it replaces weights/)\n" +
-    "--parts: which parts run (all four by default); --variants: which digit variants (all by default). Each figure is per part and variant, so a long run can be split across processes, one per core",
+    "--parts: which parts run (all four by default); --variants: which digit and photo variants (all by default). Each figure is per part and variant, so a long run can be split across processes, one per core",
   options: {
     count: { type: "string", default: "10000" },
     photos: { type: "string" },
@@ -72,8 +72,9 @@ const PARTS = ["digits", "photos", "blanks", "numbers"] as const;
 const parts = v.parts ? v.parts.split(",").map((p) => p.trim()) : [...PARTS];
 for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) fail(`--parts: "${p}" is not one of ${PARTS.join(", ")}`);
 const runs = (part: (typeof PARTS)[number]) => parts.includes(part);
-const variants = v.variants ? v.variants.split(",").map((n) => n.trim()) : VARIANTS.map((x) => x.name);
-for (const n of variants) if (!VARIANTS.some((x) => x.name === n)) fail(`--variants: "${n}" is not one of ${VARIANTS.map((x) => x.name).join(", ")}`);
+const variantNames = [...VARIANTS, ...PHOTO_VARIANTS].map((x) => x.name);
+const variants = v.variants ? v.variants.split(",").map((n) => n.trim()) : variantNames;
+for (const n of variants) if (!variantNames.includes(n)) fail(`--variants: "${n}" is not one of ${variantNames.join(", ")}`);
 const files: Record<string, ArrayBuffer> = {};
 for (const name of chosen) {
   const file = replaced[name] ?? weightsFile(name);
@@ -199,7 +200,7 @@ function batches(files: Blob[]): Blob[][] {
 
 type PhotoRow = { variant: string; n: number; what: string; accuracy: Record<string, number> };
 const photoRows: PhotoRow[] = [];
-for (const variant of runs("photos") ? PHOTO_VARIANTS : []) {
+for (const variant of runs("photos") ? PHOTO_VARIANTS.filter((x) => variants.includes(x.name)) : []) {
   const n = variant.name === "12 MP" ? PHOTOS_12MP : PHOTOS;
   const t0 = performance.now();
   const files = Array.from({ length: n }, (_, i) => {
