@@ -99,7 +99,7 @@ distortions (per image, drawn uniformly): --distort a named set (handwritten: wh
 --refit P: the share of digits read back through the service's picture preprocessing after their
   distortions (drawn 3× larger, refitted into 20×20 and centred by mass: scripts/lib/refit.ts)
 --init FILE: start from FILE's weights (a .safetensors of the same layers) instead of random ones, to go on
-  training it, e.g. with wider distortions and a lower --lr; its metadata's command is kept as init_command
+  training it, e.g. with wider distortions and a lower --lr; its metadata's command and code_commit are kept as init_command and init_code_commit
 --conv: convolutions before the dense layers, each FILTERSxKERNEL (e.g. 32x5: 32 filters of 5×5, valid),
   then pN for N zeros of padding and /P for P×P max pooling after the activation (default /2, /1 for none)
 presets: ${Object.keys(PRESETS).join(", ")} (any other name needs --dataset and --hidden)`;
@@ -226,12 +226,12 @@ const code = codeVersion(); // at the start: the commit may move while a long ru
 const fmt = (s: number) => (s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${s.toFixed(1)}s`);
 const started = performance.now();
 // Training on from a file: its weights, and how it was made, recorded beside this run's command.
-let start: { network: Network; command: string } | undefined;
+let start: { network: Network; metadata: Record<string, string> } | undefined;
 if (v.init !== undefined) {
   if (!existsSync(v.init)) fail(`--init: ${v.init} not found`);
   const bytes = readFileSync(v.init);
   const { metadata } = readSafetensorsHeader(bytes);
-  start = { network: decodeModel(bytes).network.toNetwork(), command: metadata.command ?? "unknown" };
+  start = { network: decodeModel(bytes).network.toNetwork(), metadata };
 }
 const net = train(
   data,
@@ -259,7 +259,10 @@ const extra: Record<string, string> = {
   format: "mnist-edge/1",
   ...code,
 };
-if (start) extra.init_command = start.command;
+if (start) {
+  extra.init_command = start.metadata.command ?? "unknown";
+  if (start.metadata.code_commit) extra.init_code_commit = start.metadata.code_commit;
+}
 if (datasetPresent(dataset, "test")) {
   const ev = evaluate(stored, loadSplit(dataset, "test"), 255);
   extra.test_accuracy = ev.accuracy.toFixed(4);
