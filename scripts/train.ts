@@ -17,7 +17,7 @@ import { evaluate } from "./lib/evaluate";
 import { updateManifest } from "./lib/manifest";
 import { weightsFile } from "./lib/paths";
 import { confusionTable, table } from "./lib/table";
-import { type ConvSpec, shapeOf, type TrainOptions, train } from "./lib/trainer";
+import { type ConvSpec, type EpochReport, shapeOf, type TrainOptions, train } from "./lib/trainer";
 
 interface Preset extends TrainOptions {
   dtype: WeightDType;
@@ -233,16 +233,17 @@ if (v.init !== undefined) {
   const { metadata } = readSafetensorsHeader(bytes);
   start = { network: decodeModel(bytes).network.toNetwork(), metadata };
 }
-const net = train(
-  data,
-  opts,
-  (r) => {
-    console.error(
-      `epoch ${String(r.epoch).padStart(String(r.epochs).length)}/${r.epochs}  loss ${r.loss.toFixed(4)}  val_acc ${r.valAccuracy.toFixed(4)}  ${fmt(r.seconds)}  ETA ${fmt(r.etaSeconds)}`,
-    );
-  },
-  start?.network,
-);
+const progress = (r: EpochReport) =>
+  console.error(
+    `epoch ${String(r.epoch).padStart(String(r.epochs).length)}/${r.epochs}  loss ${r.loss.toFixed(4)}  val_acc ${r.valAccuracy.toFixed(4)}  ${fmt(r.seconds)}  ETA ${fmt(r.etaSeconds)}`,
+  );
+let net: Network;
+try {
+  net = train(data, opts, progress, start?.network);
+} catch (e) {
+  // What the options cannot build (a convolution stack without output, an --init file of other layers) says what to change.
+  fail((e as Error).message);
+}
 const seconds = (performance.now() - started) / 1000;
 
 // Measure the weights as stored (after F16 rounding or int8 quantisation), not as trained.

@@ -270,6 +270,28 @@ describe("npm run train", () => {
     expect([bad.status, bad.stderr]).toEqual([2, expect.stringMatching(/--dtype must be F32, F16 or int8, got "int4"/)]);
   });
 
+  it.skipIf(skipWithoutData(mnist))(
+    `should go on training from an --init file, keeping its command, and refuse one of other layers (needs ${MNIST_DIR})`,
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), "train-"));
+      const tiny = ["--model", "tiny", "--dataset", "mnist", "--hidden", "16", "--epochs", "1", "--limit", "1000", "--validation", "200"];
+      const train = (args: string[]) => spawnSync("npm", ["run", "--silent", "train", "--", ...args], { encoding: "utf8" });
+      const first = train([...tiny, "--out", join(dir, "first.safetensors")]);
+      expect(first.status, first.stderr).toBe(0);
+      // At a learning rate of 0 the weights stay those of the --init file.
+      const on = train([...tiny, "--lr", "0", "--lr-min", "0", "--init", join(dir, "first.safetensors"), "--out", join(dir, "on.safetensors")]);
+      expect(on.status, on.stderr).toBe(0);
+      const [a, b] = ["first", "on"].map((f) => decodeModel(readFileSync(join(dir, `${f}.safetensors`))));
+      expect(b.network.toNetwork().layers.map((l) => [...l.W])).toEqual(a.network.toNetwork().layers.map((l) => [...l.W]));
+      expect(b.metadata.init_command).toBe(a.metadata.command);
+      expect(b.metadata.command).toMatch(/--init .*first\.safetensors/);
+      const other = train([...tiny.slice(0, 5), "32", ...tiny.slice(6), "--init", join(dir, "first.safetensors"), "--out", join(dir, "x.safetensors")]);
+      expect([other.status, other.stderr]).toEqual([2, expect.stringMatching(/layer 1 of the starting network is not the shape these options build/)]);
+      const missing = train([...tiny, "--init", join(dir, "none.safetensors")]);
+      expect([missing.status, missing.stderr]).toEqual([2, expect.stringMatching(/--init: .*none\.safetensors not found/)]);
+    },
+  );
+
   it("should refuse --activation step: its gradient is zero everywhere", () => {
     const r = spawnSync("npm", ["run", "--silent", "train", "--", "--model", "x", "--hidden", "8", "--dataset", "mnist", "--activation", "step"], {
       encoding: "utf8",
