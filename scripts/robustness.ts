@@ -34,7 +34,7 @@ import { table } from "./lib/table";
 const args = command({
   name: "robustness",
   usage:
-    "usage: npm run robustness [-- --count 10000] [--photos 100] [--batch 100] [--models mnist-mlp,mnist-cnn] [--weights mnist-cnn=path/to/candidate.safetensors] [--out bench/robustness.json]\n" +
+    "usage: npm run robustness [-- --count 10000] [--photos 100] [--batch 100] [--models mnist-mlp,mnist-cnn] [--weights mnist-cnn=path/to/candidate.safetensors] [--parts digits,photos,blanks,numbers] [--variants rotated,tilt,...] [--out bench/robustness.json]\n" +
     "--count: the first COUNT test digits (all 10000 by default: on 1000, two models 0.1-0.4 points apart differ by 1-4 digits, within chance; --count 1000 is a quick look)\n" +
     "--photos: the first PHOTOS test digits photographed per photo variant (100 by default, or --count if fewer; each photo takes about 0.6 s to make and read with two models, so 1000 is a run of hours)\n" +
     "--weights: a trained file served in place of a catalog model's bundled one (to compare a candidate before it replaces weights/)\n" +
@@ -300,7 +300,7 @@ if (rows.length) {
       ["variant", "format", ...models, "what"],
       [
         ...rows.map((r) => [r.variant, r.format, ...models.map((m) => pct(r.accuracy[m])), r.what]),
-        ["all variants", "both", ...models.map((m) => pct(overall[m])), "mean of the rows above"],
+        [v.variants ? "these variants" : "all variants", "both", ...models.map((m) => pct(overall[m])), "mean of the rows above"],
         ["plain", "raw pixels", ...models.map((m) => pct(plain[m])), "the same digits as 784 bytes, no preprocessing"],
       ],
     ),
@@ -338,7 +338,7 @@ if (numberRows.length) {
 if (v.out) {
   writeFileSync(
     v.out,
-    `${JSON.stringify({ count, date: new Date().toISOString(), models, parts, plain, overall, rows, photos: photoRows, blanks: blankRows, numbers: numberRows }, null, 2)}\n`,
+    `${JSON.stringify({ count, date: new Date().toISOString(), models, parts, variants, plain, overall: rows.length ? overall : undefined, rows, photos: photoRows, blanks: blankRows, numbers: numberRows }, null, 2)}\n`,
   );
   console.log(`wrote ${v.out}`);
 }

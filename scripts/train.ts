@@ -6,12 +6,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { MODELS, type ModelName } from "../src/model/catalog";
 import { decodeModel, DEFAULT_LABELS, encodeModel, type WeightDType } from "../src/model/format";
-import { readSafetensorsHeader } from "../src/model/safetensors";
 import { type Activation, isActivation } from "../src/nn/functions";
 import type { Network } from "../src/nn/network";
 import { DATASETS, datasetPresent, FASHION_LABELS, isDataset, loadSplit } from "../test/fixtures/datasets";
 import { type AugmentOptions, HANDWRITTEN, NO_DISTORTION } from "./lib/augment";
-import { command, fail } from "./lib/cli";
+import { command, fail, UsageError } from "./lib/cli";
 import { DTYPE_CHOICES, readDType } from "./lib/dtype";
 import { evaluate } from "./lib/evaluate";
 import { updateManifest } from "./lib/manifest";
@@ -229,9 +228,15 @@ const started = performance.now();
 let start: { network: Network; metadata: Record<string, string> } | undefined;
 if (v.init !== undefined) {
   if (!existsSync(v.init)) fail(`--init: ${v.init} not found`);
-  const bytes = readFileSync(v.init);
-  const { metadata } = readSafetensorsHeader(bytes);
-  start = { network: decodeModel(bytes).network.toNetwork(), metadata };
+  try {
+    const model = decodeModel(readFileSync(v.init));
+    start = { network: model.network.toNetwork(), metadata: model.metadata };
+  } catch (e) {
+    fail(`--init: ${v.init}: ${(e as Error).message}`);
+  }
+  // One step back is recorded, so that the two commands rebuild the file; a longer chain would lose its first.
+  if (start.metadata.init_command !== undefined)
+    fail(`--init: ${v.init} was itself trained on from another file (its init_command); start from a file its own command made`);
 }
 const progress = (r: EpochReport) =>
   console.error(
@@ -242,7 +247,8 @@ try {
   net = train(data, opts, progress, start?.network);
 } catch (e) {
   // What the options cannot build (a convolution stack without output, an --init file of other layers) says what to change.
-  fail((e as Error).message);
+  if (e instanceof UsageError) fail(e.message);
+  throw e;
 }
 const seconds = (performance.now() - started) / 1000;
 

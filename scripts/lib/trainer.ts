@@ -14,6 +14,7 @@ import { Adam } from "../../src/nn/optimizer";
 import { rng } from "../../src/nn/random";
 import { KernelProbe } from "../../src/nn/wasm/testing";
 import { type AugmentOptions, augment, augments, drawWarp, elasticBank } from "./augment";
+import { UsageError } from "./cli";
 import { refit } from "./refit";
 import { restyle, strokeWidth } from "./styles";
 import type { Split } from "../../test/fixtures/datasets";
@@ -107,7 +108,7 @@ export function initNetwork(sizes: number[], activation: Activation, rand: () =>
     const [OH] = convOutput(shape);
     const pool = (c.pool ?? 2) > 1 ? (c.pool ?? 2) : undefined;
     const out = pool ? Math.floor(OH / pool) : OH;
-    if (out < 1) throw new Error(`convolution ${layers.length + 1} leaves no output on a ${H}×${H} input: use fewer layers, a smaller kernel or padding`);
+    if (out < 1) throw new UsageError(`convolution ${layers.length + 1} leaves no output on a ${H}×${H} input: use fewer layers, a smaller kernel or padding`);
     const W = new Float32Array(c.filters * C * c.kernel * c.kernel);
     for (let k = 0; k < W.length; k++) W[k] = gauss(std(C * c.kernel * c.kernel), rand);
     layers.push({ W, b: new Float32Array(c.filters), inSize: C * H * H, outSize: c.filters * out * out, activation, conv: shape, pool });
@@ -126,16 +127,18 @@ export function initNetwork(sizes: number[], activation: Activation, rand: () =>
   return { layers };
 }
 
-/** Copies `start`'s weights into `net`, whose layers must have the same shapes. */
+/** Copies `start`'s weights into `net`, whose layers must match them: shapes, activations, convolutions and pooling. */
 export function startFrom(net: Network, start: Network): void {
+  const again = "give the options it was trained with";
   if (start.layers.length !== net.layers.length)
-    throw new Error(
-      `the starting network has ${start.layers.length} layers where these options build ${net.layers.length}: give the options it was trained with`,
-    );
+    throw new UsageError(`the starting network has ${start.layers.length} layers where these options build ${net.layers.length}: ${again}`);
+  const conv = ({ conv: c, pool }: Layer) => (c ? [c.C, c.IH, c.IW, c.F, c.KH, c.KW, c.stride, c.pad, pool ?? 1].join() : "");
   net.layers.forEach((l, i) => {
     const s = start.layers[i];
-    if (s.W.length !== l.W.length || s.b.length !== l.b.length || s.inSize !== l.inSize || s.outSize !== l.outSize || !s.conv !== !l.conv)
-      throw new Error(`layer ${i + 1} of the starting network is not the shape these options build: give the options it was trained with`);
+    if (s.W.length !== l.W.length || s.b.length !== l.b.length || s.inSize !== l.inSize || s.outSize !== l.outSize || conv(s) !== conv(l))
+      throw new UsageError(`layer ${i + 1} of the starting network is not the shape these options build: ${again}`);
+    if (s.activation !== l.activation)
+      throw new UsageError(`layer ${i + 1} of the starting network is ${s.activation} where these options build ${l.activation}: ${again}`);
     l.W.set(s.W);
     l.b.set(s.b);
   });
@@ -196,7 +199,7 @@ export function accuracyOn(net: Network, split: Split, indices: Uint32Array, pro
 /**
  * Trains from `start`'s weights instead of random ones where given (to go on
  * training a network with other distortions): a copy, the same layers as the
- * options build, or an error that says which layer differs.
+ * options build, or a UsageError that says what differs.
  */
 export function train(data: Split, opts: TrainOptions, onEpoch: (r: EpochReport) => void = () => {}, start?: Network): Network {
   const rand = rng(opts.seed);

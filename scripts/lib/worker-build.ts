@@ -2,7 +2,7 @@
 // [build] command): src/index.ts bundled by esbuild and split into ES
 // modules at every dynamic import(). The modules a first request may never
 // need (zod and the OpenAPI libraries with the schemas, the document, the
-// picture decoders, fflate) are chunks of their own, which workerd compiles
+// picture decoders, fflate, the OIP routes' answers) are chunks of their own, which workerd compiles
 // only when they are first imported; in one bundle, as wrangler builds it,
 // start-up compiled all of them (BENCHMARKS.md, "Bundle and start-up"). The
 // Wasm kernels and the weights are copied beside them, and each import of

@@ -9,18 +9,17 @@ import type { AppEnv } from "./env";
 import { infer, MODEL_VERSION, requireModel, requireVersion } from "./inference";
 import { tensorImages } from "./input";
 import {
-  BINARY_TYPE,
   binaryInputs,
   binaryOutputs,
   binaryTensorImages,
   checkInferParameters,
   encodeBinaryAnswer,
-  HEADER_LENGTH,
   type InferAnswer,
   jsonAnswer,
   type OutputTensor,
   splitBinaryBody,
 } from "./oip-binary";
+import { BINARY_TYPE, HEADER_LENGTH } from "./oip-names";
 import { indexRequest, repositoryIndex, statisticsOf } from "./oip-stats";
 import { badRequest, excerpt, ProblemError } from "./problem";
 import { type Schemas, schemas } from "./described";

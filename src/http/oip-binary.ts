@@ -17,8 +17,6 @@ import { jsonPointer } from "./validation";
 
 import { HEADER_LENGTH } from "./oip-names";
 
-export { BINARY_TYPE, HEADER_LENGTH } from "./oip-names";
-
 /** Bytes per element of each protocol datatype; a BYTES element is its own length prefix and bytes. */
 const DATATYPE_SIZE: Readonly<Record<string, number>> = {
   BOOL: 1,

@@ -1,7 +1,8 @@
 // The Open Inference Protocol (KServe v2 REST), as Triton, KServe and
 // MLServer serve it, so existing inference clients call this service
-// unchanged. Only the protocol lives here: routes, metadata and the shape of
-// answers; bodies become input in src/http/input.ts. Every error under /v2,
+// unchanged. Only the protocol's routes live here, with their descriptions;
+// their answers are in src/http/oip-answers.ts, loaded on the first request
+// that needs one, and bodies become input in src/http/input.ts. Every error under /v2,
 // unknown paths and wrong methods included, is the protocol's
 // `{"error": "..."}` as application/json: this sub-app has its own onError,
 // 405 and 404 (src/http/problem.ts oipErrorResponse).

@@ -81,7 +81,10 @@ describe("train", () => {
     expect(kept.layers[0].W).not.toBe(first.layers[0].W);
     // A random start at the same seed gives other weights.
     expect(Array.from(train(data, { ...opts, epochs: 1, lr: 0, lrMin: 0, seed: 9 }).layers[0].W)).not.toEqual(Array.from(first.layers[0].W));
-    expect(() => train(data, { ...opts, hidden: [opts.hidden[0] + 1] }, () => {}, first)).toThrow(/layer 1 of the starting network/);
+    expect(() => train(data, { ...opts, hidden: [opts.hidden[0] + 1] }, () => {}, first)).toThrow(/layer 1 of the starting network is not the shape/);
+    expect(() => train(data, { ...opts, activation: "sigmoid" }, () => {}, first)).toThrow(
+      /layer 1 of the starting network is relu where these options build sigmoid/,
+    );
   });
 
   it("should take the input size and class count from the data", () => {
@@ -275,19 +278,21 @@ describe("npm run train", () => {
     () => {
       const dir = mkdtempSync(join(tmpdir(), "train-"));
       const tiny = ["--model", "tiny", "--dataset", "mnist", "--hidden", "16", "--epochs", "1", "--limit", "1000", "--validation", "200"];
-      const train = (args: string[]) => spawnSync("npm", ["run", "--silent", "train", "--", ...args], { encoding: "utf8" });
-      const first = train([...tiny, "--out", join(dir, "first.safetensors")]);
+      const run = (args: string[]) => spawnSync("npm", ["run", "--silent", "train", "--", ...args], { encoding: "utf8" });
+      const first = run([...tiny, "--out", join(dir, "first.safetensors")]);
       expect(first.status, first.stderr).toBe(0);
       // At a learning rate of 0 the weights stay those of the --init file.
-      const on = train([...tiny, "--lr", "0", "--lr-min", "0", "--init", join(dir, "first.safetensors"), "--out", join(dir, "on.safetensors")]);
+      const on = run([...tiny, "--lr", "0", "--lr-min", "0", "--init", join(dir, "first.safetensors"), "--out", join(dir, "on.safetensors")]);
       expect(on.status, on.stderr).toBe(0);
       const [a, b] = ["first", "on"].map((f) => decodeModel(readFileSync(join(dir, `${f}.safetensors`))));
       expect(b.network.toNetwork().layers.map((l) => [...l.W])).toEqual(a.network.toNetwork().layers.map((l) => [...l.W]));
       expect(b.metadata.init_command).toBe(a.metadata.command);
       expect(b.metadata.command).toMatch(/--init .*first\.safetensors/);
-      const other = train([...tiny.slice(0, 5), "32", ...tiny.slice(6), "--init", join(dir, "first.safetensors"), "--out", join(dir, "x.safetensors")]);
+      const other = run([...tiny.slice(0, 5), "32", ...tiny.slice(6), "--init", join(dir, "first.safetensors"), "--out", join(dir, "x.safetensors")]);
       expect([other.status, other.stderr]).toEqual([2, expect.stringMatching(/layer 1 of the starting network is not the shape these options build/)]);
-      const missing = train([...tiny, "--init", join(dir, "none.safetensors")]);
+      const chained = run([...tiny, "--init", join(dir, "on.safetensors"), "--out", join(dir, "y.safetensors")]);
+      expect([chained.status, chained.stderr]).toEqual([2, expect.stringMatching(/was itself trained on from another file/)]);
+      const missing = run([...tiny, "--init", join(dir, "none.safetensors")]);
       expect([missing.status, missing.stderr]).toEqual([2, expect.stringMatching(/--init: .*none\.safetensors not found/)]);
     },
   );
