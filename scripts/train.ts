@@ -45,7 +45,9 @@ const PRESETS: Record<ModelName, Preset> = {
   },
   // Two 5×5 convolutions (each ReLU'd and pooled 2×2) under a small dense
   // layer, trained on distorted digits and on the styles MNIST rarely shows
-  // (scripts/lib/styles.ts), then quantised to int8 (its quantize_command).
+  // (scripts/lib/styles.ts). The bundled file was trained on from this run
+  // with wider rotations (its command, with --init; this preset is its
+  // init_command), then quantised to int8 (its quantize_command).
   "mnist-cnn": {
     ...base,
     conv: [
