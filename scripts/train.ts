@@ -1,6 +1,7 @@
 // npm run train -- --model <name> [options]
-// Trains a network from scratch and writes weights/<name>.safetensors with
-// the exact command, options, seed and test accuracy in its metadata.
+// Trains a network from scratch (or on from a file's weights, --init) and
+// writes weights/<name>.safetensors with the exact command, options, seed and
+// test accuracy in its metadata.
 import { execSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";

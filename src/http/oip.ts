@@ -2,8 +2,8 @@
 // MLServer serve it, so existing inference clients call this service
 // unchanged. Only the protocol's routes live here, with their descriptions;
 // their answers are in src/http/oip-answers.ts, loaded on the first request
-// that needs one, and bodies become input in src/http/input.ts. Every error under /v2,
-// unknown paths and wrong methods included, is the protocol's
+// that needs one, and bodies become input in src/http/input.ts. Every error
+// under /v2, unknown paths and wrong methods included, is the protocol's
 // `{"error": "..."}` as application/json: this sub-app has its own onError,
 // 405 and 404 (src/http/problem.ts oipErrorResponse).
 import type { RouteConfig, z } from "@hono/zod-openapi";
