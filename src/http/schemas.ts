@@ -261,7 +261,7 @@ export const ReadResponse = once(() =>
     .openapi("ReadResponse", {
       description: "One picture: its reading (text, width, height, digits) beside `model`; a multipart body: `readings`, one per file.",
       example: {
-        model: "mnist-mlp",
+        model: "mnist-cnn",
         text: "17",
         width: 400,
         height: 200,

@@ -9,8 +9,8 @@ import mnistMlp from "../../weights/mnist-mlp.safetensors";
 import type { ModelName } from "./catalog";
 
 export const BUNDLED: Record<string, ArrayBuffer> & Record<ModelName, ArrayBuffer> = {
+  "mnist-cnn": mnistCnn,
   "mnist-mlp": mnistMlp,
   "mnist-book": mnistBook,
-  "mnist-cnn": mnistCnn,
   "fashion-mlp": fashionMlp,
 };

@@ -13,16 +13,16 @@ export interface CatalogEntry {
 
 /** Every bundled model, by name (the file is weights/{name}.safetensors). */
 export const MODELS = {
+  "mnist-cnn": { dataset: "mnist" },
   "mnist-mlp": { dataset: "mnist" },
   "mnist-book": { dataset: "mnist" },
-  "mnist-cnn": { dataset: "mnist" },
   "fashion-mlp": { dataset: "fashion" },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ModelName = keyof typeof MODELS;
 
 /** The model a request without one runs. */
-export const DEFAULT_MODEL: ModelName = "mnist-mlp";
+export const DEFAULT_MODEL: ModelName = "mnist-cnn";
 
 /** Every bundled model's name, the default first. */
 export const MODEL_NAMES = Object.keys(MODELS) as ModelName[];

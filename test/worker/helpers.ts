@@ -1,5 +1,6 @@
 import { createApp } from "../../src/app";
 import { BUNDLED } from "../../src/model/bundled";
+import { DEFAULT_MODEL } from "../../src/model/catalog";
 import { BUNDLED_DIGESTS } from "../../src/model/integrity";
 import { ModelRegistry } from "../../src/model/registry";
 import type { Bindings } from "../../src/http/env";
@@ -13,7 +14,7 @@ import { checkOip, openApiChecker } from "./conformance";
  */
 export function freshApp(
   files: Record<string, ArrayBuffer> = BUNDLED,
-  defaultModel = "mnist-mlp",
+  defaultModel: string = DEFAULT_MODEL,
   digests: Record<string, string> | undefined = files === BUNDLED ? BUNDLED_DIGESTS : undefined,
 ) {
   const registry = new ModelRegistry(files, defaultModel, digests);

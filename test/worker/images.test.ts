@@ -9,6 +9,7 @@ import { type Raster, toRgba } from "../../src/image/raster";
 import { encodeModel } from "../../src/model/format";
 import { DIGITS, draw, transparent } from "../fixtures/drawn";
 import { expectProblem, freshApp, json, present } from "./helpers";
+import { DEFAULT_MODEL } from "../../src/model/catalog";
 
 interface Pred {
   label: number;
@@ -56,7 +57,7 @@ describe("POST /v1/predict with a PNG or JPEG", () => {
         const res = await call("/v1/predict", post(body, type));
         expect(res.status, type).toBe(200);
         const p = (await res.json()) as Pred & { model: string };
-        expect(p.model).toBe("mnist-mlp");
+        expect(p.model).toBe(DEFAULT_MODEL);
         expect(p.label, type).toBe(Number(digit));
         expect(p.name).toBe(digit);
         expect(present(p.probabilities)).toHaveLength(10);

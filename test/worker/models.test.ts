@@ -1,4 +1,4 @@
-import { MODEL_NAMES } from "../../src/model/catalog";
+import { DEFAULT_MODEL, MODEL_NAMES } from "../../src/model/catalog";
 import { describe, expect, it, vi } from "vitest";
 import { BUNDLED } from "../../src/model/bundled";
 import type { ModelCard } from "../../src/model/registry";
@@ -18,7 +18,7 @@ describe("GET /v1/models", () => {
   it("should describe every bundled model without decoding any", async () => {
     const { call } = freshApp();
     const body = (await (await call("/v1/models")).json()) as { default: string; models: ModelCard[] };
-    expect(body.default).toBe("mnist-mlp");
+    expect(body.default).toBe(DEFAULT_MODEL);
     expect(body.models.map((m) => m.name)).toEqual(MODEL_NAMES);
     const book = body.models.find((m) => m.name === "mnist-book") as ModelCard;
     expect(book.architecture).toEqual({ layers: [784, 50, 100, 10], activations: ["sigmoid", "sigmoid", "softmax"] });
@@ -65,9 +65,9 @@ describe("lazy decoding", () => {
     expect(responses.map((r) => r.status)).toEqual(new Array(8).fill(200));
     // Exactly one of the eight concurrent first requests did the decoding.
     expect(responses.filter((r) => /decode;dur=/.test(r.headers.get("Server-Timing") ?? "")).length).toBe(1);
-    expect(await decoded()).toEqual(["mnist-mlp"]);
+    expect(await decoded()).toEqual([DEFAULT_MODEL]);
     await call("/v1/models/mnist-book/predict", json({ input }));
-    expect(await decoded()).toEqual(["mnist-mlp", "mnist-book"]);
+    expect(await decoded()).toEqual([DEFAULT_MODEL, "mnist-book"]);
   });
 
   it("should report decode time in Server-Timing only on the request that decoded", async () => {

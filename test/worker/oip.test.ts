@@ -82,7 +82,9 @@ describe("POST /v2/models/{model}/infer", () => {
     expect(probs.data).toHaveLength(n * 10);
     expect(label).toMatchObject({ name: "label", shape: [n], datatype: "INT64" });
     // Same answers as the native API.
-    const native = (await (await call("/v1/predict", json({ inputs: rows }))).json()) as { predictions: { label: number; probabilities: number[] }[] };
+    const native = (await (await call("/v1/models/mnist-mlp/predict", json({ inputs: rows }))).json()) as {
+      predictions: { label: number; probabilities: number[] }[];
+    };
     expect(label.data).toEqual(native.predictions.map((p) => p.label));
     expect(probs.data).toEqual(native.predictions.flatMap((p) => p.probabilities));
   });

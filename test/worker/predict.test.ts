@@ -1,4 +1,4 @@
-import { MODEL_NAMES } from "../../src/model/catalog";
+import { DEFAULT_MODEL, MODEL_NAMES } from "../../src/model/catalog";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { encodeIdxImages } from "../../src/data/idx";
@@ -30,8 +30,8 @@ describe("POST /v1/predict", () => {
     const res = await call("/v1/predict", json({ input: toRows(img, 1)[0] }));
     expect(res.status).toBe(200);
     const body = (await res.json()) as Pred & { model: string };
-    expect(body.model).toBe("mnist-mlp");
-    const ref = reference("mnist-mlp", img, 1);
+    expect(body.model).toBe(DEFAULT_MODEL);
+    const ref = reference(DEFAULT_MODEL, img, 1);
     const probabilities = present(body.probabilities);
     expect(probabilities).toHaveLength(10);
     probabilities.forEach((p, i) => {
@@ -68,14 +68,14 @@ describe("POST /v1/predict", () => {
     expect(top5.top).toHaveLength(5);
     for (let i = 1; i < 5; i++) expect(top5.top?.[i - 1].probability).toBeGreaterThanOrEqual(top5.top?.[i].probability ?? 1);
     const logits = (await (await call("/v1/predict", json({ input, output: "logits" }))).json()) as Pred;
-    const ref = reference("mnist-mlp", imageBytes(1, 5), 1, "logits");
+    const ref = reference(DEFAULT_MODEL, imageBytes(1, 5), 1, "logits");
     expect(present(logits.logits)).toHaveLength(10);
     present(logits.logits).forEach((v, i) => {
       expect(Math.abs(v - ref[i])).toBeLessThan(1e-4);
     });
     expect(logits.probabilities).toBeUndefined();
     const label = (await (await call("/v1/predict", json({ input, output: "label" }))).json()) as Pred;
-    expect(label).toEqual({ model: "mnist-mlp", label: top5.label, name: top5.name });
+    expect(label).toEqual({ model: DEFAULT_MODEL, label: top5.label, name: top5.name });
   });
 
   it("should answer a batch row by row as the reference does", async () => {
@@ -106,7 +106,7 @@ describe("POST /v1/predict", () => {
     const { call } = freshApp();
     const n = 25;
     const bytes = imageBytes(n, 9);
-    const ref = reference("mnist-mlp", bytes, n);
+    const ref = reference(DEFAULT_MODEL, bytes, n);
     const want = Array.from({ length: n }, (_, i) => {
       const row = Array.from(ref.subarray(i * 10, i * 10 + 10));
       return row.indexOf(Math.max(...row));
@@ -119,7 +119,7 @@ describe("POST /v1/predict", () => {
     ] as const) {
       const res = await call("/v1/predict?output=label", binary(body, headers));
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ model: "mnist-mlp", labels: want });
+      expect(await res.json()).toEqual({ model: DEFAULT_MODEL, labels: want });
     }
     const full = (await (await call("/v1/predict?top_k=2", binary(bytes))).json()) as { predictions: Pred[] };
     expect(full.predictions.map((p) => p.label)).toEqual(want);

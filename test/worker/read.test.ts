@@ -11,6 +11,7 @@ import { rng } from "../../src/nn/random";
 import { baseScene, photograph, toJpeg } from "../../scripts/lib/photos";
 import { DIGITS, draw } from "../fixtures/drawn";
 import { expectProblem, freshApp } from "./helpers";
+import { DEFAULT_MODEL } from "../../src/model/catalog";
 
 interface Digit {
   label: number;
@@ -76,7 +77,7 @@ describe("POST /v1/read", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     const r = (await res.json()) as Reading & { model: string };
-    expect(r.model).toBe("mnist-mlp");
+    expect(r.model).toBe(DEFAULT_MODEL);
     expect(r.text).toBe("1707");
     expect([r.width, r.height]).toEqual([img.width, img.height]);
     expectInTiles(r, "1707");
