@@ -287,6 +287,7 @@ describe("npm run train", () => {
       const [a, b] = ["first", "on"].map((f) => decodeModel(readFileSync(join(dir, `${f}.safetensors`))));
       expect(b.network.toNetwork().layers.map((l) => [...l.W])).toEqual(a.network.toNetwork().layers.map((l) => [...l.W]));
       expect(b.metadata.init_command).toBe(a.metadata.command);
+      expect(b.metadata.init_code_commit).toBe(a.metadata.code_commit);
       expect(b.metadata.command).toMatch(/--init .*first\.safetensors/);
       const other = run([...tiny.slice(0, 5), "32", ...tiny.slice(6), "--init", join(dir, "first.safetensors"), "--out", join(dir, "x.safetensors")]);
       expect([other.status, other.stderr]).toEqual([2, expect.stringMatching(/layer 1 of the starting network is not the shape these options build/)]);
